@@ -1,0 +1,51 @@
+package dev.conduit;
+
+import com.typesafe.config.Config;
+import dev.conduit.persistence.DatabaseConfig;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/** A running relay: its actor system and bound port. Used by Main, the tests and the benchmarks. */
+public final class ConduitServer implements AutoCloseable {
+  private final ActorSystem<Guardian.Command> system;
+  private final ServerBinding binding;
+
+  private ConduitServer(ActorSystem<Guardian.Command> system, ServerBinding binding) {
+    this.system = system;
+    this.binding = binding;
+  }
+
+  /** Starts the relay with application.conf under overrides; returns once the port is bound. */
+  public static ConduitServer start(Config overrides) throws Exception {
+    Config config = DatabaseConfig.loadApplicationConfig(overrides);
+    CompletableFuture<ServerBinding> started = new CompletableFuture<>();
+    ActorSystem<Guardian.Command> system = ActorSystem.create(Guardian.create(started), "conduit", config);
+    Duration timeout = config.getDuration("conduit.startup-timeout");
+    try {
+      return new ConduitServer(system, started.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      throw e;
+    }
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  /** Graceful stop: unbinds, closes connections, stops actors. */
+  @Override
+  public void close() throws Exception {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(1, TimeUnit.MINUTES);
+  }
+}

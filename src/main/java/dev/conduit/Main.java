@@ -1,0 +1,29 @@
+package dev.conduit;
+
+import com.typesafe.config.ConfigFactory;
+import dev.conduit.simulate.Simulator;
+import java.util.Arrays;
+
+/** Command line: {@code serve} (default), {@code simulate instance|client ...}. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    String command = args.length == 0 ? "serve" : args[0];
+    String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+    switch (command) {
+      case "serve" -> ConduitServer.start(ConfigFactory.empty());
+      case "simulate" -> System.exit(Simulator.run(rest));
+      case "help", "--help", "-h" -> usage(0);
+      default -> usage(2);
+    }
+  }
+
+  private static void usage(int exitCode) {
+    System.out.println("""
+        usage: java -jar conduit.jar [serve]                 run the relay (configuration: application.conf, CONDUIT_* variables)
+               java -jar conduit.jar simulate instance ...    a simulated instance (see 'simulate --help')
+               java -jar conduit.jar simulate client ...      a simulated client""");
+    System.exit(exitCode);
+  }
+}

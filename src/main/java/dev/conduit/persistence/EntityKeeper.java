@@ -1,0 +1,136 @@
+package dev.conduit.persistence;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Runs one child entity per id on demand (a single-node stand-in for cluster sharding): messages are
+ * routed by id, idle entities are passivated, and messages that arrive while an entity is stopping
+ * are held and handed to its successor, so nothing is lost and no two incarnations of one persistent
+ * entity ever run at once.
+ */
+public final class EntityKeeper<C> {
+
+  public sealed interface Command<C> {}
+
+  /** Route message to the entity with this id, starting it if needed. */
+  public record Deliver<C>(String id, C message) implements Command<C> {}
+
+  private record PassivateIdle<C>() implements Command<C> {}
+
+  private record EntityStopped<C>(String id, ActorRef<C> ref) implements Command<C> {}
+
+  private static final Object SWEEP = "sweep";
+
+  private final ActorContext<Command<C>> context;
+  private final String kind;
+  private final Function<String, Behavior<C>> factory;
+  private final C stopMessage;
+  private final Duration idleTimeout;
+  private final Clock clock;
+  private final Map<String, Running<C>> running = new HashMap<>();
+  private final Map<String, Stopping<C>> stopping = new HashMap<>();
+  private long incarnations;
+
+  private record Running<C>(ActorRef<C> ref, Instant lastUsed) {}
+
+  private record Stopping<C>(ActorRef<C> ref, List<C> held) {}
+
+  private EntityKeeper(ActorContext<Command<C>> context, String kind, Function<String, Behavior<C>> factory,
+                       C stopMessage, Duration idleTimeout, Clock clock) {
+    this.context = context;
+    this.kind = kind;
+    this.factory = factory;
+    this.stopMessage = stopMessage;
+    this.idleTimeout = idleTimeout;
+    this.clock = clock;
+  }
+
+  /**
+   * @param kind        names the children (kind-id-n), for logs
+   * @param factory     the entity behavior for an id
+   * @param stopMessage what the entity answers by stopping (after any persist in flight)
+   */
+  public static <C> Behavior<Command<C>> create(String kind, Function<String, Behavior<C>> factory, C stopMessage,
+                                                 Duration idleTimeout, Clock clock) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      timers.startTimerWithFixedDelay(SWEEP, new PassivateIdle<>(), idleTimeout.dividedBy(2));
+      return new EntityKeeper<>(context, kind, factory, stopMessage, idleTimeout, clock).behavior();
+    }));
+  }
+
+  /** A message for this keeper, typed for callers that only deliver. */
+  public static <C> Command<C> deliver(String id, C message) {
+    return new Deliver<>(id, message);
+  }
+
+  private Behavior<Command<C>> behavior() {
+    return Behaviors.receive((ctx, command) -> {
+      if (command instanceof Deliver<C> d) {
+        route(d.id(), d.message());
+      } else if (command instanceof PassivateIdle<C>) {
+        passivateIdle();
+      } else if (command instanceof EntityStopped<C> s) {
+        stopped(s.id(), s.ref());
+      }
+      return Behaviors.same();
+    });
+  }
+
+  private void route(String id, C message) {
+    Stopping<C> pending = stopping.get(id);
+    if (pending != null) {
+      pending.held().add(message);
+      return;
+    }
+    Running<C> entity = running.get(id);
+    ActorRef<C> ref = entity != null ? entity.ref() : start(id);
+    running.put(id, new Running<>(ref, clock.instant()));
+    ref.tell(message);
+  }
+
+  private ActorRef<C> start(String id) {
+    ActorRef<C> ref = context.spawn(factory.apply(id), kind + "-" + encode(id) + "-" + (++incarnations));
+    context.watchWith(ref, new EntityStopped<>(id, ref));
+    return ref;
+  }
+
+  private void passivateIdle() {
+    Instant cutoff = clock.instant().minus(idleTimeout);
+    List<String> idle = running.entrySet().stream()
+        .filter(e -> e.getValue().lastUsed().isBefore(cutoff)).map(Map.Entry::getKey).toList();
+    for (String id : idle) {
+      ActorRef<C> ref = running.remove(id).ref();
+      stopping.put(id, new Stopping<>(ref, new ArrayList<>()));
+      ref.tell(stopMessage);
+    }
+  }
+
+  private void stopped(String id, ActorRef<C> ref) {
+    Running<C> entity = running.get(id);
+    if (entity != null && entity.ref().equals(ref)) {
+      // Stopped on its own (failure): the next message starts a fresh incarnation.
+      running.remove(id);
+      return;
+    }
+    Stopping<C> pending = stopping.remove(id);
+    if (pending != null) {
+      pending.held().forEach(message -> route(id, message));
+    }
+  }
+
+  /** Actor names allow a limited alphabet; ids are user input. */
+  private static String encode(String id) {
+    return java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8);
+  }
+}

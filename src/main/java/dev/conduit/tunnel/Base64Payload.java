@@ -1,0 +1,37 @@
+package dev.conduit.tunnel;
+
+import java.util.Base64;
+import java.util.Optional;
+
+/**
+ * Standard base64 as the protocol uses it. Payloads are only validated (never decoded) so the relay
+ * can forward them as they came; keys are decoded.
+ */
+final class Base64Payload {
+  private Base64Payload() {}
+
+  /** True when s is well-formed standard base64 with padding (the empty string included). */
+  static boolean isValid(String s) {
+    int n = s.length();
+    if (n % 4 != 0) {
+      return false;
+    }
+    int padding = n > 0 && s.charAt(n - 1) == '=' ? (n > 1 && s.charAt(n - 2) == '=' ? 2 : 1) : 0;
+    for (int i = 0; i < n - padding; i++) {
+      char c = s.charAt(i);
+      boolean alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+          || c == '+' || c == '/';
+      if (!alphabet) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static Optional<byte[]> decode(String s) {
+    if (!isValid(s)) {
+      return Optional.empty();
+    }
+    return Optional.of(Base64.getDecoder().decode(s));
+  }
+}

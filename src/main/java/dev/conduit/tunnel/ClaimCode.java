@@ -1,0 +1,119 @@
+package dev.conduit.tunnel;
+
+import dev.conduit.persistence.JsonSerializable;
+import dev.conduit.persistence.PersistFailures;
+import java.time.Clock;
+import java.time.Instant;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+
+/**
+ * One claim code: created by an instance, consumed by the first client that connects with it.
+ * Being one actor per code is what makes consumption atomic: two clients racing for the same code
+ * are answered one after the other, and only the first gets it.
+ */
+public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, ClaimCode.Event, ClaimCode.State> {
+
+  public sealed interface Command {}
+
+  public record Create(String claimId, String instanceId, String userId, Instant expiresAt,
+                       ActorRef<CreateResult> replyTo) implements Command {}
+
+  public record Consume(ActorRef<ConsumeResult> replyTo) implements Command {}
+
+  /** Give a consumed code back: its instance was offline, so the connect it was spent on failed. */
+  public record Release(String claimId) implements Command {}
+
+  public enum Passivate implements Command { INSTANCE }
+
+  public enum CreateResult { CREATED, CODE_TAKEN }
+
+  public sealed interface ConsumeResult {}
+
+  public record Granted(String claimId, String instanceId, String userId) implements ConsumeResult {}
+
+  /** The code cannot be used; message is the protocol's error text. */
+  public record Refused(String message) implements ConsumeResult {}
+
+  public sealed interface Event extends JsonSerializable {}
+
+  public record Created(String claimId, String instanceId, String userId, Instant expiresAt) implements Event {}
+
+  public record Consumed(String claimId, Instant at) implements Event {}
+
+  public record Released(String claimId) implements Event {}
+
+  /** claim is null until created. */
+  public record State(Created claim, boolean used) implements JsonSerializable {}
+
+  private final Clock clock;
+
+  private ClaimCode(String code, Clock clock) {
+    super(PersistenceId.of("ClaimCode", code), PersistFailures.restartWithBackoff());
+    this.clock = clock;
+  }
+
+  public static Behavior<Command> create(String code, Clock clock) {
+    return new ClaimCode(code, clock);
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(null, false);
+  }
+
+  @Override
+  public CommandHandler<Command, Event, State> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState()
+        .onCommand(Create.class, this::create)
+        .onCommand(Consume.class, this::consume)
+        .onCommand(Release.class, this::release)
+        .onCommand(Passivate.class, (state, cmd) -> Effect().stop())
+        .build();
+  }
+
+  private Effect<Event, State> create(State state, Create create) {
+    // A code may be reused once its previous claim has expired; a live one is never overwritten.
+    if (state.claim() != null && clock.instant().isBefore(state.claim().expiresAt())) {
+      return Effect().reply(create.replyTo(), CreateResult.CODE_TAKEN);
+    }
+    Created created = new Created(create.claimId(), create.instanceId(), create.userId(), create.expiresAt());
+    return Effect().persist(created).thenReply(create.replyTo(), s -> CreateResult.CREATED);
+  }
+
+  private Effect<Event, State> consume(State state, Consume consume) {
+    Created claim = state.claim();
+    if (claim == null) {
+      return Effect().reply(consume.replyTo(), new Refused(Replies.INVALID_CLAIM));
+    }
+    if (state.used()) {
+      return Effect().reply(consume.replyTo(), new Refused(Replies.CLAIM_USED));
+    }
+    if (!clock.instant().isBefore(claim.expiresAt())) {
+      return Effect().reply(consume.replyTo(), new Refused(Replies.CLAIM_EXPIRED));
+    }
+    return Effect().persist(new Consumed(claim.claimId(), clock.instant()))
+        .thenReply(consume.replyTo(), s -> new Granted(claim.claimId(), claim.instanceId(), claim.userId()));
+  }
+
+  private Effect<Event, State> release(State state, Release release) {
+    if (state.claim() == null || !state.used() || !state.claim().claimId().equals(release.claimId())) {
+      return Effect().none();
+    }
+    return Effect().persist(new Released(release.claimId()));
+  }
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(Created.class, (state, event) -> new State(event, false))
+        .onEvent(Consumed.class, (state, event) -> new State(state.claim(), true))
+        .onEvent(Released.class, (state, event) -> new State(state.claim(), false))
+        .build();
+  }
+}

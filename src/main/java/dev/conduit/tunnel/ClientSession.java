@@ -1,0 +1,293 @@
+package dev.conduit.tunnel;
+
+import dev.conduit.persistence.EntityKeeper;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+
+/**
+ * One client WebSocket, which is one relayed session: connect (by instance id or claim code), then
+ * frames both ways until either side leaves. Client frames go straight to the instance's socket queue;
+ * the next frame is read only once the instance's queue took this one (backpressure, bounded memory).
+ */
+public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
+
+  public sealed interface Command permits SocketEvent, Paired, ConnectFailed, InstanceGone, SlowConsumer,
+      IdleTimeout, ClaimChecked, Forwarded {}
+
+  /** The claim a connect was made with (null on the instance-id path). */
+  public record ClaimGrant(String code, String claimId, String userId) {}
+
+  /** The instance accepted the session. */
+  public record Paired(String sessionId, Replies.InstanceInfo instance,
+                       ActorRef<InstanceConnection.Command> instanceConnection,
+                       SourceQueueWithComplete<Message> instanceOut, ClaimGrant claim) implements Command {}
+
+  /** The connect failed; errorFrame goes to the client, which may try again. */
+  public record ConnectFailed(String errorFrame, ClaimGrant claim) implements Command {}
+
+  public enum InstanceGone implements Command { INSTANCE }
+
+  public enum SlowConsumer implements Command { INSTANCE }
+
+  enum IdleTimeout implements Command { INSTANCE }
+
+  record ClaimChecked(String code, ClaimCode.ConsumeResult result, Throwable failure) implements Command {}
+
+  /** The instance's queue took (or refused) a forwarded frame; then the next client frame may come. */
+  record Forwarded(ActorRef<SocketEvent.Ack> ackTo, Throwable failure) implements Command {}
+
+  private static final Object IDLE = "idle";
+
+  private final TunnelContext tunnel;
+  private final ActorRef<TunnelRegistry.Command> registry;
+  private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
+  private final BoundedSourceQueue<Message> out;
+  private final String clientIp;
+  private final TimerScheduler<Command> timers;
+
+  private boolean connecting;
+  /** The client key of a connect waiting for its claim code to be checked. */
+  private String pendingClientKey;
+  private String sessionId;
+  private String instanceId;
+  private ActorRef<InstanceConnection.Command> instance;
+  private SourceQueueWithComplete<Message> instanceOut;
+  private boolean closing;
+
+  private ClientSession(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
+                        ActorRef<TunnelRegistry.Command> registry, ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
+                        BoundedSourceQueue<Message> out, String clientIp) {
+    super(context);
+    this.timers = timers;
+    this.tunnel = tunnel;
+    this.registry = registry;
+    this.claims = claims;
+    this.out = out;
+    this.clientIp = clientIp;
+    resetIdleTimer();
+  }
+
+  static Behavior<Command> create(TunnelContext tunnel, ActorRef<TunnelRegistry.Command> registry,
+                                  ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
+                                  BoundedSourceQueue<Message> out, String clientIp) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new ClientSession(context, timers, tunnel, registry, claims, out, clientIp)));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(SocketEvent.Opened.class, opened -> ack(opened.ackTo()))
+        .onMessage(SocketEvent.Frame.class, this::onFrame)
+        .onMessage(SocketEvent.FrameTooLarge.class, this::onFrameTooLarge)
+        .onMessage(SocketEvent.Closed.class, closed -> end("client_closed"))
+        .onMessage(SocketEvent.Failed.class, failed -> end("client_closed"))
+        .onMessage(Forwarded.class, this::onForwarded)
+        .onMessage(ClaimChecked.class, this::onClaimChecked)
+        .onMessage(Paired.class, this::onPaired)
+        .onMessage(ConnectFailed.class, this::onConnectFailed)
+        .onMessage(InstanceGone.class, this::onInstanceGone)
+        .onMessage(SlowConsumer.class, slow -> abort())
+        .onMessage(IdleTimeout.class, idle -> closeWith(Replies.error("idle_timeout",
+            "Closed after " + tunnel.settings().clientIdleTimeout().toSeconds() + " s without traffic"), "idle_timeout"))
+        .onSignal(PostStop.class, signal -> {
+          leaveInstance("client_closed");
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onFrame(SocketEvent.Frame frame) {
+    resetIdleTimer();
+    if (closing) {
+      return ack(frame.ackTo());
+    }
+    Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(frame.text());
+    if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
+      getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
+      send(invalid.reply());
+      return ack(frame.ackTo());
+    }
+    ClientFrame message = ((Decoded.Ok<ClientFrame>) decoded).frame();
+    if (message instanceof ClientFrame.Message data) {
+      return forward(data, frame.ackTo());
+    }
+    if (message instanceof ClientFrame.Ping) {
+      send(Replies.pong());
+    } else if (message instanceof ClientFrame.Connect connect) {
+      onConnect(connect);
+    } else if (message instanceof ClientFrame.Close) {
+      return closeWith(null, "client_closed");
+    }
+    return ack(frame.ackTo());
+  }
+
+  private Behavior<Command> forward(ClientFrame.Message data, ActorRef<SocketEvent.Ack> ackTo) {
+    if (instance == null) {
+      send(Replies.error("not_connected", "Not connected: send connect first"));
+      return ack(ackTo);
+    }
+    CompletionStage<QueueOfferResult> offered =
+        instanceOut.offer(TextMessage.create(Replies.relayMessageToInstance(sessionId, data.payload())));
+    tunnel.metrics().bytesRelayed.add(data.payload().length());
+    tunnel.metrics().framesRelayed.increment();
+    var done = offered.toCompletableFuture();
+    if (done.isDone() && !done.isCompletedExceptionally()) {
+      return ack(ackTo);
+    }
+    getContext().pipeToSelf(offered, (result, failure) -> new Forwarded(ackTo, failure));
+    return this;
+  }
+
+  private Behavior<Command> onForwarded(Forwarded forwarded) {
+    if (forwarded.failure() != null) {
+      getContext().getLog().debug("instance queue refused a frame session={} cause={}", sessionId, forwarded.failure().toString());
+    }
+    return ack(forwarded.ackTo());
+  }
+
+  private void onConnect(ClientFrame.Connect connect) {
+    if (connecting || instance != null) {
+      send(Replies.error("already_connected", "Already connected"));
+      return;
+    }
+    if (!tunnel.rateLimiter().tryAcquire(clientIp)) {
+      getContext().getLog().info("rate limited ip={}", clientIp);
+      send(Replies.error("rate_limited", "Too many requests, slow down"));
+      return;
+    }
+    connecting = true;
+    if (connect.instanceId() != null) {
+      requestSession(connect.instanceId(), connect.clientPublicKey(), null);
+      return;
+    }
+    String code = ClaimCodes.normalize(connect.claimCode());
+    if (!ClaimCodes.isWellFormed(code)) {
+      onConnectFailed(new ConnectFailed(Replies.error(Replies.INVALID_CLAIM), null));
+      return;
+    }
+    pendingClientKey = connect.clientPublicKey();
+    getContext().ask(ClaimCode.ConsumeResult.class, claims, tunnel.settings().askTimeout(),
+        replyTo -> EntityKeeper.deliver(code, new ClaimCode.Consume(replyTo)),
+        (result, failure) -> new ClaimChecked(code, result, failure));
+  }
+
+  private Behavior<Command> onClaimChecked(ClaimChecked checked) {
+    if (checked.failure() != null) {
+      getContext().getLog().warn("claim lookup failed ip={} cause={}", clientIp, checked.failure().toString());
+      return onConnectFailed(new ConnectFailed(Replies.error("unavailable", "Claim service unavailable, try again"), null));
+    }
+    if (checked.result() instanceof ClaimCode.Refused refused) {
+      getContext().getLog().info("claim refused ip={} reason={}", clientIp, refused.message());
+      return onConnectFailed(new ConnectFailed(Replies.error(refused.message()), null));
+    }
+    ClaimCode.Granted granted = (ClaimCode.Granted) checked.result();
+    requestSession(granted.instanceId(), pendingClientKey,
+        new ClaimGrant(checked.code(), granted.claimId(), granted.userId()));
+    return this;
+  }
+
+  private void requestSession(String instanceId, String clientPublicKey, ClaimGrant claim) {
+    registry.tell(new TunnelRegistry.Connect(instanceId, getContext().getSelf(), out, clientPublicKey, claim));
+  }
+
+  private Behavior<Command> onPaired(Paired paired) {
+    connecting = false;
+    if (closing) {
+      paired.instanceConnection().tell(new InstanceConnection.SessionEnded(paired.sessionId(), "client_closed"));
+      return this;
+    }
+    sessionId = paired.sessionId();
+    instanceId = paired.instance().instanceId();
+    instance = paired.instanceConnection();
+    instanceOut = paired.instanceOut();
+    ClaimGrant claim = paired.claim();
+    getContext().getLog().info("session opened session={} instance={} ip={} via={}", sessionId, instanceId, clientIp,
+        claim == null ? "instance_id" : "claim");
+    send(Replies.connected(sessionId, paired.instance(), claim == null ? null : claim.claimId(),
+        claim == null ? null : claim.userId()));
+    return this;
+  }
+
+  private Behavior<Command> onConnectFailed(ConnectFailed failed) {
+    connecting = false;
+    if (failed.claim() != null) {
+      // The code was spent on a connect that did not happen: give it back.
+      claims.tell(EntityKeeper.deliver(failed.claim().code(), new ClaimCode.Release(failed.claim().claimId())));
+    }
+    getContext().getLog().info("connect failed ip={} reply={}", clientIp, failed.errorFrame());
+    send(failed.errorFrame());
+    return this;
+  }
+
+  private Behavior<Command> onInstanceGone(InstanceGone gone) {
+    if (instance != null) {
+      getContext().getLog().info("session closed session={} instance={} reason=instance_offline", sessionId, instanceId);
+      instance = null;
+    }
+    return closeWith(Replies.instanceOffline(), "instance_offline");
+  }
+
+  /** Sends a last frame (if any) and closes the socket. */
+  private Behavior<Command> closeWith(String lastFrame, String reason) {
+    if (lastFrame != null) {
+      send(lastFrame);
+    }
+    out.complete();
+    return end(reason);
+  }
+
+  /** The client does not read: its queue is full, so the socket is dropped without a last word. */
+  private Behavior<Command> abort() {
+    getContext().getLog().info("client too slow, closing session={} instance={} ip={}", sessionId, instanceId, clientIp);
+    out.fail(new IllegalStateException("client does not read its socket"));
+    return end("slow_consumer");
+  }
+
+  private Behavior<Command> end(String reason) {
+    leaveInstance(reason);
+    closing = true;
+    return Behaviors.stopped();
+  }
+
+  private void leaveInstance(String reason) {
+    if (instance != null) {
+      getContext().getLog().info("session closed session={} instance={} reason={}", sessionId, instanceId, reason);
+      instance.tell(new InstanceConnection.SessionEnded(sessionId, reason));
+      instance = null;
+    }
+  }
+
+  private Behavior<Command> onFrameTooLarge(SocketEvent.FrameTooLarge tooLarge) {
+    resetIdleTimer();
+    getContext().getLog().info("client frame refused ip={} session={} reason=frame of {} bytes over limit {}",
+        clientIp, sessionId, tooLarge.bytes(), tunnel.settings().maxFrameBytes());
+    send(Replies.error("frame_too_large", "Frame exceeds " + tunnel.settings().maxFrameBytes() + " bytes"));
+    return ack(tooLarge.ackTo());
+  }
+
+  private void resetIdleTimer() {
+    timers.startSingleTimer(IDLE, IdleTimeout.INSTANCE, tunnel.settings().clientIdleTimeout());
+  }
+
+  private void send(String json) {
+    out.offer(TextMessage.create(json));
+  }
+
+  private Behavior<Command> ack(ActorRef<SocketEvent.Ack> ackTo) {
+    ackTo.tell(SocketEvent.Ack.INSTANCE);
+    return this;
+  }
+}

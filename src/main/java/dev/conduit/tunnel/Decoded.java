@@ -1,0 +1,10 @@
+package dev.conduit.tunnel;
+
+/** The outcome of decoding one frame: the frame, or the error frame to send back and why. */
+public sealed interface Decoded<T> {
+
+  record Ok<T>(T frame) implements Decoded<T> {}
+
+  /** reply is the complete JSON error frame; reason is for the log line. */
+  record Invalid<T>(String reply, String reason) implements Decoded<T> {}
+}

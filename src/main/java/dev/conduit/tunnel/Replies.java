@@ -1,0 +1,107 @@
+package dev.conduit.tunnel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conduit.server.Json;
+import java.time.Instant;
+import java.util.List;
+
+/** The JSON frames the relay sends, field for field as PROTOCOLS.md §1 shows them. */
+public final class Replies {
+  private Replies() {}
+
+  // Error messages fixed by the existing protocol; clients match on them.
+  static final String REGISTRATION_FAILED = "Registration failed";
+  static final String NOT_REGISTERED = "Not registered";
+  static final String INSTANCE_NOT_FOUND = "Instance not found";
+  static final String INSTANCE_OFFLINE = "Instance is offline";
+  static final String INVALID_CLAIM = "Invalid claim code";
+  static final String CLAIM_USED = "Claim code has already been used";
+  static final String CLAIM_EXPIRED = "Claim code has expired";
+
+  static String registered() {
+    return write(object("registered").put("relay_protocol", RelayVersion.CURRENT));
+  }
+
+  static String pong() {
+    return "{\"type\":\"pong\"}";
+  }
+
+  static String error(String message) {
+    return write(object("error").put("message", message));
+  }
+
+  static String error(String code, String message) {
+    return write(object("error").put("code", code).put("message", message));
+  }
+
+  static String registrationFailed() {
+    return error(REGISTRATION_FAILED);
+  }
+
+  static String versionIncompatible() {
+    ObjectNode node = object("error").put("code", "version_incompatible")
+        .put("message", "Relay protocol version mismatch");
+    node.putArray("supported_versions").add(RelayVersion.CURRENT);
+    return write(node);
+  }
+
+  static String instanceOffline() {
+    return error("instance_offline", INSTANCE_OFFLINE);
+  }
+
+  static String connection(String sessionId, String clientPublicKey) {
+    return write(object("connection").put("session_id", sessionId)
+        .put("client_public_key", clientPublicKey == null ? "" : clientPublicKey));
+  }
+
+  static String sessionClosed(String sessionId, String reason) {
+    return write(object("session_closed").put("session_id", sessionId).put("reason", reason));
+  }
+
+  static String claimCreated(String code, Instant expiresAt, JsonNode requestId) {
+    ObjectNode node = object("claim_created").put("code", code).put("expires_at", expiresAt.toString());
+    node.set("request_id", requestId);
+    return write(node);
+  }
+
+  /** The connected frame; claimId and userId only on the claim path (null otherwise). */
+  static String connected(String sessionId, InstanceInfo instance, String claimId, String userId) {
+    ObjectNode node = object("connected")
+        .put("session_id", sessionId)
+        .put("instance_id", instance.instanceId())
+        .put("public_key", instance.publicKey());
+    ArrayNode urls = node.putArray("direct_urls");
+    instance.directUrls().forEach(urls::add);
+    node.put("relay_protocol", RelayVersion.CURRENT);
+    node.set("instance_versions", instance.protocolVersions() == null
+        ? TunnelCodec.MAPPER.createObjectNode() : instance.protocolVersions());
+    if (claimId != null) {
+      node.put("claim_id", claimId).put("user_id", userId);
+    }
+    return write(node);
+  }
+
+  // Hot path: payloads are validated base64 and ids are base64 or validated strings, so plain
+  // concatenation yields valid JSON without a serializer pass over the payload.
+
+  static String messageToClient(String payload) {
+    return "{\"type\":\"message\",\"payload\":\"" + payload + "\"}";
+  }
+
+  static String relayMessageToInstance(String sessionId, String payload) {
+    return "{\"type\":\"relay_message\",\"session_id\":\"" + sessionId + "\",\"payload\":\"" + payload + "\"}";
+  }
+
+  /** What a client learns about the instance it connects to. */
+  record InstanceInfo(String instanceId, String publicKey, List<String> directUrls, JsonNode protocolVersions) {}
+
+  private static ObjectNode object(String type) {
+    return TunnelCodec.MAPPER.createObjectNode().put("type", type);
+  }
+
+  private static String write(JsonNode node) {
+    return Json.write(node);
+  }
+}

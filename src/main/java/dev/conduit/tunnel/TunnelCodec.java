@@ -1,0 +1,198 @@
+package dev.conduit.tunnel;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.conduit.server.Json;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Decodes the JSON frames of relay protocol 1.0 into {@link InstanceFrame}s and {@link ClientFrame}s.
+ * Every way a frame can be wrong maps to one precise error frame ({@link Replies}).
+ */
+public final class TunnelCodec {
+  static final ObjectMapper MAPPER = Json.MAPPER;
+  static final int KEY_BYTES = 32;
+  static final int MAX_ID_LENGTH = 256;
+  private static final int MAX_ECHOED_TYPE_LENGTH = 64;
+
+  private TunnelCodec() {}
+
+  public static Decoded<InstanceFrame> decodeInstance(String text) {
+    return parse(text).map(TunnelCodec::instanceFrame).orElseGet(TunnelCodec::malformed);
+  }
+
+  public static Decoded<ClientFrame> decodeClient(String text) {
+    return parse(text).map(TunnelCodec::clientFrame).orElseGet(TunnelCodec::malformed);
+  }
+
+  private static Decoded<InstanceFrame> instanceFrame(JsonNode json) {
+    return switch (typeOf(json)) {
+      case "register" -> register(json);
+      case "ping" -> ok(new InstanceFrame.Ping());
+      case "pong" -> ok(new InstanceFrame.Pong());
+      case "update_urls" -> {
+        Optional<List<String>> urls = stringArray(json, "direct_urls");
+        yield urls == null ? invalidField("direct_urls") : ok(new InstanceFrame.UpdateUrls(urls.orElse(List.of())));
+      }
+      case "relay_message" -> {
+        String sessionId = text(json, "session_id");
+        String payload = text(json, "payload");
+        if (sessionId == null) yield missing("session_id");
+        if (payload == null) yield missing("payload");
+        yield Base64Payload.isValid(payload)
+            ? ok(new InstanceFrame.RelayMessage(sessionId, payload)) : invalidBase64("payload");
+      }
+      case "create_claim" -> createClaim(json);
+      case "" -> missing("type");
+      default -> unknownType(json);
+    };
+  }
+
+  private static Decoded<ClientFrame> clientFrame(JsonNode json) {
+    return switch (typeOf(json)) {
+      case "connect" -> connect(json);
+      case "message" -> {
+        String payload = text(json, "payload");
+        if (payload == null) yield missing("payload");
+        yield Base64Payload.isValid(payload) ? ok(new ClientFrame.Message(payload)) : invalidBase64("payload");
+      }
+      case "ping" -> ok(new ClientFrame.Ping());
+      case "close" -> ok(new ClientFrame.Close());
+      case "" -> missing("type");
+      default -> unknownType(json);
+    };
+  }
+
+  private static Decoded<InstanceFrame> register(JsonNode json) {
+    String instanceId = text(json, "instance_id");
+    if (instanceId == null || instanceId.isEmpty()) return missing("instance_id");
+    if (instanceId.length() > MAX_ID_LENGTH) return invalidField("instance_id");
+    String key = text(json, "public_key");
+    Optional<byte[]> decoded = key == null ? Optional.empty() : Base64Payload.decode(key);
+    if (decoded.isEmpty() || decoded.get().length != KEY_BYTES) {
+      String why = key == null ? "missing public_key"
+          : decoded.isEmpty() ? "public_key is not valid base64"
+          : "public_key decodes to " + decoded.get().length + " bytes, expected " + KEY_BYTES;
+      return new Decoded.Invalid<>(Replies.registrationFailed(), why);
+    }
+    Optional<List<String>> urls = stringArray(json, "direct_urls");
+    if (urls == null) return invalidField("direct_urls");
+    JsonNode versions = json.get("protocol_versions");
+    if (versions != null && !versions.isNull()) {
+      if (!versions.isObject()) return invalidField("protocol_versions");
+      if (!RelayVersion.supportsAnyOf(versions.get("relay_protocol"))) {
+        return new Decoded.Invalid<>(Replies.versionIncompatible(), "relay_protocol without major 1");
+      }
+    } else {
+      versions = null;
+    }
+    return ok(new InstanceFrame.Register(instanceId, decoded.get(), key, urls.orElse(List.of()), versions));
+  }
+
+  private static Decoded<InstanceFrame> createClaim(JsonNode json) {
+    String userId = text(json, "user_id");
+    if (userId == null || userId.isEmpty()) return missing("user_id");
+    if (userId.length() > MAX_ID_LENGTH) return invalidField("user_id");
+    JsonNode ttl = json.get("ttl_seconds");
+    Long ttlSeconds = null;
+    if (ttl != null && !ttl.isNull()) {
+      if (!ttl.canConvertToLong() || !ttl.isIntegralNumber() || ttl.asLong() <= 0) return invalidField("ttl_seconds");
+      ttlSeconds = ttl.asLong();
+    }
+    JsonNode requestId = json.get("request_id");
+    return ok(new InstanceFrame.CreateClaim(userId, ttlSeconds, requestId));
+  }
+
+  private static Decoded<ClientFrame> connect(JsonNode json) {
+    JsonNode versions = json.get("protocol_versions");
+    if (versions != null && !versions.isNull()
+        && (!versions.isObject() || !RelayVersion.supportsAnyOf(versions.get("relay_protocol")))) {
+      return new Decoded.Invalid<>(Replies.versionIncompatible(), "relay_protocol without major 1");
+    }
+    String clientKey = text(json, "client_public_key");
+    if (clientKey != null && !clientKey.isEmpty()) {
+      Optional<byte[]> decoded = Base64Payload.decode(clientKey);
+      if (decoded.isEmpty() || decoded.get().length != KEY_BYTES) {
+        return new Decoded.Invalid<>(Replies.error("invalid_public_key", "Invalid client public key"),
+            "client_public_key is not 32 bytes of base64");
+      }
+    }
+    String instanceId = text(json, "instance_id");
+    String claimCode = text(json, "claim_code");
+    if (instanceId != null && !instanceId.isEmpty()) {
+      if (instanceId.length() > MAX_ID_LENGTH) return invalidField("instance_id");
+      return ok(new ClientFrame.Connect(instanceId, null, clientKey));
+    }
+    if (claimCode != null && !claimCode.isEmpty()) {
+      if (claimCode.length() > MAX_ID_LENGTH) return invalidField("claim_code");
+      return ok(new ClientFrame.Connect(null, claimCode, clientKey));
+    }
+    return missing("instance_id or claim_code");
+  }
+
+  private static Optional<JsonNode> parse(String text) {
+    try {
+      JsonNode node = MAPPER.readTree(text);
+      return node != null && node.isObject() ? Optional.of(node) : Optional.empty();
+    } catch (JsonProcessingException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The type string, "" when absent or not a string. */
+  private static String typeOf(JsonNode json) {
+    JsonNode type = json.get("type");
+    return type != null && type.isTextual() ? type.asText() : "";
+  }
+
+  /** The string field, null when absent, null or not a string. */
+  private static String text(JsonNode json, String field) {
+    JsonNode node = json.get(field);
+    return node != null && node.isTextual() ? node.asText() : null;
+  }
+
+  /** Optional.empty() when absent or null, null when present but not an array of strings. */
+  private static Optional<List<String>> stringArray(JsonNode json, String field) {
+    JsonNode node = json.get(field);
+    if (node == null || node.isNull()) return Optional.empty();
+    if (!node.isArray()) return null;
+    List<String> values = new ArrayList<>(node.size());
+    for (JsonNode element : node) {
+      if (!element.isTextual()) return null;
+      values.add(element.asText());
+    }
+    return Optional.of(List.copyOf(values));
+  }
+
+  private static <T> Decoded<T> ok(T frame) {
+    return new Decoded.Ok<>(frame);
+  }
+
+  private static <T> Decoded<T> malformed() {
+    return new Decoded.Invalid<>(Replies.error("invalid_json", "Malformed JSON: expected one JSON object"),
+        "malformed JSON");
+  }
+
+  private static <T> Decoded<T> missing(String field) {
+    return new Decoded.Invalid<>(Replies.error("missing_field", "Missing field: " + field), "missing " + field);
+  }
+
+  private static <T> Decoded<T> invalidField(String field) {
+    return new Decoded.Invalid<>(Replies.error("invalid_field", "Invalid field: " + field), "invalid " + field);
+  }
+
+  private static <T> Decoded<T> invalidBase64(String field) {
+    return new Decoded.Invalid<>(Replies.error("invalid_base64", "Invalid base64 in " + field),
+        "bad base64 in " + field);
+  }
+
+  private static <T> Decoded<T> unknownType(JsonNode json) {
+    String type = typeOf(json);
+    String shown = type.length() > MAX_ECHOED_TYPE_LENGTH ? type.substring(0, MAX_ECHOED_TYPE_LENGTH) + "…" : type;
+    return new Decoded.Invalid<>(Replies.error("unknown_type", "Unknown message type: " + shown),
+        "unknown type " + shown);
+  }
+}

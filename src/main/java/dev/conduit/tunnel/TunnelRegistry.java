@@ -1,0 +1,239 @@
+package dev.conduit.tunnel;
+
+import dev.conduit.persistence.EntityKeeper;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+
+/**
+ * Supervises every instance connection and client session, and knows which connection is live for
+ * which instance id: at most one, guarded by the key pin. Only control traffic (register, connect,
+ * status) passes through here; session frames never do.
+ */
+public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Command> {
+
+  public sealed interface Command {}
+
+  /** A new instance WebSocket: spawn its actor and answer with it. */
+  public record AcceptInstance(SourceQueueWithComplete<Message> out, String clientIp,
+                               ActorRef<ActorRef<InstanceConnection.Command>> replyTo) implements Command {}
+
+  /** A new client WebSocket: spawn its session actor and answer with it. */
+  public record AcceptClient(BoundedSourceQueue<Message> out, String clientIp,
+                             ActorRef<ActorRef<ClientSession.Command>> replyTo) implements Command {}
+
+  public record Register(InstanceFrame.Register register, ActorRef<InstanceConnection.Command> connection)
+      implements Command {}
+
+  public record Connect(String instanceId, ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> clientOut,
+                        String clientPublicKey, ClientSession.ClaimGrant claim) implements Command {}
+
+  public record GetInstance(String instanceId, ActorRef<InstanceLookup> replyTo) implements Command {}
+
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  /** status is null when the instance is unknown; an offline one carries its last known status. */
+  public record InstanceLookup(InstanceConnection.InstanceStatus status) {}
+
+  public record Stats(int instancesOnline, long sessionsOpen, long sessionsOpened, long bytesRelayed, long framesRelayed) {}
+
+  private record PinChecked(Register request, KeyPin.Result result, Throwable failure) implements Command {}
+
+  private record PinLookedUp(Connect request, KeyPin.Result result, Throwable failure) implements Command {}
+
+  private record StatusFetched(InstanceConnection.InstanceStatus status, Throwable failure,
+                               ActorRef<InstanceLookup> replyTo, String instanceId) implements Command {}
+
+  private record ConnectionStopped(ActorRef<InstanceConnection.Command> connection) implements Command {}
+
+  /** A registered connection is going away; its last status is kept for the status endpoint. */
+  public record Departed(ActorRef<InstanceConnection.Command> connection, InstanceConnection.InstanceStatus lastStatus)
+      implements Command {}
+
+  /** Offline instances whose last status is kept for GET /relay/instances/{id}. */
+  private static final int OFFLINE_STATUS_RETAINED = 10_000;
+
+  private final TunnelContext tunnel;
+  private final ActorRef<EntityKeeper.Command<KeyPin.Command>> pins;
+  private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
+  private final Map<String, ActorRef<InstanceConnection.Command>> live = new HashMap<>();
+  private final Map<ActorRef<InstanceConnection.Command>, String> instanceIdOf = new HashMap<>();
+  private final Map<String, InstanceConnection.InstanceStatus> offline = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, InstanceConnection.InstanceStatus> eldest) {
+      return size() > OFFLINE_STATUS_RETAINED;
+    }
+  };
+  private long spawned;
+
+  private TunnelRegistry(ActorContext<Command> context, TunnelContext tunnel, Duration entityIdleTimeout) {
+    super(context);
+    this.tunnel = tunnel;
+    Clock clock = tunnel.clock();
+    this.pins = context.spawn(EntityKeeper.create("pin", id -> KeyPin.create(id, clock), KeyPin.Passivate.INSTANCE,
+        entityIdleTimeout, clock), "key-pins");
+    this.claims = context.spawn(EntityKeeper.create("claim", code -> ClaimCode.create(code, clock),
+        ClaimCode.Passivate.INSTANCE, entityIdleTimeout, clock), "claim-codes");
+  }
+
+  public static Behavior<Command> create(TunnelSettings settings, RateLimiter rateLimiter, TunnelMetrics metrics,
+                                         Clock clock, Duration entityIdleTimeout) {
+    TunnelContext tunnel = new TunnelContext(settings, rateLimiter, metrics, clock);
+    return Behaviors.setup(context -> new TunnelRegistry(context, tunnel, entityIdleTimeout));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(AcceptInstance.class, this::onAcceptInstance)
+        .onMessage(AcceptClient.class, this::onAcceptClient)
+        .onMessage(Register.class, this::onRegister)
+        .onMessage(PinChecked.class, this::onPinChecked)
+        .onMessage(Connect.class, this::onConnect)
+        .onMessage(PinLookedUp.class, this::onPinLookedUp)
+        .onMessage(ConnectionStopped.class, this::onConnectionStopped)
+        .onMessage(Departed.class, this::onDeparted)
+        .onMessage(GetInstance.class, this::onGetInstance)
+        .onMessage(StatusFetched.class, this::onStatusFetched)
+        .onMessage(GetStats.class, this::onGetStats)
+        .build();
+  }
+
+  private Behavior<Command> onAcceptInstance(AcceptInstance accept) {
+    // A connection actor that throws is stopped, which closes its socket; the peer reconnects.
+    ActorRef<InstanceConnection.Command> connection = getContext().spawn(
+        Behaviors.supervise(InstanceConnection.create(tunnel, getContext().getSelf(), claims, accept.out(), accept.clientIp()))
+            .onFailure(SupervisorStrategy.stop()), "instance-" + (++spawned));
+    getContext().watchWith(connection, new ConnectionStopped(connection));
+    accept.replyTo().tell(connection);
+    return this;
+  }
+
+  private Behavior<Command> onAcceptClient(AcceptClient accept) {
+    ActorRef<ClientSession.Command> session = getContext().spawn(
+        Behaviors.supervise(ClientSession.create(tunnel, getContext().getSelf(), claims, accept.out(), accept.clientIp()))
+            .onFailure(SupervisorStrategy.stop()), "client-" + (++spawned));
+    accept.replyTo().tell(session);
+    return this;
+  }
+
+  private Behavior<Command> onRegister(Register request) {
+    String instanceId = request.register().instanceId();
+    getContext().ask(KeyPin.Result.class, pins, tunnel.settings().askTimeout(),
+        replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(), replyTo)),
+        (result, failure) -> new PinChecked(request, result, failure));
+    return this;
+  }
+
+  private Behavior<Command> onPinChecked(PinChecked checked) {
+    InstanceFrame.Register register = checked.request().register();
+    ActorRef<InstanceConnection.Command> connection = checked.request().connection();
+    if (checked.failure() != null) {
+      getContext().getLog().warn("key pin check failed instance={} cause={}", register.instanceId(), checked.failure().toString());
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false,
+          Replies.registrationFailed(), "key pin unavailable: " + checked.failure().getMessage()));
+      return this;
+    }
+    if (checked.result() == KeyPin.Result.MISMATCH) {
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false,
+          Replies.error("key_mismatch", "Instance id is registered with another public key"),
+          "public key differs from the pinned key (hijack attempt?)"));
+      return this;
+    }
+    if (getContext().getChild(connection.path().name()).isEmpty()) {
+      return this; // the connection closed while its key was being checked
+    }
+    ActorRef<InstanceConnection.Command> previous = live.put(register.instanceId(), connection);
+    if (previous != null && !previous.equals(connection)) {
+      instanceIdOf.remove(previous);
+      previous.tell(InstanceConnection.Replaced.INSTANCE);
+      getContext().getLog().info("instance connection replaced instance={}", register.instanceId());
+    }
+    instanceIdOf.put(connection, register.instanceId());
+    offline.remove(register.instanceId());
+    connection.tell(new InstanceConnection.RegisterOutcome(register, true, null,
+        checked.result() == KeyPin.Result.PINNED_NOW ? "pinned" : "matches pin"));
+    return this;
+  }
+
+  private Behavior<Command> onConnect(Connect connect) {
+    ActorRef<InstanceConnection.Command> connection = live.get(connect.instanceId());
+    if (connection != null) {
+      connection.tell(new InstanceConnection.OpenSession(connect.client(), connect.clientOut(),
+          connect.clientPublicKey(), connect.claim()));
+      return this;
+    }
+    // Not live: a pinned id is a known instance that is offline, anything else was never registered.
+    getContext().ask(KeyPin.Result.class, pins, tunnel.settings().askTimeout(),
+        replyTo -> EntityKeeper.deliver(connect.instanceId(), new KeyPin.Lookup(replyTo)),
+        (result, failure) -> new PinLookedUp(connect, result, failure));
+    return this;
+  }
+
+  private Behavior<Command> onPinLookedUp(PinLookedUp looked) {
+    Connect connect = looked.request();
+    ActorRef<InstanceConnection.Command> connection = live.get(connect.instanceId());
+    if (connection != null) {
+      return onConnect(connect);
+    }
+    boolean known = looked.failure() == null && looked.result() != KeyPin.Result.NOT_PINNED;
+    String error = Replies.error(known || looked.failure() != null ? Replies.INSTANCE_OFFLINE : Replies.INSTANCE_NOT_FOUND);
+    connect.client().tell(new ClientSession.ConnectFailed(error, connect.claim()));
+    return this;
+  }
+
+  private Behavior<Command> onConnectionStopped(ConnectionStopped stopped) {
+    String instanceId = instanceIdOf.remove(stopped.connection());
+    if (instanceId != null && stopped.connection().equals(live.get(instanceId))) {
+      live.remove(instanceId);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDeparted(Departed departed) {
+    String instanceId = departed.lastStatus().instanceId();
+    ActorRef<InstanceConnection.Command> current = live.get(instanceId);
+    if (current == null || current.equals(departed.connection())) {
+      live.remove(instanceId);
+      offline.put(instanceId, departed.lastStatus());
+    }
+    instanceIdOf.remove(departed.connection());
+    return this;
+  }
+
+  private Behavior<Command> onGetInstance(GetInstance get) {
+    ActorRef<InstanceConnection.Command> connection = live.get(get.instanceId());
+    if (connection == null) {
+      get.replyTo().tell(new InstanceLookup(offline.get(get.instanceId())));
+      return this;
+    }
+    getContext().ask(InstanceConnection.InstanceStatus.class, connection, tunnel.settings().askTimeout(),
+        InstanceConnection.GetStatus::new,
+        (status, failure) -> new StatusFetched(status, failure, get.replyTo(), get.instanceId()));
+    return this;
+  }
+
+  private Behavior<Command> onStatusFetched(StatusFetched fetched) {
+    fetched.replyTo().tell(new InstanceLookup(fetched.status() != null ? fetched.status() : offline.get(fetched.instanceId())));
+    return this;
+  }
+
+  private Behavior<Command> onGetStats(GetStats get) {
+    TunnelMetrics metrics = tunnel.metrics();
+    get.replyTo().tell(new Stats(live.size(), metrics.openSessions(), metrics.sessionsOpened(),
+        metrics.bytesRelayed(), metrics.framesRelayed()));
+    return this;
+  }
+}

@@ -1,0 +1,116 @@
+package dev.conduit.tunnel;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The two WebSocket endpoints of relay protocol 1.0. Each socket gets an actor (spawned by the
+ * registry, which supervises it) and a bounded outbound queue; the per-IP connection limit is
+ * enforced here, before any actor exists.
+ */
+public final class TunnelRoutes extends AllDirectives {
+  private static final Logger LOG = LoggerFactory.getLogger(TunnelRoutes.class);
+  /** Control frames the instance's own actor may queue beyond one pending frame per session. */
+  private static final int CONTROL_OFFERS = 64;
+
+  private final ActorSystem<?> system;
+  private final ActorRef<TunnelRegistry.Command> registry;
+  private final TunnelSettings settings;
+  private final ConnectionLimiter connectionLimiter;
+  private final ClientAddress clientAddress;
+  private final Materializer materializer;
+
+  public TunnelRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, TunnelSettings settings) {
+    this.system = system;
+    this.registry = registry;
+    this.settings = settings;
+    this.connectionLimiter = new ConnectionLimiter(settings.maxConnectionsPerIp());
+    this.clientAddress = new ClientAddress(settings.trustedProxies());
+    this.materializer = Materializer.matFromSystem(system);
+  }
+
+  public Route routes() {
+    return concat(
+        path(segment("relay").slash("tunnel").slash("websocket"), this::instanceSocket),
+        path(segment("relay").slash("tunnel"), this::instanceSocket),
+        path(segment("relay").slash("client").slash("websocket"), this::clientSocket),
+        path(segment("relay").slash("client"), this::clientSocket));
+  }
+
+  private Route instanceSocket() {
+    return extractRequest(request -> {
+      String ip = clientIp(request);
+      return limited(ip, () -> {
+        Pair<SourceQueueWithComplete<Message>, Source<Message, NotUsed>> outbound = Source.<Message>queue(
+                settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(),
+                settings.maxSessionsPerInstance() + CONTROL_OFFERS)
+            .preMaterialize(materializer);
+        CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
+            replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
+            system.scheduler());
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+      });
+    });
+  }
+
+  private Route clientSocket() {
+    return extractRequest(request -> {
+      String ip = clientIp(request);
+      return limited(ip, () -> {
+        Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
+            Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
+        CompletionStage<ActorRef<ClientSession.Command>> actor = AskPattern.ask(registry,
+            replyTo -> new TunnelRegistry.AcceptClient(outbound.first(), ip, replyTo), settings.askTimeout(),
+            system.scheduler());
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+      });
+    });
+  }
+
+  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound) {
+    return WebSocketBridge.flow(owner, outbound, settings.maxFrameBytes(), settings.frameAssemblyTimeout(), materializer);
+  }
+
+  /** Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. */
+  private Route limited(String ip, java.util.function.Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+    if (!connectionLimiter.tryAcquire(ip)) {
+      LOG.info("connection refused ip={} reason=more than {} open connections", ip, settings.maxConnectionsPerIp());
+      Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));
+      return handleWebSocketMessages(Flow.fromSinkAndSourceCoupled(Sink.<Message>ignore(), Source.single(refusal)));
+    }
+    Flow<Message, Message, NotUsed> flow = Flow.completionStageFlow(socket.get())
+        .watchTermination((mat, done) -> {
+          done.whenComplete((d, failure) -> connectionLimiter.release(ip));
+          return NotUsed.getInstance();
+        });
+    return handleWebSocketMessages(flow);
+  }
+
+  private String clientIp(HttpRequest request) {
+    var peer = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress);
+    var forwarded = request.getHeader("X-Forwarded-For").map(h -> h.value());
+    return clientAddress.resolve(peer, forwarded);
+  }
+}

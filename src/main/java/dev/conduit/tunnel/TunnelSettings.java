@@ -1,0 +1,42 @@
+package dev.conduit.tunnel;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.List;
+
+/** The tunnel relay's limits and timeouts, read from {@code conduit.tunnel} (see tunnel.conf). */
+public record TunnelSettings(
+    int maxFrameBytes,
+    Duration instanceTimeout,
+    Duration clientIdleTimeout,
+    int maxSessionsPerInstance,
+    int maxConnectionsPerIp,
+    int rateLimitBurst,
+    double rateLimitPerSecond,
+    List<String> trustedProxies,
+    Duration claimDefaultTtl,
+    Duration claimMaxTtl,
+    int instanceOutboundBuffer,
+    int clientOutboundBuffer,
+    Duration frameAssemblyTimeout,
+    Duration askTimeout) {
+
+  public static TunnelSettings from(Config config) {
+    Config c = config.getConfig("conduit.tunnel");
+    return new TunnelSettings(
+        c.getInt("max-frame-bytes"),
+        c.getDuration("instance-timeout"),
+        c.getDuration("client-idle-timeout"),
+        c.getInt("max-sessions-per-instance"),
+        c.getInt("max-connections-per-ip"),
+        c.getInt("rate-limit.burst"),
+        c.getDouble("rate-limit.per-second"),
+        List.of(c.getString("trusted-proxies").split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList(),
+        c.getDuration("claims.default-ttl"),
+        c.getDuration("claims.max-ttl"),
+        c.getInt("instance-outbound-buffer"),
+        c.getInt("client-outbound-buffer"),
+        c.getDuration("frame-assembly-timeout"),
+        c.getDuration("ask-timeout"));
+  }
+}
