@@ -1,0 +1,151 @@
+package dev.conduit.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.conduit.server.Json;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+
+/**
+ * The tunnel's actors under the actor testkit: a real registry (with key pins and claim codes on the
+ * in-memory persistence testkit journal) and sockets simulated at the actor boundary. Time is manual,
+ * so the 60 s and 300 s timers are tested without waiting for them.
+ */
+final class TunnelHarness implements AutoCloseable {
+  static final Duration RECEIVE = Duration.ofSeconds(5);
+
+  final ActorTestKit testKit;
+  final ManualTime time;
+  final TunnelSettings settings;
+  final ActorRef<TunnelRegistry.Command> registry;
+  final Materializer materializer;
+
+  TunnelHarness(TunnelSettings settings, int rateLimitBurst) {
+    Config config = ManualTime.config()
+        .withFallback(PersistenceTestKitPlugin.getInstance().config())
+        .withFallback(PersistenceTestKitSnapshotPlugin.getInstance().config())
+        .withFallback(ConfigFactory.load());
+    this.testKit = ActorTestKit.create(config);
+    this.time = ManualTime.get(testKit.system());
+    this.settings = settings;
+    this.materializer = Materializer.matFromSystem(testKit.system());
+    RateLimiter limiter = new RateLimiter(rateLimitBurst, settings.rateLimitPerSecond(), () -> 0L);
+    this.registry = testKit.spawn(TunnelRegistry.create(settings, limiter, new TunnelMetrics(), Clock.systemUTC(),
+        Duration.ofMinutes(2)), "tunnel");
+  }
+
+  static TunnelSettings settings() {
+    return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 64, 100, 1.0,
+        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, Duration.ofSeconds(10), Duration.ofSeconds(5));
+  }
+
+  /** One simulated socket: frames in through the actor's SocketEvent protocol, frames out from its queue. */
+  final class Socket {
+    final ActorRef<SocketEvent> actor;
+    final BlockingQueue<String> out = new LinkedBlockingQueue<>();
+    final TestProbe<SocketEvent.Ack> acks = testKit.createTestProbe();
+    final TestProbe<Object> watcher = testKit.createTestProbe();
+
+    Socket(ActorRef<SocketEvent> actor, Source<Message, NotUsed> outbound) {
+      this.actor = actor;
+      outbound.runWith(Sink.foreach(m -> out.add(m.asTextMessage().getStrictText())), materializer);
+      actor.tell(new SocketEvent.Opened(acks.ref()));
+      acks.expectMessage(SocketEvent.Ack.INSTANCE);
+    }
+
+    void send(String json) {
+      actor.tell(new SocketEvent.Frame(json, acks.ref()));
+    }
+
+    /** Sends and waits until the actor acked it (it has been handled). */
+    void sendAndAwaitAck(String json) {
+      send(json);
+      acks.expectMessage(RECEIVE, SocketEvent.Ack.INSTANCE);
+    }
+
+    JsonNode expectFrame() throws Exception {
+      String text = out.poll(RECEIVE.toMillis(), TimeUnit.MILLISECONDS);
+      assertNotNull(text, "expected a frame");
+      return Json.MAPPER.readTree(text);
+    }
+
+    /** The next frame, which must have this type. */
+    JsonNode expectFrame(String type) throws Exception {
+      JsonNode frame = expectFrame();
+      if (!type.equals(frame.path("type").asText())) {
+        throw new AssertionError("expected " + type + " but got " + frame);
+      }
+      return frame;
+    }
+
+    void expectNoFrame() throws Exception {
+      String text = out.poll(200, TimeUnit.MILLISECONDS);
+      if (text != null) {
+        throw new AssertionError("expected no frame but got " + text);
+      }
+    }
+
+    /** Advances manual time by step and expects a frame to have been caused by it. */
+    JsonNode expectFrameAfter(Duration step) throws Exception {
+      time.timePasses(step);
+      return expectFrame();
+    }
+
+    void expectStopped() {
+      watcher.expectTerminated(actor, RECEIVE);
+    }
+  }
+
+  Socket instanceSocket() {
+    Pair<SourceQueueWithComplete<Message>, Source<Message, NotUsed>> outbound = Source.<Message>queue(
+        settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(), 128).preMaterialize(materializer);
+    TestProbe<ActorRef<InstanceConnection.Command>> reply = testKit.createTestProbe();
+    registry.tell(new TunnelRegistry.AcceptInstance(outbound.first(), "10.0.0.1", reply.ref()));
+    return new Socket(reply.receiveMessage().narrow(), outbound.second());
+  }
+
+  Socket clientSocket() {
+    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
+        Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
+    TestProbe<ActorRef<ClientSession.Command>> reply = testKit.createTestProbe();
+    registry.tell(new TunnelRegistry.AcceptClient(outbound.first(), "10.0.0.2", reply.ref()));
+    return new Socket(reply.receiveMessage().narrow(), outbound.second());
+  }
+
+  static String register(String instanceId, String publicKey) {
+    return "{\"type\":\"register\",\"instance_id\":\"" + instanceId + "\",\"public_key\":\"" + publicKey + "\"}";
+  }
+
+  static String key(int fill) {
+    byte[] key = new byte[32];
+    java.util.Arrays.fill(key, (byte) fill);
+    return java.util.Base64.getEncoder().encodeToString(key);
+  }
+
+  @Override
+  public void close() {
+    testKit.shutdownTestKit();
+  }
+}
