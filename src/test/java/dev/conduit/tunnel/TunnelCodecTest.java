@@ -1,0 +1,79 @@
+package dev.conduit.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every malformed frame maps to one exact error frame. */
+class TunnelCodecTest {
+  private static final String KEY_32 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  private static final String KEY_31 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+  private static final String KEY_33 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+  @ParameterizedTest(name = "instance {0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "not json|{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
+      "[1,2]|{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
+      "{\"type\":\"teleport\"}|{\"type\":\"error\",\"code\":\"unknown_type\",\"message\":\"Unknown message type: teleport\"}",
+      "{\"no_type\":1}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: type\"}",
+      "{\"type\":\"register\",\"public_key\":\"" + KEY_32 + "\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: instance_id\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_33 + "\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"!!notbase64!!\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[\"2.0\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":\"http://x\"}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: direct_urls\"}",
+      "{\"type\":\"relay_message\",\"payload\":\"AA==\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: session_id\"}",
+      "{\"type\":\"relay_message\",\"session_id\":\"s\",\"payload\":\"A=A=\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
+      "{\"type\":\"relay_message\",\"session_id\":\"s\",\"payload\":\"abc\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
+      "{\"type\":\"create_claim\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: user_id\"}",
+      "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":-5}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: ttl_seconds\"}",
+      "{\"type\":\"update_urls\",\"direct_urls\":[1]}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: direct_urls\"}",
+  })
+  void instanceFrameErrors(String frame, String expectedReply) {
+    Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(frame);
+    assertEquals(expectedReply, assertInstanceOf(Decoded.Invalid.class, decoded).reply());
+  }
+
+  @ParameterizedTest(name = "client {0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "{|{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
+      "{\"type\":\"connect\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: instance_id or claim_code\"}",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"client_public_key\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"code\":\"invalid_public_key\",\"message\":\"Invalid client public key\"}",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"protocol_versions\":{\"relay_protocol\":[\"0.9\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
+      "{\"type\":\"message\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: payload\"}",
+      "{\"type\":\"message\",\"payload\":\"%%%%\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
+      "{\"type\":\"register\"}|{\"type\":\"error\",\"code\":\"unknown_type\",\"message\":\"Unknown message type: register\"}",
+  })
+  void clientFrameErrors(String frame, String expectedReply) {
+    Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(frame);
+    assertEquals(expectedReply, assertInstanceOf(Decoded.Invalid.class, decoded).reply());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\"}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[\"1.3\",\"2.0\"]}}",
+      "{\"type\":\"relay_message\",\"session_id\":\"s\",\"payload\":\"\"}",
+      "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":60,\"request_id\":\"r\"}",
+      "{\"type\":\"update_urls\",\"direct_urls\":[\"http://a\"]}",
+      "{\"type\":\"ping\"}",
+  })
+  void wellFormedInstanceFramesDecode(String frame) {
+    assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(frame));
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "{\"type\":\"connect\",\"claim_code\":\"abcd-2345\"}",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"claim_code\":\"x\",\"client_public_key\":\"\"}",
+      "{\"type\":\"message\",\"payload\":\"aGk=\"}",
+      "{\"type\":\"close\"}",
+  })
+  void wellFormedClientFramesDecode(String frame) {
+    assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeClient(frame));
+  }
+}
