@@ -21,11 +21,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RelayConnection implements AutoCloseable {
   private final WebSocket socket;
+  private final Listener listener;
   private final BlockingQueue<String> received;
   private final CompletableFuture<Integer> closed;
 
-  private RelayConnection(WebSocket socket, BlockingQueue<String> received, CompletableFuture<Integer> closed) {
+  private RelayConnection(WebSocket socket, Listener listener, BlockingQueue<String> received,
+                          CompletableFuture<Integer> closed) {
     this.socket = socket;
+    this.listener = listener;
     this.received = received;
     this.closed = closed;
   }
@@ -34,9 +37,10 @@ public final class RelayConnection implements AutoCloseable {
   public static RelayConnection open(HttpClient http, URI uri, Duration timeout) throws Exception {
     BlockingQueue<String> received = new LinkedBlockingQueue<>();
     CompletableFuture<Integer> closed = new CompletableFuture<>();
+    Listener listener = new Listener(received, closed);
     WebSocket socket = http.newWebSocketBuilder().connectTimeout(timeout)
-        .buildAsync(uri, new Listener(received, closed)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    return new RelayConnection(socket, received, closed);
+        .buildAsync(uri, listener).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return new RelayConnection(socket, listener, received, closed);
   }
 
   public static RelayConnection open(URI uri, Duration timeout) throws Exception {
@@ -87,6 +91,20 @@ public final class RelayConnection implements AutoCloseable {
     return frame;
   }
 
+  /**
+   * Stops reading from the socket (for slow-consumer tests): frames then pile up in TCP buffers and,
+   * behind them, in the relay.
+   */
+  public void pauseReading() {
+    listener.paused = true;
+  }
+
+  /** Reads again after {@link #pauseReading()}. */
+  public void resumeReading() {
+    listener.paused = false;
+    socket.request(1);
+  }
+
   /** Completes with the close status code when the relay closes the socket (or it drops: 1006). */
   public CompletionStage<Integer> closed() {
     return closed;
@@ -113,6 +131,7 @@ public final class RelayConnection implements AutoCloseable {
     private final BlockingQueue<String> received;
     private final CompletableFuture<Integer> closed;
     private StringBuilder partial = new StringBuilder();
+    private volatile boolean paused;
 
     Listener(BlockingQueue<String> received, CompletableFuture<Integer> closed) {
       this.received = received;
@@ -126,7 +145,9 @@ public final class RelayConnection implements AutoCloseable {
         received.add(partial.toString());
         partial = new StringBuilder();
       }
-      webSocket.request(1);
+      if (!paused) {
+        webSocket.request(1);
+      }
       return null;
     }
 

@@ -50,6 +50,13 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   private static final Object IDLE = "idle";
 
+  /** Fails a client's socket that stopped reading; expected, so without a stack trace. */
+  private static final class SlowConsumerException extends RuntimeException {
+    SlowConsumerException() {
+      super("client does not read its socket", null, false, false);
+    }
+  }
+
   private final TunnelContext tunnel;
   private final ActorRef<TunnelRegistry.Command> registry;
   private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
@@ -252,7 +259,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   /** The client does not read: its queue is full, so the socket is dropped without a last word. */
   private Behavior<Command> abort() {
     getContext().getLog().info("client too slow, closing session={} instance={} ip={}", sessionId, instanceId, clientIp);
-    out.fail(new IllegalStateException("client does not read its socket"));
+    out.fail(new SlowConsumerException());
     return end("slow_consumer");
   }
 

@@ -1,0 +1,22 @@
+# Build: Maven with a JDK 17, producing the shaded jar target/conduit.jar.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /build
+COPY pom.xml .
+RUN mvn -B -ntp dependency:go-offline
+COPY src ./src
+RUN mvn -B -ntp -DskipTests package
+
+# Run: a slim JRE, an unprivileged user, the journal under /var/lib/conduit.
+FROM eclipse-temurin:17-jre
+RUN useradd --system --uid 10001 --home-dir /var/lib/conduit conduit \
+    && mkdir -p /var/lib/conduit && chown conduit /var/lib/conduit
+COPY --from=build /build/target/conduit.jar /opt/conduit/conduit.jar
+USER conduit
+WORKDIR /var/lib/conduit
+ENV CONDUIT_DATA_DIR=/var/lib/conduit \
+    CONDUIT_HTTP_PORT=8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/conduit/conduit.jar"]
+CMD ["serve"]

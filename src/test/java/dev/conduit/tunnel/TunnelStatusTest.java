@@ -1,0 +1,76 @@
+package dev.conduit.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.conduit.noise.KeyPair;
+import dev.conduit.server.Json;
+import dev.conduit.simulate.SimulatedClient;
+import dev.conduit.simulate.SimulatedInstance;
+import dev.conduit.testing.TestDatabase;
+import dev.conduit.testing.TestServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The operator endpoints: health, readiness, one instance's status, and the relay's counts. */
+class TunnelStatusTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(15);
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private HttpResponse<String> get(URI uri) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void healthReadinessInstanceStatusAndCounts() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db)) {
+      URI base = server.httpBase();
+      assertEquals(200, get(base.resolve("/healthz")).statusCode());
+      HttpResponse<String> ready = get(base.resolve("/readyz"));
+      assertEquals(200, ready.statusCode());
+      assertEquals("reachable", Json.MAPPER.readTree(ready.body()).path("journal").asText());
+
+      String id = UUID.randomUUID().toString();
+      assertEquals(404, get(base.resolve("/relay/instances/" + id)).statusCode());
+
+      SimulatedInstance instance = SimulatedInstance.start(server.wsBase(), id, KeyPair.generate(),
+          Duration.ofSeconds(30), TIMEOUT);
+      try (SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), id, TIMEOUT)) {
+        client.echo(new byte[100]);
+        HttpResponse<String> response = get(base.resolve("/relay/instances/" + id));
+        assertEquals(200, response.statusCode());
+        JsonNode status = Json.MAPPER.readTree(response.body());
+        assertTrue(status.path("online").asBoolean());
+        assertEquals(1, status.path("sessions").asInt());
+        assertEquals("http://192.168.1.10:8096", status.path("direct_urls").path(0).asText());
+        assertFalse(status.path("registered_at").asText().isEmpty());
+        assertFalse(response.body().contains(instance.publicKeyBase64()), "never exposes the key");
+
+        JsonNode counts = Json.MAPPER.readTree(get(base.resolve("/api/status")).body()).path("tunnel");
+        assertEquals(1, counts.path("instances_online").asInt());
+        assertEquals(1, counts.path("sessions_open").asInt());
+        assertTrue(counts.path("bytes_relayed").asLong() > 100, "handshake and data were counted");
+      }
+      instance.close();
+      JsonNode offline = null;
+      for (int i = 0; i < 50; i++) {
+        offline = Json.MAPPER.readTree(get(base.resolve("/relay/instances/" + id)).body());
+        if (!offline.path("online").asBoolean(true)) {
+          break;
+        }
+        TimeUnit.MILLISECONDS.sleep(100);
+      }
+      assertFalse(offline.path("online").asBoolean(true), "reported offline after it left: " + offline);
+      assertFalse(offline.path("last_seen").asText().isEmpty());
+    }
+  }
+}
