@@ -17,7 +17,8 @@ public final class TestServer implements AutoCloseable {
   /** Starts Conduit on 127.0.0.1 with an ephemeral port; overrides win over the database's settings. */
   public static TestServer start(TestDatabase database, Config overrides) throws Exception {
     Config config = overrides
-        .withFallback(ConfigFactory.parseMap(Map.of("conduit.http.host", "127.0.0.1", "conduit.http.port", 0)))
+        .withFallback(ConfigFactory.parseMap(Map.of("conduit.http.host", "127.0.0.1", "conduit.http.port", 0,
+            "conduit.shutdown-deadline", "1s")))
         .withFallback(database.config());
     return new TestServer(ConduitServer.start(config));
   }

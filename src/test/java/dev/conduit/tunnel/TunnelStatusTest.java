@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** The operator endpoints: health, readiness, one instance's status, and the relay's counts. */
 class TunnelStatusTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private HttpResponse<String> get(URI uri) throws Exception {
     return http.send(HttpRequest.newBuilder(uri).timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
