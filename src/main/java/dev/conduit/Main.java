@@ -1,10 +1,11 @@
 package dev.conduit;
 
 import com.typesafe.config.ConfigFactory;
+import dev.conduit.hub.client.HubCommand;
 import dev.conduit.simulate.Simulator;
 import java.util.Arrays;
 
-/** Command line: {@code serve} (default), {@code simulate instance|client ...}. */
+/** Command line: {@code serve} (default), {@code hub ...}, {@code simulate instance|client ...}. */
 public final class Main {
   private Main() {}
 
@@ -13,6 +14,7 @@ public final class Main {
     String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
     switch (command) {
       case "serve" -> ConduitServer.start(ConfigFactory.empty());
+      case "hub" -> System.exit(HubCommand.run(rest));
       case "simulate" -> System.exit(Simulator.run(rest));
       case "help", "--help", "-h" -> usage(0);
       default -> usage(2);
@@ -22,6 +24,8 @@ public final class Main {
   private static void usage(int exitCode) {
     System.out.println("""
         usage: java -jar conduit.jar [serve]                 run the relay (configuration: application.conf, CONDUIT_* variables)
+               java -jar conduit.jar hub --edge URL --hub-id ID --secret-file FILE
+                                                             the home side of the webhook relay (see 'hub --help')
                java -jar conduit.jar simulate instance ...    a simulated instance (see 'simulate --help')
                java -jar conduit.jar simulate client ...      a simulated client""");
     System.exit(exitCode);

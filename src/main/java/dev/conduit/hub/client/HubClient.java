@@ -1,0 +1,319 @@
+package dev.conduit.hub.client;
+
+import dev.conduit.hub.auth.HubSignature;
+import dev.conduit.hub.grpc.ConnectRequest;
+import dev.conduit.hub.grpc.DeliveryAck;
+import dev.conduit.hub.grpc.Heartbeat;
+import dev.conduit.hub.grpc.StreamRequest;
+import dev.conduit.hub.grpc.StreamResponse;
+import dev.conduit.hub.grpc.WebhookEnvelope;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.OptionalInt;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
+
+/**
+ * The home side of the webhook relay: keeps one authenticated {@code RelayService/Stream} to the edge open
+ * (heartbeats, staleness detection, reconnect with backoff), POSTs the webhooks it receives to their
+ * destinations (in order per endpoint, concurrently across endpoints) and acknowledges each one.
+ *
+ * <p>Every stream gets a new generation number; messages, stream ends and acks of an older generation are
+ * ignored. An ack whose stream is gone is dropped: the edge redelivers, and a webhook that did get through
+ * is then acknowledged from {@link RecentDeliveries} without a second POST.
+ */
+public final class HubClient extends AbstractBehavior<HubClient.Command> {
+
+  public sealed interface Command {}
+
+  /** Closes the stream and stops; POSTs in flight finish but are no longer acknowledged. */
+  public record Stop(ActorRef<Done> replyTo) implements Command {}
+
+  private record Connect() implements Command {}
+
+  private record FromEdge(long generation, StreamResponse message) implements Command {}
+
+  private record StreamEnded(long generation, String reason) implements Command {}
+
+  private record SendHeartbeat() implements Command {}
+
+  private record Stale(long generation) implements Command {}
+
+  private record Pending(long generation, WebhookEnvelope envelope) {}
+
+  private record Delivered(Pending pending, DeliveryAck ack) implements Command {}
+
+  private static final Object RECONNECT_TIMER = "reconnect";
+  private static final Object HEARTBEAT_TIMER = "heartbeat";
+  private static final Object STALE_TIMER = "stale";
+  private static final AtomicLong INSTANCES = new AtomicLong();
+
+  private final HubClientSettings settings;
+  private final HubClientStats stats;
+  private final TimerScheduler<Command> timers;
+  private final Logger log;
+  private final Backoff backoff;
+  private final WebhookPoster poster;
+  private final EndpointQueues<Pending> queues = new EndpointQueues<>();
+  private final RecentDeliveries recent;
+
+  private EdgeConnection connection; // null between streams
+  private long generation;
+  private boolean connected;
+  private int failedAttempts;
+  private long lastTimestamp;
+
+  /** Starts a hub client under {@code system}; fails fast if the secret file cannot be read. */
+  public static RunningHubClient start(ActorSystem<?> system, HubClientSettings settings) throws IOException {
+    settings.readSecret();
+    HubClientStats stats = new HubClientStats();
+    ActorRef<Command> ref = system.systemActorOf(create(settings, stats),
+        "hub-client-" + INSTANCES.incrementAndGet(), Props.empty());
+    return new RunningHubClient(system, ref, stats, settings.stopTimeout());
+  }
+
+  public static Behavior<Command> create(HubClientSettings settings, HubClientStats stats) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      context.getSelf().tell(new Connect());
+      return new HubClient(context, timers, settings, stats);
+    }));
+  }
+
+  private HubClient(ActorContext<Command> context, TimerScheduler<Command> timers, HubClientSettings settings,
+                    HubClientStats stats) {
+    super(context);
+    this.settings = settings;
+    this.stats = stats;
+    this.timers = timers;
+    this.log = context.getLog();
+    this.backoff = new Backoff(settings.backoffMin(), settings.backoffMax(), settings.backoffJitter());
+    this.poster = new WebhookPoster(settings.requestTimeout());
+    this.recent = new RecentDeliveries(settings.dedupeSize());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Connect.class, c -> onConnect())
+        .onMessage(FromEdge.class, this::onFromEdge)
+        .onMessage(StreamEnded.class, this::onStreamEnded)
+        .onMessage(Stale.class, this::onStale)
+        .onMessage(SendHeartbeat.class, h -> onSendHeartbeat())
+        .onMessage(Delivered.class, this::onDelivered)
+        .onMessage(Stop.class, this::onStop)
+        .onSignal(PostStop.class, s -> {
+          closeStream(); // e.g. the actor system is terminating
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onConnect() {
+    if (connection != null) {
+      return this;
+    }
+    String secret;
+    try {
+      secret = settings.readSecret(); // a few bytes from a local file; cheap enough to read on the actor
+    } catch (IOException e) {
+      log.warn("Cannot read the hub secret: {}", DeliveryAcks.describe(e));
+      scheduleReconnect();
+      return this;
+    }
+    long gen = ++generation;
+    ActorRef<Command> self = getContext().getSelf();
+    try {
+      connection = EdgeConnection.open(getContext().getSystem(), settings, m -> self.tell(new FromEdge(gen, m)));
+    } catch (RuntimeException e) {
+      log.warn("Cannot open a stream to {}: {}", settings.edgeUrl(), DeliveryAcks.describe(e));
+      scheduleReconnect();
+      return this;
+    }
+    stats.connectAttempt();
+    getContext().pipeToSelf(connection.terminated(), (done, failure) -> new StreamEnded(gen,
+        failure == null ? "the edge closed the stream" : DeliveryAcks.describe(failure)));
+    long timestamp = nextTimestamp();
+    connection.send(StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder()
+        .setHubId(settings.hubId())
+        .setTimestamp(timestamp)
+        .setSignature(HubSignature.sign(settings.hubId(), timestamp, secret))).build());
+    // Also bounds the wait for the connect response.
+    timers.startSingleTimer(STALE_TIMER, new Stale(gen), settings.staleTimeout());
+    log.debug("Connecting to {} as hub {}", settings.edgeUrl(), settings.hubId());
+    return this;
+  }
+
+  /**
+   * The edge refuses a signature it has seen before, and timestamps have whole-second precision, so two
+   * connects within one second must not share a timestamp. Running a little ahead is harmless: the edge
+   * allows minutes of skew, and backoff keeps attempts at least a second apart in practice.
+   */
+  private long nextTimestamp() {
+    lastTimestamp = Math.max(Instant.now().getEpochSecond(), lastTimestamp + 1);
+    return lastTimestamp;
+  }
+
+  private Behavior<Command> onFromEdge(FromEdge message) {
+    if (!isCurrent(message.generation())) {
+      return this;
+    }
+    timers.startSingleTimer(STALE_TIMER, new Stale(message.generation()), settings.staleTimeout());
+    StreamResponse response = message.message();
+    switch (response.getMessageCase()) {
+      case CONNECT_RESPONSE -> onConnectResponse(response.getConnectResponse().getSuccess(),
+          response.getConnectResponse().getError());
+      case WEBHOOK -> onWebhook(new Pending(message.generation(), response.getWebhook()));
+      case HEARTBEAT -> log.debug("Heartbeat from the edge ({})", response.getHeartbeat().getTimestamp());
+      case MESSAGE_NOT_SET -> log.debug("Ignoring an empty message from the edge");
+    }
+    return this;
+  }
+
+  private void onConnectResponse(boolean success, String error) {
+    if (connected) {
+      log.debug("Ignoring a repeated connect response");
+    } else if (success) {
+      connected = true;
+      failedAttempts = 0;
+      stats.connected();
+      timers.startTimerWithFixedDelay(HEARTBEAT_TIMER, new SendHeartbeat(), settings.heartbeatInterval());
+      log.info("Connected to edge {} as hub {}", settings.edgeUrl(), settings.hubId());
+    } else {
+      log.warn("Edge {} refused hub {}: {}", settings.edgeUrl(), settings.hubId(), error);
+      closeConnection();
+      scheduleReconnect();
+    }
+  }
+
+  private Behavior<Command> onStreamEnded(StreamEnded ended) {
+    if (isCurrent(ended.generation())) {
+      log.info("{} edge {}: {}", connected ? "Disconnected from" : "Could not connect to", settings.edgeUrl(),
+          ended.reason());
+      closeConnection();
+      scheduleReconnect();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStale(Stale stale) {
+    if (isCurrent(stale.generation())) {
+      log.info("{} edge {}: nothing received for {} ms", connected ? "Disconnected from" : "Could not connect to",
+          settings.edgeUrl(), settings.staleTimeout().toMillis());
+      closeConnection();
+      scheduleReconnect();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSendHeartbeat() {
+    if (connected) {
+      send(StreamRequest.newBuilder()
+          .setHeartbeat(Heartbeat.newBuilder().setTimestamp(Instant.now().getEpochSecond())).build(), "heartbeat");
+    }
+    return this;
+  }
+
+  private void onWebhook(Pending pending) {
+    WebhookEnvelope envelope = pending.envelope();
+    log.debug("Received webhook {} for endpoint {} (attempt {}, {} bytes, {} headers) -> {}", envelope.getId(),
+        envelope.getEndpointId(), envelope.getAttempt(), envelope.getPayload().size(), envelope.getHeadersCount(),
+        envelope.getDestinationUrl());
+    if (queues.add(envelope.getEndpointId(), pending)) {
+      startFrom(pending);
+    }
+  }
+
+  /** Starts the POST of {@code next}, first acknowledging any already-delivered webhooks queued before it. */
+  private void startFrom(Pending next) {
+    while (next != null) {
+      WebhookEnvelope envelope = next.envelope();
+      OptionalInt status = recent.statusOf(envelope.getId());
+      if (status.isEmpty()) {
+        Pending pending = next;
+        getContext().pipeToSelf(poster.post(envelope), (ack, failure) -> new Delivered(pending,
+            ack != null ? ack : DeliveryAcks.forFailure(envelope.getId(), failure, settings.requestTimeout())));
+        return;
+      }
+      stats.duplicateSkipped();
+      log.info("Webhook {} was already delivered (status {}); acknowledged without POSTing again",
+          envelope.getId(), status.getAsInt());
+      ack(next.generation(), DeliveryAcks.success(envelope.getId(), status.getAsInt()));
+      next = queues.done(envelope.getEndpointId());
+    }
+  }
+
+  private Behavior<Command> onDelivered(Delivered delivered) {
+    WebhookEnvelope envelope = delivered.pending().envelope();
+    DeliveryAck ack = delivered.ack();
+    stats.delivered(ack.getSuccess());
+    if (ack.getSuccess()) {
+      recent.delivered(envelope.getId(), ack.getStatusCode());
+      log.info("Webhook {} delivered to endpoint {} (status {})", envelope.getId(), envelope.getEndpointId(),
+          ack.getStatusCode());
+    } else {
+      log.info("Webhook {} failed for endpoint {} (status {}, {}): {}", envelope.getId(), envelope.getEndpointId(),
+          ack.getStatusCode(), ack.getPermanentFailure() ? "permanent" : "retryable", ack.getErrorMessage());
+    }
+    ack(delivered.pending().generation(), ack);
+    startFrom(queues.done(envelope.getEndpointId()));
+    return this;
+  }
+
+  private void ack(long ackGeneration, DeliveryAck ack) {
+    if (isCurrent(ackGeneration)) {
+      send(StreamRequest.newBuilder().setAck(ack).build(), "ack of webhook " + ack.getWebhookId());
+    } else {
+      log.debug("Ack of webhook {} dropped: its stream is gone (the edge will redeliver)", ack.getWebhookId());
+    }
+  }
+
+  private void send(StreamRequest request, String what) {
+    if (!connection.send(request)) {
+      log.warn("Could not queue the {} for the edge (buffer full or stream closing)", what);
+    }
+  }
+
+  private Behavior<Command> onStop(Stop stop) {
+    closeConnection();
+    log.info("Hub client stopped");
+    stop.replyTo().tell(Done.getInstance());
+    return Behaviors.stopped();
+  }
+
+  private boolean isCurrent(long messageGeneration) {
+    return connection != null && messageGeneration == generation;
+  }
+
+  private void closeConnection() {
+    timers.cancel(HEARTBEAT_TIMER);
+    timers.cancel(STALE_TIMER);
+    connected = false;
+    closeStream();
+  }
+
+  private void closeStream() {
+    if (connection != null) {
+      connection.close();
+      connection = null;
+    }
+  }
+
+  private void scheduleReconnect() {
+    Duration delay = backoff.delay(failedAttempts++, ThreadLocalRandom.current().nextDouble());
+    log.info("Reconnect scheduled in {} ms", delay.toMillis());
+    timers.startSingleTimer(RECONNECT_TIMER, new Connect(), delay);
+  }
+}
