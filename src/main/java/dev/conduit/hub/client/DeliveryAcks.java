@@ -7,10 +7,12 @@ import java.time.Duration;
 import java.util.concurrent.CompletionException;
 
 /**
- * Turns a destination's answer into the {@link DeliveryAck} for the edge: 2xx succeeds, 4xx fails for good,
+ * Turns a destination's answer into the {@link DeliveryAck} for the edge: 2xx succeeds, 4xx (but 408/429) fails for good,
  * anything else (5xx, other statuses, timeouts, connection errors) may be retried.
  */
 final class DeliveryAcks {
+  private static final int REQUEST_TIMEOUT = 408;
+  private static final int TOO_MANY_REQUESTS = 429;
   /** Status code sent when no HTTP response was received. */
   static final int NO_STATUS = 0;
   /** error_message is for people reading the edge's logs; keep it to one short line. */
@@ -72,7 +74,11 @@ final class DeliveryAcks {
     return status / 100 == 2;
   }
 
+  /**
+   * 4xx means the request itself is wrong, so retrying cannot help — except 408 Request Timeout and
+   * 429 Too Many Requests, which say "later" and are retried like 5xx.
+   */
   private static boolean isClientError(int status) {
-    return status / 100 == 4;
+    return status / 100 == 4 && status != REQUEST_TIMEOUT && status != TOO_MANY_REQUESTS;
   }
 }

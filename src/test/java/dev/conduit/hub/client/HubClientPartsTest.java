@@ -54,7 +54,10 @@ class HubClientPartsTest {
   @Test
   void statusClassification() {
     assertTrue(DeliveryAcks.forStatus("w", 204).getSuccess());
-    assertTrue(DeliveryAcks.forStatus("w", 429).getPermanentFailure());
+    assertTrue(DeliveryAcks.forStatus("w", 404).getPermanentFailure());
+    assertTrue(DeliveryAcks.forStatus("w", 400).getPermanentFailure());
+    assertFalse(DeliveryAcks.forStatus("w", 429).getPermanentFailure(), "429 asks to retry later");
+    assertFalse(DeliveryAcks.forStatus("w", 408).getPermanentFailure(), "408 asks to retry later");
     assertFalse(DeliveryAcks.forStatus("w", 503).getPermanentFailure());
     assertFalse(DeliveryAcks.forStatus("w", 302).getSuccess());
     assertFalse(DeliveryAcks.forStatus("w", 302).getPermanentFailure());
