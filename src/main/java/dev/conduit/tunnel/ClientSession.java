@@ -58,8 +58,6 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   }
 
   private final TunnelContext tunnel;
-  private final ActorRef<TunnelRegistry.Command> registry;
-  private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
   private final BoundedSourceQueue<Message> out;
   private final String clientIp;
   private final TimerScheduler<Command> timers;
@@ -74,23 +72,18 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private boolean closing;
 
   private ClientSession(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
-                        ActorRef<TunnelRegistry.Command> registry, ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
                         BoundedSourceQueue<Message> out, String clientIp) {
     super(context);
     this.timers = timers;
     this.tunnel = tunnel;
-    this.registry = registry;
-    this.claims = claims;
     this.out = out;
     this.clientIp = clientIp;
     resetIdleTimer();
   }
 
-  static Behavior<Command> create(TunnelContext tunnel, ActorRef<TunnelRegistry.Command> registry,
-                                  ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
-                                  BoundedSourceQueue<Message> out, String clientIp) {
+  static Behavior<Command> create(TunnelContext tunnel, BoundedSourceQueue<Message> out, String clientIp) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new ClientSession(context, timers, tunnel, registry, claims, out, clientIp)));
+        new ClientSession(context, timers, tunnel, out, clientIp)));
   }
 
   @Override
@@ -186,7 +179,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       return;
     }
     pendingClientKey = connect.clientPublicKey();
-    getContext().ask(ClaimCode.ConsumeResult.class, claims, tunnel.settings().askTimeout(),
+    getContext().ask(ClaimCode.ConsumeResult.class, tunnel.claims(), tunnel.settings().askTimeout(),
         replyTo -> EntityKeeper.deliver(code, new ClaimCode.Consume(replyTo)),
         (result, failure) -> new ClaimChecked(code, result, failure));
   }
@@ -207,7 +200,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   }
 
   private void requestSession(String instanceId, String clientPublicKey, ClaimGrant claim) {
-    registry.tell(new TunnelRegistry.Connect(instanceId, getContext().getSelf(), out, clientPublicKey, claim));
+    tunnel.registry().tell(new TunnelRegistry.Connect(instanceId, getContext().getSelf(), out, clientPublicKey, claim));
   }
 
   private Behavior<Command> onPaired(Paired paired) {
@@ -232,7 +225,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     connecting = false;
     if (failed.claim() != null) {
       // The code was spent on a connect that did not happen: give it back.
-      claims.tell(EntityKeeper.deliver(failed.claim().code(), new ClaimCode.Release(failed.claim().claimId())));
+      tunnel.claims().tell(EntityKeeper.deliver(failed.claim().code(), new ClaimCode.Release(failed.claim().claimId())));
     }
     getContext().getLog().info("connect failed ip={} reply={}", clientIp, failed.errorFrame());
     send(failed.errorFrame());
@@ -281,7 +274,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     resetIdleTimer();
     getContext().getLog().info("client frame refused ip={} session={} reason=frame of {} bytes over limit {}",
         clientIp, sessionId, tooLarge.bytes(), tunnel.settings().maxFrameBytes());
-    send(Replies.error("frame_too_large", "Frame exceeds " + tunnel.settings().maxFrameBytes() + " bytes"));
+    send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
     return ack(tooLarge.ackTo());
   }
 

@@ -66,8 +66,6 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final TunnelContext tunnel;
-  private final ActorRef<TunnelRegistry.Command> registry;
-  private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
   private final SourceQueueWithComplete<Message> out;
   private final String clientIp;
   private final TimerScheduler<Command> timers;
@@ -81,24 +79,18 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private boolean closing;
 
   private InstanceConnection(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
-                             ActorRef<TunnelRegistry.Command> registry,
-                             ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
                              SourceQueueWithComplete<Message> out, String clientIp) {
     super(context);
     this.timers = timers;
     this.tunnel = tunnel;
-    this.registry = registry;
-    this.claims = claims;
     this.out = out;
     this.clientIp = clientIp;
     refreshLiveness();
   }
 
-  static Behavior<Command> create(TunnelContext tunnel, ActorRef<TunnelRegistry.Command> registry,
-                                  ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims,
-                                  SourceQueueWithComplete<Message> out, String clientIp) {
+  static Behavior<Command> create(TunnelContext tunnel, SourceQueueWithComplete<Message> out, String clientIp) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new InstanceConnection(context, timers, tunnel, registry, claims, out, clientIp)));
+        new InstanceConnection(context, timers, tunnel, out, clientIp)));
   }
 
   @Override
@@ -192,7 +184,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     registering = true;
     refreshLiveness();
-    registry.tell(new TunnelRegistry.Register(register, getContext().getSelf()));
+    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf()));
   }
 
   private Behavior<Command> onRegisterOutcome(RegisterOutcome outcome) {
@@ -255,7 +247,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     String code = ClaimCodes.generate();
     String claimId = UUID.randomUUID().toString();
     Instant expiresAt = tunnel.clock().instant().plus(ttl);
-    getContext().ask(ClaimCode.CreateResult.class, claims, tunnel.settings().askTimeout(),
+    getContext().ask(ClaimCode.CreateResult.class, tunnel.claims(), tunnel.settings().askTimeout(),
         replyTo -> EntityKeeper.deliver(code,
             new ClaimCode.Create(claimId, registration.instanceId(), request.userId(), expiresAt, replyTo)),
         (result, failure) -> new ClaimCreated(request, code, claimId, expiresAt, result, failure, attempt));
@@ -287,7 +279,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private Behavior<Command> onFrameTooLarge(SocketEvent.FrameTooLarge tooLarge) {
     getContext().getLog().info("instance frame refused ip={} instance={} reason=frame of {} bytes over limit {}",
         clientIp, instanceId(), tooLarge.bytes(), tunnel.settings().maxFrameBytes());
-    send(Replies.error("frame_too_large", "Frame exceeds " + tunnel.settings().maxFrameBytes() + " bytes"));
+    send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
     return ack(tooLarge.ackTo());
   }
 
@@ -310,7 +302,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   private Behavior<Command> onStop() {
     if (registration != null) {
-      registry.tell(new TunnelRegistry.Departed(getContext().getSelf(), new InstanceStatus(instanceId(), false,
+      tunnel.registry().tell(new TunnelRegistry.Departed(getContext().getSelf(), new InstanceStatus(instanceId(), false,
           registeredAt, lastSeen, 0, directUrls)));
     }
     if (!closing) {

@@ -47,6 +47,10 @@ public final class Replies {
     return write(node);
   }
 
+  static String frameTooLarge(int maxFrameBytes) {
+    return error("frame_too_large", "Frame exceeds " + maxFrameBytes + " bytes");
+  }
+
   static String instanceOffline() {
     return error("instance_offline", INSTANCE_OFFLINE);
   }

@@ -67,7 +67,6 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private final TunnelContext tunnel;
   private final ActorRef<EntityKeeper.Command<KeyPin.Command>> pins;
-  private final ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims;
   private final Map<String, ActorRef<InstanceConnection.Command>> live = new HashMap<>();
   private final Map<ActorRef<InstanceConnection.Command>, String> instanceIdOf = new HashMap<>();
   private final Map<String, InstanceConnection.InstanceStatus> offline = new LinkedHashMap<>(16, 0.75f, true) {
@@ -78,20 +77,19 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   };
   private long spawned;
 
-  private TunnelRegistry(ActorContext<Command> context, TunnelContext tunnel, Duration entityIdleTimeout) {
+  private TunnelRegistry(ActorContext<Command> context, TunnelSettings settings, RateLimiter rateLimiter,
+                         TunnelMetrics metrics, Clock clock, Duration entityIdleTimeout) {
     super(context);
-    this.tunnel = tunnel;
-    Clock clock = tunnel.clock();
     this.pins = context.spawn(EntityKeeper.create("pin", id -> KeyPin.create(id, clock), KeyPin.Passivate.INSTANCE,
         entityIdleTimeout, clock), "key-pins");
-    this.claims = context.spawn(EntityKeeper.create("claim", code -> ClaimCode.create(code, clock),
-        ClaimCode.Passivate.INSTANCE, entityIdleTimeout, clock), "claim-codes");
+    ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims = context.spawn(EntityKeeper.create("claim",
+        code -> ClaimCode.create(code, clock), ClaimCode.Passivate.INSTANCE, entityIdleTimeout, clock), "claim-codes");
+    this.tunnel = new TunnelContext(settings, rateLimiter, metrics, clock, context.getSelf(), claims);
   }
 
   public static Behavior<Command> create(TunnelSettings settings, RateLimiter rateLimiter, TunnelMetrics metrics,
                                          Clock clock, Duration entityIdleTimeout) {
-    TunnelContext tunnel = new TunnelContext(settings, rateLimiter, metrics, clock);
-    return Behaviors.setup(context -> new TunnelRegistry(context, tunnel, entityIdleTimeout));
+    return Behaviors.setup(context -> new TunnelRegistry(context, settings, rateLimiter, metrics, clock, entityIdleTimeout));
   }
 
   @Override
@@ -114,7 +112,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   private Behavior<Command> onAcceptInstance(AcceptInstance accept) {
     // A connection actor that throws is stopped, which closes its socket; the peer reconnects.
     ActorRef<InstanceConnection.Command> connection = getContext().spawn(
-        Behaviors.supervise(InstanceConnection.create(tunnel, getContext().getSelf(), claims, accept.out(), accept.clientIp()))
+        Behaviors.supervise(InstanceConnection.create(tunnel, accept.out(), accept.clientIp()))
             .onFailure(SupervisorStrategy.stop()), "instance-" + (++spawned));
     getContext().watchWith(connection, new ConnectionStopped(connection));
     accept.replyTo().tell(connection);
@@ -123,7 +121,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onAcceptClient(AcceptClient accept) {
     ActorRef<ClientSession.Command> session = getContext().spawn(
-        Behaviors.supervise(ClientSession.create(tunnel, getContext().getSelf(), claims, accept.out(), accept.clientIp()))
+        Behaviors.supervise(ClientSession.create(tunnel, accept.out(), accept.clientIp()))
             .onFailure(SupervisorStrategy.stop()), "client-" + (++spawned));
     accept.replyTo().tell(session);
     return this;
