@@ -31,7 +31,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
-      LivenessExpired, ClaimCreated, GetStatus {}
+      LivenessExpired, ClaimCreated, GetStatus, NotReading {}
 
   /** The registry's answer to a register; message is the error frame to send when refused. */
   public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, String refusal, String reason)
@@ -53,6 +53,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
                       ClaimCode.CreateResult result, Throwable failure, int attempt) implements Command {}
 
   public record GetStatus(ActorRef<InstanceStatus> replyTo) implements Command {}
+
+  /** A control frame could not even be queued: the instance stopped reading its socket long ago. */
+  record NotReading(Throwable cause) implements Command {}
 
   public record InstanceStatus(String instanceId, boolean online, Instant registeredAt, Instant lastSeen,
                                int sessions, List<String> directUrls) {}
@@ -111,6 +114,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
             "evicted: silent for " + tunnel.settings().instanceTimeout()))
         .onMessage(ClaimCreated.class, this::onClaimCreated)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(NotReading.class, this::onNotReading)
         .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
@@ -344,9 +348,28 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     timers.startSingleTimer(LIVENESS, LivenessExpired.INSTANCE, tunnel.settings().instanceTimeout());
   }
 
-  /** Control frames; data to the instance is offered by the client sessions themselves. */
+  /**
+   * Control frames; data to the instance is offered by the client sessions themselves. An offer only
+   * fails once the queue and every pending offer are full, so the socket is dropped, not the frame.
+   */
   private void send(String json) {
-    out.offer(TextMessage.create(json));
+    ActorRef<Command> self = getContext().getSelf();
+    out.offer(TextMessage.create(json)).whenComplete((result, failure) -> {
+      if (failure != null) {
+        self.tell(new NotReading(failure));
+      }
+    });
+  }
+
+  private Behavior<Command> onNotReading(NotReading notReading) {
+    if (!closing) {
+      closing = true;
+      getContext().getLog().info("instance closed instance={} ip={} reason=not reading its socket ({})",
+          instanceId(), clientIp, notReading.cause().getMessage());
+      out.fail(notReading.cause());
+      endSessions();
+    }
+    return Behaviors.stopped();
   }
 
   private Behavior<Command> ack(ActorRef<SocketEvent.Ack> ackTo) {
