@@ -1,7 +1,24 @@
 package dev.conduit;
 
 import com.typesafe.config.Config;
+import dev.conduit.hub.HubRegistry;
+import dev.conduit.hub.HubRoutes;
+import dev.conduit.hub.HubSettings;
+import dev.conduit.hub.RelayServiceImpl;
+import dev.conduit.hub.auth.HubAuthenticator;
+import dev.conduit.hub.grpc.RelayService;
+import dev.conduit.hub.grpc.RelayServiceHandlerFactory;
 import dev.conduit.persistence.Database;
+import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.server.AdminAuth;
+import dev.conduit.webhook.AdminRoutes;
+import dev.conduit.webhook.EndpointStore;
+import dev.conduit.webhook.IngestRoutes;
+import dev.conduit.webhook.WebhookEndpoint;
+import dev.conduit.webhook.WebhookSettings;
+import dev.conduit.webhook.WebhookStatusProjection;
+import dev.conduit.webhook.WebhookStatusTable;
+import dev.conduit.webhook.signature.SignatureVerifier;
 import dev.conduit.server.HealthRoutes;
 import dev.conduit.server.HttpServer;
 import dev.conduit.tunnel.RateLimiter;
@@ -15,6 +32,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -33,6 +52,10 @@ public final class Guardian {
 
   private record SchemaReady(Throwable failure) implements Command {}
 
+  private record TablesReady(Throwable failure) implements Command {}
+
+  private record GrpcBound(ServerBinding binding, Throwable failure) implements Command {}
+
   private record Bound(ServerBinding binding, Throwable failure) implements Command {}
 
   private Guardian() {}
@@ -45,15 +68,26 @@ public final class Guardian {
       } else {
         context.getSelf().tell(new SchemaReady(null));
       }
+      EndpointStore endpointStore = new EndpointStore(database);
+      WebhookStatusTable statusTable = new WebhookStatusTable(database);
       return Behaviors.receive(Command.class)
-          .onMessage(SchemaReady.class, ready -> ready.failure() != null
-              ? fail(context, started, "journal schema could not be created", ready.failure())
-              : startFeatures(context, database, started))
+          .onMessage(SchemaReady.class, ready -> {
+            if (ready.failure() != null) {
+              return fail(context, started, "journal schema could not be created", ready.failure());
+            }
+            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpointStore.start()),
+                (count, failure) -> new TablesReady(failure));
+            return Behaviors.same();
+          })
+          .onMessage(TablesReady.class, ready -> ready.failure() != null
+              ? fail(context, started, "webhook tables could not be created or read", ready.failure())
+              : startFeatures(context, database, endpointStore, statusTable, started))
           .build();
     });
   }
 
   private static Behavior<Command> startFeatures(ActorContext<Command> context, Database database,
+                                                 EndpointStore endpointStore, WebhookStatusTable statusTable,
                                                  CompletableFuture<ServerBinding> started) {
     Config config = context.getSystem().settings().config();
     Clock clock = Clock.systemUTC();
@@ -64,17 +98,72 @@ public final class Guardian {
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
         new TunnelMetrics(), clock, entityIdleTimeout), "tunnel");
 
+    // Webhook relay: endpoint entities (one per endpoint, behind a keeper), hub registry, read side.
+    WebhookSettings webhookSettings = WebhookSettings.from(config);
+    HubSettings hubSettings = HubSettings.from(config);
+    AtomicReference<ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>>> keeperRef = new AtomicReference<>();
+    java.util.function.BiConsumer<String, WebhookEndpoint.Command> toEndpoint =
+        (id, message) -> keeperRef.get().tell(EntityKeeper.deliver(id, message));
+    HubAuthenticator authenticator = new HubAuthenticator(hubSettings.hubs(), clock, hubSettings.authTolerance(),
+        hubSettings.replayCacheSize());
+    ActorRef<HubRegistry.Command> hubs = context.spawn(HubRegistry.create(hubSettings, authenticator,
+        hubId -> endpointStore.ofHub(hubId).stream().map(e -> e.id()).toList(), toEndpoint, clock), "hubs");
+    ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointKeeper = context.spawn(
+        EntityKeeper.create("webhook-endpoint",
+            id -> WebhookEndpoint.create(id, webhookSettings, endpointStore::get, hubs,
+                () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), clock),
+            WebhookEndpoint.Passivate.INSTANCE, entityIdleTimeout, clock), "webhook-endpoints");
+    keeperRef.set(endpointKeeper);
+    // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
+    endpointStore.all().forEach(e -> toEndpoint.accept(e.id(), WebhookEndpoint.Wake.INSTANCE));
+    WebhookStatusProjection.start(context.getSystem(), statusTable, webhookSettings.projectionBatchSize());
+    AdminAuth adminAuth = new AdminAuth(webhookSettings.adminToken());
+    if (webhookSettings.adminToken().isBlank()) {
+      context.getLog().warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, "
+          + "/api/hubs) answers 503");
+    }
+    RelayService relay = new RelayServiceImpl(context.getSystem(), hubs, hubSettings, webhookSettings.askTimeout());
+    HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
+        RelayServiceHandlerFactory.create(relay, context.getSystem()));
+
     AtomicBoolean bound = new AtomicBoolean();
     Route routes = Directives.concat(
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
         new TunnelRoutes(context.getSystem(), tunnel, tunnelSettings).routes(),
-        new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout()).routes());
+        new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout()).routes(),
+        new IngestRoutes(context.getSystem(), endpointKeeper, endpointStore,
+            new SignatureVerifier(clock, webhookSettings.signatureTolerance()), webhookSettings, clock).routes(),
+        new AdminRoutes(context.getSystem(), adminAuth, endpointStore, statusTable, endpointKeeper,
+            hubSettings.hubs().keySet(), webhookSettings, clock).routes(),
+        new HubRoutes(context.getSystem(), adminAuth, hubs, webhookSettings.askTimeout()).routes());
 
     String host = config.getString("conduit.http.host");
     int port = config.getInt("conduit.http.port");
-    context.pipeToSelf(HttpServer.bind(context.getSystem(), host, port, routes, List.of()),
+    int grpcPort = hubSettings.grpcPort();
+    if (grpcPort != 0) {
+      // TODO TLS: h2c only; put a TLS-terminating proxy in front (or add an HttpsConnectionContext here).
+      org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+          java.util.concurrent.CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>> grpcOnly =
+          request -> request.getUri().path().startsWith(grpc.pathPrefix())
+              ? grpc.handler().apply(request)
+              : CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create()
+                  .withStatus(404));
+      context.pipeToSelf(Http.get(context.getSystem()).newServerAt(host, grpcPort).bind(grpcOnly),
+          (binding, failure) -> new GrpcBound(binding, failure));
+    }
+    context.pipeToSelf(HttpServer.bind(context.getSystem(), host, port, routes,
+            grpcPort == 0 ? List.of(grpc) : List.of()),
         (binding, failure) -> new Bound(binding, failure));
     return Behaviors.receive(Command.class)
+        .onMessage(GrpcBound.class, result -> {
+          if (result.failure() != null) {
+            return fail(context, started, "cannot bind gRPC port " + host + ":" + grpcPort, result.failure());
+          }
+          result.binding().addToCoordinatedShutdown(config.getDuration("conduit.shutdown-deadline"),
+              context.getSystem());
+          context.getLog().info("conduit gRPC listening address={}", HttpServer.describe(result.binding()));
+          return Behaviors.same();
+        })
         .onMessage(Bound.class, result -> {
           if (result.failure() != null) {
             return fail(context, started, "cannot bind " + host + ":" + port, result.failure());
@@ -84,7 +173,7 @@ public final class Guardian {
           context.getLog().info("conduit listening address={} journal={}", HttpServer.describe(result.binding()),
               config.getString("pekko-persistence-jdbc.shared-databases.conduit.profile"));
           started.complete(result.binding());
-          return Behaviors.empty();
+          return Behaviors.same();
         })
         .build();
   }
