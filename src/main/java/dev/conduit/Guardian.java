@@ -140,16 +140,31 @@ public final class Guardian {
     String host = config.getString("conduit.http.host");
     int port = config.getInt("conduit.http.port");
     int grpcPort = hubSettings.grpcPort();
+    AtomicBoolean grpcReady = new AtomicBoolean(grpcPort == 0);
+    AtomicReference<ServerBinding> httpBinding = new AtomicReference<>();
+    if (hubSettings.tls() && grpcPort == 0) {
+      return fail(context, started, "gRPC TLS needs its own port: set CONDUIT_GRPC_PORT",
+          new IllegalArgumentException("conduit.hub.tls is set but conduit.hub.grpc-port is 0"));
+    }
     if (grpcPort != 0) {
-      // TODO TLS: h2c only; put a TLS-terminating proxy in front (or add an HttpsConnectionContext here).
       org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
           java.util.concurrent.CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>> grpcOnly =
           request -> request.getUri().path().startsWith(grpc.pathPrefix())
               ? grpc.handler().apply(request)
               : CompletableFuture.completedFuture(org.apache.pekko.http.javadsl.model.HttpResponse.create()
                   .withStatus(404));
-      context.pipeToSelf(Http.get(context.getSystem()).newServerAt(host, grpcPort).bind(grpcOnly),
-          (binding, failure) -> new GrpcBound(binding, failure));
+      org.apache.pekko.http.javadsl.ServerBuilder builder =
+          Http.get(context.getSystem()).newServerAt(hubSettings.grpcHost(), grpcPort);
+      if (hubSettings.tls()) {
+        try {
+          builder = builder.enableHttps(org.apache.pekko.http.javadsl.ConnectionContext.httpsServer(
+              dev.conduit.hub.GrpcTls.serverContext(java.nio.file.Path.of(hubSettings.tlsCertificate()),
+                  java.nio.file.Path.of(hubSettings.tlsPrivateKey()))));
+        } catch (IllegalArgumentException e) {
+          return fail(context, started, "gRPC TLS", e);
+        }
+      }
+      context.pipeToSelf(builder.bind(grpcOnly), (binding, failure) -> new GrpcBound(binding, failure));
     }
     context.pipeToSelf(HttpServer.bind(context.getSystem(), host, port, routes,
             grpcPort == 0 ? List.of(grpc) : List.of()),
@@ -157,11 +172,17 @@ public final class Guardian {
     return Behaviors.receive(Command.class)
         .onMessage(GrpcBound.class, result -> {
           if (result.failure() != null) {
-            return fail(context, started, "cannot bind gRPC port " + host + ":" + grpcPort, result.failure());
+            return fail(context, started, "cannot bind gRPC port " + hubSettings.grpcHost() + ":" + grpcPort,
+                result.failure());
           }
           result.binding().addToCoordinatedShutdown(config.getDuration("conduit.shutdown-deadline"),
               context.getSystem());
-          context.getLog().info("conduit gRPC listening address={}", HttpServer.describe(result.binding()));
+          context.getLog().info("conduit gRPC listening address={} tls={}", HttpServer.describe(result.binding()),
+              hubSettings.tls());
+          grpcReady.set(true);
+          if (httpBinding.get() != null) {
+            started.complete(httpBinding.get());
+          }
           return Behaviors.same();
         })
         .onMessage(Bound.class, result -> {
@@ -172,7 +193,11 @@ public final class Guardian {
           result.binding().addToCoordinatedShutdown(config.getDuration("conduit.shutdown-deadline"), context.getSystem());
           context.getLog().info("conduit listening address={} journal={}", HttpServer.describe(result.binding()),
               config.getString("pekko-persistence-jdbc.shared-databases.conduit.profile"));
-          started.complete(result.binding());
+          // Started once every port is bound.
+          httpBinding.set(result.binding());
+          if (grpcReady.get()) {
+            started.complete(result.binding());
+          }
           return Behaviors.same();
         })
         .build();

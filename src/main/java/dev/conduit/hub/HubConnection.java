@@ -165,7 +165,8 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           outstanding.clear();
           waiting.forEach(endpointId -> toEndpoint.accept(endpointId, WebhookEndpoint.Kick.INSTANCE));
           if (!closed) {
-            out.complete();
+            closed = true;
+            endQueue(null);
           }
           return this;
         })
@@ -260,7 +261,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
     send(StreamResponse.newBuilder()
         .setConnectResponse(ConnectResponse.newBuilder().setSuccess(false).setError(error)).build());
     closed = true;
-    out.complete();
+    endQueue(null);
     return Behaviors.stopped();
   }
 
@@ -268,12 +269,21 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private Behavior<Command> close(Status status) {
     if (!closed) {
       closed = true;
+      endQueue(status);
+    }
+    return Behaviors.stopped();
+  }
+
+  /** Completes (or fails with the status) the outgoing stream, unless the hub's side already ended it. */
+  private void endQueue(Status status) {
+    try {
       if (status == null) {
         out.complete();
       } else {
         out.fail(new GrpcServiceException(status));
       }
+    } catch (IllegalStateException alreadyEnded) {
+      getContext().getLog().debug("hub {} stream already ended", hubId);
     }
-    return Behaviors.stopped();
   }
 }

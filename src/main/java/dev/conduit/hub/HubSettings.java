@@ -9,6 +9,9 @@ import java.util.Map;
 public record HubSettings(
     Map<String, String> hubs,
     int grpcPort,
+    String grpcHost,
+    String tlsCertificate,
+    String tlsPrivateKey,
     Duration authTolerance,
     int replayCacheSize,
     Duration heartbeatInterval,
@@ -21,11 +24,18 @@ public record HubSettings(
     return new HubSettings(
         HubAuthenticator.parseHubs(c.getString("hubs")),
         c.getInt("grpc-port"),
+        c.getString("grpc-host"),
+        c.getString("tls.certificate"),
+        c.getString("tls.private-key"),
         c.getDuration("auth-tolerance"),
         c.getInt("replay-cache-size"),
         c.getDuration("heartbeat-interval"),
         c.getDuration("stale-timeout"),
         c.getDuration("connect-timeout"),
         c.getInt("max-outstanding"));
+  }
+
+  public boolean tls() {
+    return !tlsCertificate.isBlank() || !tlsPrivateKey.isBlank();
   }
 }

@@ -49,10 +49,15 @@ public final class TestHub implements AutoCloseable {
   private final boolean autoDeliver;
 
   private TestHub(int port, List<StreamRequest> first, boolean autoDeliver) {
+    this(system -> GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system).withTls(false), first,
+        autoDeliver);
+  }
+
+  private TestHub(java.util.function.Function<ActorSystem<Void>, GrpcClientSettings> settings,
+                  List<StreamRequest> first, boolean autoDeliver) {
     this.system = ActorSystem.create(Behaviors.empty(), "test-hub");
     this.autoDeliver = autoDeliver;
-    this.client = RelayServiceClient.create(
-        GrpcClientSettings.connectToServiceAt("127.0.0.1", port, system).withTls(false), system);
+    this.client = RelayServiceClient.create(settings.apply(system), system);
     Pair<BoundedSourceQueue<StreamRequest>, Source<StreamRequest, org.apache.pekko.NotUsed>> queue =
         Source.<StreamRequest>queue(4096).preMaterialize(system);
     this.out = queue.first();
@@ -66,6 +71,13 @@ public final class TestHub implements AutoCloseable {
   public static TestHub connect(int port, String hubId, String secret) {
     long now = Instant.now().getEpochSecond();
     return new TestHub(port, List.of(connectRequest(hubId, now, HubSignature.sign(hubId, now, secret))), true);
+  }
+
+  /** Connects with a valid signature using these client settings (e.g. TLS); delivers/acks automatically. */
+  public static TestHub connect(java.util.function.Function<ActorSystem<Void>, GrpcClientSettings> settings,
+                                String hubId, String secret) {
+    long now = Instant.now().getEpochSecond();
+    return new TestHub(settings, List.of(connectRequest(hubId, now, HubSignature.sign(hubId, now, secret))), true);
   }
 
   /** Sends exactly these messages first (for handshake tests); does not deliver. */
