@@ -295,6 +295,13 @@ public final class WebhookEndpoint
 
   private Effect<Event, State> ingest(State state, Ingest ingest) {
     Incoming w = ingest.webhook();
+    if (w.receivedAt().plus(settings.ingestTimeout()).isBefore(clock.instant())) {
+      // The sender already got 503 (e.g. this waited out a journal outage): storing it now would only
+      // produce a duplicate of the retry the sender is about to make.
+      context.getLog().info("webhook dropped id={} endpoint={}: arrived after the ingest timeout, sender got 503",
+          w.webhookId(), endpointId);
+      return Effect().none();
+    }
     return Effect().persist(new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict()))
         .thenRun(s -> {
           context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),

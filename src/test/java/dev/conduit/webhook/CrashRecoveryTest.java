@@ -86,6 +86,7 @@ class CrashRecoveryTest {
         child.destroyForcibly();
       }
       assertTrue(accepted.size() >= ENDPOINTS * PER_ENDPOINT / 2, "accepted " + accepted.size());
+      assertTrue(accepted.size() < ENDPOINTS * PER_ENDPOINT, "killed in the middle of ingest");
 
       try (TestServer server = TestServer.start(db, WebhookRelayEndToEndTest.overrides());
            TestHub hub = TestHub.connect(server.port(), WebhookRelayEndToEndTest.HUB,
