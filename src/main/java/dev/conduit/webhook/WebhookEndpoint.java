@@ -197,6 +197,9 @@ public final class WebhookEndpoint
 
   /** The webhook offered to or held by a hub connection right now (transient). */
   private String inFlight;
+  /** Whether the hub connection took inFlight, and since when it was offered / taken. */
+  private boolean inFlightAccepted;
+  private Instant inFlightSince;
   /** After BUSY / NO_HUB: no new offer before this instant unless kicked (transient). */
   private Instant offerBlockedUntil;
   /** Endpoint definition missing: logged once per incarnation. */
@@ -359,6 +362,8 @@ public final class WebhookEndpoint
       return Effect().none();
     }
     if (result.outcome() == Outcome.ACCEPTED) {
+      inFlightAccepted = true;
+      inFlightSince = clock.instant();
       return Effect().persist(new Dispatched(result.webhookId(), result.attempt(), clock.instant()))
           .thenRun(s -> context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(),
               endpointId, result.attempt()));
@@ -370,17 +375,33 @@ public final class WebhookEndpoint
 
   private Effect<Event, State> sweep(State state) {
     Instant now = clock.instant();
-    List<Event> dead = new ArrayList<>();
-    for (Webhook w : state.queue()) {
-      if (!w.id().equals(inFlight) && !w.queuedAt().plus(settings.deadLetterAfter()).isAfter(now)) {
-        dead.add(new DeadLettered(w.id(), now));
+    List<Event> events = new ArrayList<>();
+    if (inFlight != null) {
+      if (state.queued(inFlight).isEmpty()) {
+        inFlight = null;
+      } else if (!inFlightAccepted && !inFlightSince.plus(settings.offerRetryInterval()).isAfter(now)) {
+        // The offer got no answer (the connection it was routed to had just stopped): offer again.
+        context.getLog().debug("offer of webhook {} unanswered: offering again", inFlight);
+        inFlight = null;
+      } else if (inFlightAccepted && !inFlightSince.plus(settings.ackTimeout()).isAfter(now)) {
+        String stuck = inFlight;
+        inFlight = null;
+        context.getLog().info("webhook not acknowledged within {}s id={} endpoint={}: offering again",
+            settings.ackTimeout().toSeconds(), stuck, endpointId);
+        events.add(new Requeued(stuck, now));
       }
     }
-    if (dead.isEmpty()) {
+    for (Webhook w : state.queue()) {
+      if (!w.id().equals(inFlight) && !w.queuedAt().plus(settings.deadLetterAfter()).isAfter(now)) {
+        events.add(new DeadLettered(w.id(), now));
+      }
+    }
+    if (events.isEmpty()) {
       return Effect().none().thenRun(this::dispatchHead);
     }
-    return Effect().persist(dead).thenRun(s -> {
-      dead.forEach(e -> context.getLog().info("webhook dead-lettered id={} endpoint={}", e.webhookId(), endpointId));
+    return Effect().persist(events).thenRun(s -> {
+      events.stream().filter(e -> e instanceof DeadLettered).forEach(e ->
+          context.getLog().info("webhook dead-lettered id={} endpoint={}", e.webhookId(), endpointId));
       dispatchHead(s);
     });
   }
@@ -423,6 +444,8 @@ public final class WebhookEndpoint
     }
     int attempt = head.attempts() + 1;
     inFlight = head.id();
+    inFlightAccepted = false;
+    inFlightSince = now;
     hubs.tell(new HubRegistry.Offer(endpoint.get().hubId(), endpointId, envelope(head, endpoint.get(), attempt),
         attempt, context.getSelf()));
   }

@@ -47,7 +47,7 @@ class WebhookEndpointTest {
 
   static WebhookSettings settings() {
     return new WebhookSettings(1 << 20, false, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(8),
-        Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), 5, Duration.ofSeconds(5),
+        Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMinutes(5), 5, Duration.ofSeconds(5),
         Duration.ofSeconds(5), "t", 100);
   }
 
@@ -184,6 +184,25 @@ class WebhookEndpointTest {
     expectOffer(id, 2);
     // An ack for a webhook the entity does not hold is ignored.
     assertTrue(entity.runCommand(new Ack("unknown", true, 200, "", false)).events().isEmpty());
+  }
+
+  @Test
+  void unansweredOfferAndMissingAckAreOfferedAgain() {
+    String id = ingest("x");
+    expectOffer(id, 1); // ... and the answer is lost
+    entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    noOffer();
+    clock.advance(Duration.ofSeconds(5));
+    entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    expectOffer(id, 1);
+    accept(id, 1); // the hub took it but never acknowledges
+    clock.advance(Duration.ofMinutes(5).minusMillis(1));
+    entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    noOffer();
+    clock.advance(Duration.ofMillis(1));
+    var swept = entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    assertInstanceOf(WebhookEndpoint.Requeued.class, swept.event());
+    expectOffer(id, 2);
   }
 
   @Test
