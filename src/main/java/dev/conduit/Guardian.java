@@ -130,7 +130,9 @@ public final class Guardian {
     Route routes = Directives.concat(
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
         new TunnelRoutes(context.getSystem(), tunnel, tunnelSettings).routes(),
-        new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout()).routes(),
+        new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
+            body -> webhookStatus(context.getSystem(), statusTable, hubs, endpointStore, webhookSettings, body))
+            .routes(),
         new IngestRoutes(context.getSystem(), endpointKeeper, endpointStore,
             new SignatureVerifier(clock, webhookSettings.signatureTolerance()), webhookSettings, clock).routes(),
         new AdminRoutes(context.getSystem(), adminAuth, endpointStore, statusTable, endpointKeeper,
@@ -201,6 +203,32 @@ public final class Guardian {
           return Behaviors.same();
         })
         .build();
+  }
+
+  /** The "webhook" section of /api/status: counts per delivery status (from the read table), hubs, endpoints. */
+  private static java.util.concurrent.CompletionStage<com.fasterxml.jackson.databind.node.ObjectNode> webhookStatus(
+      org.apache.pekko.actor.typed.ActorSystem<?> system, WebhookStatusTable statusTable,
+      ActorRef<HubRegistry.Command> hubs, EndpointStore endpoints, WebhookSettings settings,
+      com.fasterxml.jackson.databind.node.ObjectNode body) {
+    var section = body.putObject("webhook");
+    section.put("endpoints", endpoints.all().size());
+    var counts = statusTable.countByStatus().thenAccept(byStatus -> {
+      var webhooks = section.putObject("webhooks");
+      for (WebhookEndpoint.Status status : WebhookEndpoint.Status.values()) {
+        webhooks.put(status.wireName(), byStatus.getOrDefault(status.wireName(), 0L));
+      }
+    });
+    // One after the other: the JSON tree is not thread-safe.
+    return counts.thenCompose(done -> org.apache.pekko.actor.typed.javadsl.AskPattern.ask(hubs,
+            HubRegistry.GetHubs::new, settings.askTimeout(), system.scheduler()))
+        .thenApply(entries -> {
+          section.put("hubs_configured", entries.size())
+              .put("hubs_connected", entries.stream().filter(e -> e.connection() != null).count());
+          return body;
+        }).exceptionally(failure -> {
+      section.put("error", "webhook status unavailable");
+      return body;
+    });
   }
 
   private static Behavior<Command> fail(ActorContext<Command> context, CompletableFuture<ServerBinding> started,

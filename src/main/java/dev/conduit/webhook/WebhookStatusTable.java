@@ -188,6 +188,22 @@ public final class WebhookStatusTable {
     }
   }
 
+  /** Number of webhooks per status (statuses with none are absent). */
+  public CompletionStage<java.util.Map<String, Long>> countByStatus() {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Connection c = database.connection(); Statement s = c.createStatement();
+           ResultSet rs = s.executeQuery("SELECT status, COUNT(*) FROM webhook_status GROUP BY status")) {
+        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        while (rs.next()) {
+          counts.put(rs.getString(1), rs.getLong(2));
+        }
+        return counts;
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot read webhook_status: " + e.getMessage(), e);
+      }
+    }, database.blockingExecutor());
+  }
+
   public CompletionStage<Optional<Row>> get(String id) {
     return CompletableFuture.supplyAsync(() -> {
       try (Connection c = database.connection();

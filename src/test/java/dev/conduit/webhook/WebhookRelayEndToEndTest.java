@@ -87,6 +87,10 @@ class WebhookRelayEndToEndTest {
         JsonNode list = api.admin("GET", "/api/webhooks?endpoint=" + endpoints.get(0) + "&status=delivered", null)
             .json().path("webhooks");
         assertEquals(perPhase * 2, list.size());
+        JsonNode status = api.send("GET", "/api/status", null, Map.of()).json();
+        assertTrue(status.path("tunnel").has("instances_online"), "the tunnel section is unchanged");
+        assertEquals(endpointsCount * perPhase * 2, status.path("webhook").path("webhooks").path("delivered").asInt());
+        assertEquals(1, status.path("webhook").path("hubs_connected").asInt());
       }
     }
   }
