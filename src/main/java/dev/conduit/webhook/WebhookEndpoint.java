@@ -207,6 +207,17 @@ public final class WebhookEndpoint
 
   private enum Tick implements Command { INSTANCE }
 
+  /** Journal the ingests collected since the last flush, in one write. */
+  private enum Flush implements Command { INSTANCE }
+
+  /**
+   * Ingests waiting for the next Flush (transient). While a write is in progress pekko stashes new
+   * commands; when it completes they are all taken in here before the Flush sent after the first of
+   * them, so a burst for one endpoint becomes one persistAll instead of one round trip per webhook.
+   */
+  private final List<Ingest> pendingIngests = new ArrayList<>();
+  private boolean flushScheduled;
+
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
                           ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, Clock clock,
                           ActorContext<Command> context, TimerScheduler<Command> timers) {
@@ -275,6 +286,7 @@ public final class WebhookEndpoint
   public CommandHandler<Command, Event, State> commandHandler() {
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(Ingest.class, this::ingest)
+        .onCommand(Flush.class, this::flush)
         .onCommand(Ack.class, this::ack)
         .onCommand(Requeue.class, this::requeue)
         .onCommand(OfferResult.class, this::offerResult)
@@ -305,13 +317,34 @@ public final class WebhookEndpoint
           w.webhookId(), endpointId);
       return Effect().none();
     }
-    return Effect().persist(new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict()))
-        .thenRun(s -> {
-          context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
-              endpointId, w.body().length, w.verdict().name().toLowerCase(java.util.Locale.ROOT), s.queue().size());
-          dispatchHead(s);
-        })
-        .thenReply(ingest.replyTo(), s -> new Ingested(w.webhookId()));
+    pendingIngests.add(ingest);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      context.getSelf().tell(Flush.INSTANCE);
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, State> flush(State state, Flush flush) {
+    flushScheduled = false;
+    if (pendingIngests.isEmpty()) {
+      return Effect().none();
+    }
+    List<Ingest> batch = List.copyOf(pendingIngests);
+    pendingIngests.clear();
+    List<Event> events = batch.stream().map(Ingest::webhook)
+        .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict()))
+        .toList();
+    return Effect().persist(events).thenRun(s -> {
+      for (Ingest ingest : batch) {
+        Incoming w = ingest.webhook();
+        context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
+            endpointId, w.body().length, w.verdict().name().toLowerCase(java.util.Locale.ROOT), s.queue().size());
+        // Only now, with the event stored, does the sender get its 2xx.
+        ingest.replyTo().tell(new Ingested(w.webhookId()));
+      }
+      dispatchHead(s);
+    });
   }
 
   private Effect<Event, State> ack(State state, Ack ack) {

@@ -187,6 +187,28 @@ class WebhookEndpointTest {
   }
 
   @Test
+  void aBurstOfIngestsIsJournaledInArrivalOrder() {
+    var endpoint = KIT.spawn(WebhookEndpoint.create("burst-" + System.nanoTime(), settings(),
+        id -> Optional.of(DEFINITION), hubs.ref(), () -> { }, clock));
+    TestProbe<WebhookEndpoint.Ingested> replies = KIT.createTestProbe();
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      String id = "w" + i;
+      sent.add(id);
+      endpoint.tell(new WebhookEndpoint.Ingest(new WebhookEndpoint.Incoming(id, clock.instant(), Map.of(),
+          new byte[] {(byte) i}, Verdict.UNSIGNED), replies.ref()));
+    }
+    List<String> acknowledged = replies.receiveSeveralMessages(200).stream().map(WebhookEndpoint.Ingested::webhookId)
+        .toList();
+    assertEquals(sent, acknowledged);
+    TestProbe<State> state = KIT.createTestProbe();
+    endpoint.tell(new WebhookEndpoint.GetState(state.ref()));
+    assertEquals(sent, state.receiveMessage().queue().stream().map(WebhookEndpoint.Webhook::id).toList());
+    expectOffer("w0", 1); // only the head is offered
+    noOffer();
+  }
+
+  @Test
   void unansweredOfferAndMissingAckAreOfferedAgain() {
     String id = ingest("x");
     expectOffer(id, 1); // ... and the answer is lost
