@@ -108,10 +108,12 @@ public final class Guardian {
         hubSettings.replayCacheSize());
     ActorRef<HubRegistry.Command> hubs = context.spawn(HubRegistry.create(hubSettings, authenticator,
         hubId -> endpointStore.ofHub(hubId).stream().map(e -> e.id()).toList(), toEndpoint, clock), "hubs");
+    dev.conduit.webhook.PayloadLoader payloads = dev.conduit.webhook.PayloadLoader.fromReadJournal(
+        context.getSystem(), org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal.Identifier());
     ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointKeeper = context.spawn(
         EntityKeeper.create("webhook-endpoint",
             id -> WebhookEndpoint.create(id, webhookSettings, endpointStore::get, hubs,
-                () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), clock),
+                () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock),
             WebhookEndpoint.Passivate.INSTANCE, entityIdleTimeout, clock), "webhook-endpoints");
     keeperRef.set(endpointKeeper);
     // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).

@@ -132,15 +132,15 @@ public final class WebhookEndpoint
                          Verdict verdict) {}
 
   /**
-   * One webhook. queuedAt starts the dead-letter clock (receipt, or the last replay); attempts counts
+   * One webhook's delivery metadata. seqNr locates its Received event (headers and payload) in the
+   * journal; queuedAt starts the dead-letter clock (receipt, or the last replay); attempts counts
    * dispatches; nextRetryAt is null when due at once.
    */
-  public record Webhook(String id, Instant receivedAt, Instant queuedAt, Map<String, String> headers, byte[] body,
-                        Verdict verdict, Status status, int attempts, Instant nextRetryAt, Integer lastStatusCode,
-                        String lastError) {
+  public record Webhook(String id, long seqNr, Instant receivedAt, Instant queuedAt, Verdict verdict, Status status,
+                        int attempts, Instant nextRetryAt, Integer lastStatusCode, String lastError) {
 
     Webhook with(Status newStatus, int newAttempts, Instant newNextRetryAt, Integer statusCode, String error) {
-      return new Webhook(id, receivedAt, queuedAt, headers, body, verdict, newStatus, newAttempts, newNextRetryAt,
+      return new Webhook(id, seqNr, receivedAt, queuedAt, verdict, newStatus, newAttempts, newNextRetryAt,
           statusCode, error);
     }
   }
@@ -148,12 +148,17 @@ public final class WebhookEndpoint
   /**
    * queue: webhooks still to deliver, in order; parked: failed and dead-lettered ones (kept for replay).
    * Delivered webhooks leave the state (their record lives on in the journal and the read table).
+   * seqNr is the sequence number of the last event applied (every event counts one).
    * Immutable: every event makes a new State (snapshots are serialized asynchronously).
    */
-  public record State(List<Webhook> queue, Map<String, Webhook> parked) implements JsonSerializable {
+  public record State(List<Webhook> queue, Map<String, Webhook> parked, long seqNr) implements JsonSerializable {
     public State {
       queue = queue == null ? List.of() : List.copyOf(queue);
       parked = parked == null ? Map.of() : Map.copyOf(parked);
+    }
+
+    State withSeqNr(long next) {
+      return new State(queue, parked, next);
     }
 
     public Optional<Webhook> queued(String id) {
@@ -169,7 +174,7 @@ public final class WebhookEndpoint
       for (Webhook w : queue) {
         next.add(w.id().equals(id) ? change.apply(w) : w);
       }
-      return new State(next, parked);
+      return new State(next, parked, seqNr);
     }
 
     State remove(String id, Webhook parkAs) {
@@ -180,7 +185,7 @@ public final class WebhookEndpoint
         nextParked = new LinkedHashMap<>(parked);
         nextParked.put(id, parkAs);
       }
-      return new State(next, nextParked);
+      return new State(next, nextParked, seqNr);
     }
   }
 
@@ -191,6 +196,7 @@ public final class WebhookEndpoint
   private final Function<String, Optional<Endpoint>> endpoints;
   private final ActorRef<HubRegistry.Command> hubs;
   private final Runnable keepAlive;
+  private final PayloadLoader payloads;
   private final Clock clock;
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
@@ -207,6 +213,11 @@ public final class WebhookEndpoint
 
   private enum Tick implements Command { INSTANCE }
 
+  private record PayloadLoaded(String webhookId, Received payload, Throwable failure) implements Command {}
+
+  /** The head's Received event, once read from the journal (transient; reused for its retries). */
+  private Received headPayload;
+
   /** Journal the ingests collected since the last flush, in one write. */
   private enum Flush implements Command { INSTANCE }
 
@@ -219,14 +230,15 @@ public final class WebhookEndpoint
   private boolean flushScheduled;
 
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
-                          ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, Clock clock,
-                          ActorContext<Command> context, TimerScheduler<Command> timers) {
+                          ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, PayloadLoader payloads,
+                          Clock clock, ActorContext<Command> context, TimerScheduler<Command> timers) {
     super(persistenceId(endpointId), PersistFailures.restartWithBackoff());
     this.endpointId = endpointId;
     this.settings = settings;
     this.endpoints = endpoints;
     this.hubs = hubs;
     this.keepAlive = keepAlive;
+    this.payloads = payloads;
     this.clock = clock;
     this.context = context;
     this.timers = timers;
@@ -245,21 +257,27 @@ public final class WebhookEndpoint
    * @param endpoints looks up the endpoint's current definition (destination, hub) at dispatch time
    * @param hubs      where offers go (routed to the hub's live connection)
    * @param keepAlive called on every sweep while the queue is not empty, so the keeper does not passivate the entity
+   * @param payloads  reads a webhook's Received event back from the journal when it is to be dispatched
    */
   public static Behavior<Command> create(String endpointId, WebhookSettings settings,
                                          Function<String, Optional<Endpoint>> endpoints,
-                                         ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, Clock clock) {
+                                         ActorRef<HubRegistry.Command> hubs, Runnable keepAlive,
+                                         PayloadLoader payloads, Clock clock) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
-      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, clock, context, timers);
+      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, context, timers);
     }));
   }
 
   @Override
   public State emptyState() {
-    return new State(List.of(), Map.of());
+    return new State(List.of(), Map.of(), 0L);
   }
 
+  /**
+   * Snapshots every snapshot-every events, keeping two. Events are never deleted: a queued webhook's
+   * payload is read back from its Received event (see {@link PayloadLoader}).
+   */
   @Override
   public RetentionCriteria retentionCriteria() {
     return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
@@ -287,6 +305,7 @@ public final class WebhookEndpoint
     return newCommandHandlerBuilder().forAnyState()
         .onCommand(Ingest.class, this::ingest)
         .onCommand(Flush.class, this::flush)
+        .onCommand(PayloadLoaded.class, this::payloadLoaded)
         .onCommand(Ack.class, this::ack)
         .onCommand(Requeue.class, this::requeue)
         .onCommand(OfferResult.class, this::offerResult)
@@ -475,17 +494,46 @@ public final class WebhookEndpoint
       }
       return;
     }
-    int attempt = head.attempts() + 1;
     inFlight = head.id();
     inFlightAccepted = false;
     inFlightSince = now;
-    hubs.tell(new HubRegistry.Offer(endpoint.get().hubId(), endpointId, envelope(head, endpoint.get(), attempt),
-        attempt, context.getSelf()));
+    if (headPayload != null && headPayload.webhookId().equals(head.id())) {
+      offer(head, headPayload, endpoint.get());
+    } else {
+      context.pipeToSelf(payloads.load(persistenceId(endpointId).id(), head.seqNr()),
+          (received, failure) -> new PayloadLoaded(head.id(), received, failure));
+    }
   }
 
-  private WebhookEnvelope envelope(Webhook w, Endpoint endpoint, int attempt) {
+  private void offer(Webhook head, Received payload, Endpoint endpoint) {
+    int attempt = head.attempts() + 1;
+    hubs.tell(new HubRegistry.Offer(endpoint.hubId(), endpointId, envelope(payload, endpoint, attempt), attempt,
+        context.getSelf()));
+  }
+
+  private Effect<Event, State> payloadLoaded(State state, PayloadLoaded loaded) {
+    if (!loaded.webhookId().equals(inFlight)) {
+      return Effect().none();
+    }
+    Optional<Webhook> head = state.queued(loaded.webhookId());
+    Optional<Endpoint> endpoint = endpoints.apply(endpointId);
+    if (loaded.failure() != null || head.isEmpty() || endpoint.isEmpty()) {
+      if (loaded.failure() != null) {
+        context.getLog().warn("cannot read webhook {} of endpoint {} from the journal: {}", loaded.webhookId(),
+            endpointId, loaded.failure().toString());
+      }
+      inFlight = null;
+      offerBlockedUntil = clock.instant().plus(settings.offerRetryInterval());
+      return Effect().none();
+    }
+    headPayload = loaded.payload();
+    offer(head.get(), loaded.payload(), endpoint.get());
+    return Effect().none();
+  }
+
+  private WebhookEnvelope envelope(Received w, Endpoint endpoint, int attempt) {
     return WebhookEnvelope.newBuilder()
-        .setId(w.id())
+        .setId(w.webhookId())
         .setEndpointId(endpointId)
         .setDestinationUrl(endpoint.destinationUrl())
         .setReceivedAt(Timestamp.newBuilder().setSeconds(w.receivedAt().getEpochSecond())
@@ -498,39 +546,49 @@ public final class WebhookEndpoint
 
   @Override
   public EventHandler<State, Event> eventHandler() {
+    // Every event takes one sequence number: the state counts them to know where each Received is.
     return newEventHandlerBuilder().forAnyState()
-        .onEvent(Received.class, (state, e) -> {
-          List<Webhook> next = new ArrayList<>(state.queue());
-          next.add(new Webhook(e.webhookId(), e.receivedAt(), e.receivedAt(), e.headers(), e.body(), e.verdict(),
-              Status.RECEIVED, 0, null, null, null));
-          return new State(next, state.parked());
-        })
-        .onEvent(Dispatched.class, (state, e) -> state.replace(e.webhookId(),
-            w -> w.with(Status.DISPATCHED, e.attempt(), null, w.lastStatusCode(), w.lastError())))
-        .onEvent(Delivered.class, (state, e) -> state.remove(e.webhookId(), null))
-        .onEvent(RetryScheduled.class, (state, e) -> state.replace(e.webhookId(),
-            w -> w.with(Status.RETRYING, w.attempts(), e.nextRetryAt(), e.statusCode(), e.error())))
-        .onEvent(Failed.class, (state, e) -> state.queued(e.webhookId())
-            .map(w -> state.remove(w.id(), w.with(Status.FAILED, w.attempts(), null, e.statusCode(), e.error())))
-            .orElse(state))
-        .onEvent(DeadLettered.class, (state, e) -> state.queued(e.webhookId())
-            .map(w -> state.remove(w.id(), w.with(Status.DEAD_LETTERED, w.attempts(), null, w.lastStatusCode(),
-                w.lastError())))
-            .orElse(state))
-        .onEvent(Requeued.class, (state, e) -> state.replace(e.webhookId(),
-            w -> w.with(Status.RETRYING, w.attempts(), e.at(), w.lastStatusCode(), w.lastError())))
-        .onEvent(Replayed.class, (state, e) -> {
-          Webhook parked = state.parked().get(e.webhookId());
-          if (parked == null) {
-            return state;
-          }
-          Map<String, Webhook> nextParked = new LinkedHashMap<>(state.parked());
-          nextParked.remove(e.webhookId());
-          List<Webhook> next = new ArrayList<>(state.queue());
-          next.add(new Webhook(parked.id(), parked.receivedAt(), e.at(), parked.headers(), parked.body(),
-              parked.verdict(), Status.RECEIVED, parked.attempts(), null, parked.lastStatusCode(), parked.lastError()));
-          return new State(next, nextParked);
-        })
-        .build();
+        .onAnyEvent((state, event) -> apply(state.withSeqNr(state.seqNr() + 1), event));
+  }
+
+  private static State apply(State state, Event event) {
+    if (event instanceof Received e) {
+      List<Webhook> next = new ArrayList<>(state.queue());
+      next.add(new Webhook(e.webhookId(), state.seqNr(), e.receivedAt(), e.receivedAt(), e.verdict(),
+          Status.RECEIVED, 0, null, null, null));
+      return new State(next, state.parked(), state.seqNr());
+    } else if (event instanceof Dispatched e) {
+      return state.replace(e.webhookId(),
+          w -> w.with(Status.DISPATCHED, e.attempt(), null, w.lastStatusCode(), w.lastError()));
+    } else if (event instanceof Delivered e) {
+      return state.remove(e.webhookId(), null);
+    } else if (event instanceof RetryScheduled e) {
+      return state.replace(e.webhookId(),
+          w -> w.with(Status.RETRYING, w.attempts(), e.nextRetryAt(), e.statusCode(), e.error()));
+    } else if (event instanceof Failed e) {
+      return state.queued(e.webhookId())
+          .map(w -> state.remove(w.id(), w.with(Status.FAILED, w.attempts(), null, e.statusCode(), e.error())))
+          .orElse(state);
+    } else if (event instanceof DeadLettered e) {
+      return state.queued(e.webhookId())
+          .map(w -> state.remove(w.id(), w.with(Status.DEAD_LETTERED, w.attempts(), null, w.lastStatusCode(),
+              w.lastError())))
+          .orElse(state);
+    } else if (event instanceof Requeued e) {
+      return state.replace(e.webhookId(),
+          w -> w.with(Status.RETRYING, w.attempts(), e.at(), w.lastStatusCode(), w.lastError()));
+    } else if (event instanceof Replayed e) {
+      Webhook parked = state.parked().get(e.webhookId());
+      if (parked == null) {
+        return state;
+      }
+      Map<String, Webhook> nextParked = new LinkedHashMap<>(state.parked());
+      nextParked.remove(e.webhookId());
+      List<Webhook> next = new ArrayList<>(state.queue());
+      next.add(new Webhook(parked.id(), parked.seqNr(), parked.receivedAt(), e.at(), parked.verdict(),
+          Status.RECEIVED, parked.attempts(), null, parked.lastStatusCode(), parked.lastError()));
+      return new State(next, nextParked, state.seqNr());
+    }
+    return state;
   }
 }
