@@ -20,7 +20,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
@@ -199,7 +198,6 @@ public final class WebhookEndpoint
   private final PayloadLoader payloads;
   private final Clock clock;
   private final ActorContext<Command> context;
-  private final TimerScheduler<Command> timers;
 
   /** The webhook offered to or held by a hub connection right now (transient). */
   private String inFlight;
@@ -231,7 +229,7 @@ public final class WebhookEndpoint
 
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
                           ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, PayloadLoader payloads,
-                          Clock clock, ActorContext<Command> context, TimerScheduler<Command> timers) {
+                          Clock clock, ActorContext<Command> context) {
     super(persistenceId(endpointId), PersistFailures.restartWithBackoff());
     this.endpointId = endpointId;
     this.settings = settings;
@@ -241,7 +239,6 @@ public final class WebhookEndpoint
     this.payloads = payloads;
     this.clock = clock;
     this.context = context;
-    this.timers = timers;
   }
 
   public static PersistenceId persistenceId(String endpointId) {
@@ -265,7 +262,7 @@ public final class WebhookEndpoint
                                          PayloadLoader payloads, Clock clock) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
-      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, context, timers);
+      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, context);
     }));
   }
 

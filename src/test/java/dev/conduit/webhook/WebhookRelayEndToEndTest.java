@@ -234,6 +234,22 @@ class WebhookRelayEndToEndTest {
   }
 
   @Test
+  void hubStreamOutlivesTheHttpRequestTimeout() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db, overrides().withValue("pekko.http.server.request-timeout",
+             com.typesafe.config.ConfigValueFactory.fromAnyRef("1s")));
+         TestDestination destination = TestDestination.start();
+         TestHub hub = TestHub.connect(server.port(), HUB, SECRET)) {
+      assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
+      EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
+      String endpoint = api.createEndpoint("late", destination.url("/late"), HUB);
+      Thread.sleep(3000); // deliberately longer than request-timeout: the stream must stay open
+      assertTrue(!hub.ended(), "the hub stream is still open");
+      api.awaitStatus(api.ingestOk(endpoint, "{}"), "delivered", TIMEOUT);
+    }
+  }
+
+  @Test
   void adminApiDisabledWithoutToken() throws Exception {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer server = TestServer.start(db, overrides().withValue("conduit.webhook.admin-token",
