@@ -211,7 +211,12 @@ public final class WebhookEndpoint
 
   private enum Tick implements Command { INSTANCE }
 
-  private record PayloadLoaded(String webhookId, Received payload, Throwable failure) implements Command {}
+  /** dispatch: which dispatchHead asked for it (a slow read from an abandoned dispatch is ignored). */
+  private record PayloadLoaded(long dispatch, String webhookId, Received payload, Throwable failure)
+      implements Command {}
+
+  /** Counts dispatchHead calls that started a dispatch (transient). */
+  private long dispatches;
 
   /** The head's Received event, once read from the journal (transient; reused for its retries). */
   private Received headPayload;
@@ -494,11 +499,12 @@ public final class WebhookEndpoint
     inFlight = head.id();
     inFlightAccepted = false;
     inFlightSince = now;
+    long dispatch = ++dispatches;
     if (headPayload != null && headPayload.webhookId().equals(head.id())) {
       offer(head, headPayload, endpoint.get());
     } else {
       context.pipeToSelf(payloads.load(persistenceId(endpointId).id(), head.seqNr()),
-          (received, failure) -> new PayloadLoaded(head.id(), received, failure));
+          (received, failure) -> new PayloadLoaded(dispatch, head.id(), received, failure));
     }
   }
 
@@ -509,7 +515,7 @@ public final class WebhookEndpoint
   }
 
   private Effect<Event, State> payloadLoaded(State state, PayloadLoaded loaded) {
-    if (!loaded.webhookId().equals(inFlight)) {
+    if (loaded.dispatch() != dispatches || !loaded.webhookId().equals(inFlight)) {
       return Effect().none();
     }
     Optional<Webhook> head = state.queued(loaded.webhookId());
