@@ -132,6 +132,7 @@ class WebhookRelayEndToEndTest {
          TestDestination destination = TestDestination.start(request -> switch (request.path()) {
            case "/flaky" -> calls.incrementAndGet() <= 2 ? 500 : 200;
            case "/gone" -> 404;
+           case "/stuck" -> 503;
            default -> 200;
          });
          TestHub hub = TestHub.connect(server.port(), HUB, SECRET)) {
@@ -139,6 +140,8 @@ class WebhookRelayEndToEndTest {
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String flaky = api.createEndpoint("flaky", destination.url("/flaky"), HUB);
       String gone = api.createEndpoint("gone", destination.url("/gone"), HUB);
+      String stuck = api.createEndpoint("stuck", destination.url("/stuck"), HUB);
+      String blocked = api.ingestOk(stuck, "{\"s\":1}"); // keeps failing: must not hold up the other endpoints
 
       String retried = api.ingestOk(flaky, "{\"x\":1}");
       String after = api.ingestOk(flaky, "{\"x\":2}");
@@ -162,6 +165,10 @@ class WebhookRelayEndToEndTest {
       assertEquals(1, destination.requests("/gone").stream().filter(r -> r.bodyText().equals("{\"y\":1}")).count());
       assertEquals(2, api.admin("GET", "/api/webhooks?endpoint=" + gone + "&status=failed", null).json()
           .path("webhooks").size());
+
+      JsonNode stuckStatus = api.awaitStatus(blocked, "retrying", TIMEOUT);
+      assertEquals(503, stuckStatus.path("last_status_code").asInt());
+      assertTrue(stuckStatus.path("next_retry_at").isTextual());
 
       // Replay after the destination is fixed.
       destination.respondWith(request -> 200);
