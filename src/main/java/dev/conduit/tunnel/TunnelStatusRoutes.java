@@ -18,11 +18,19 @@ public final class TunnelStatusRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
   private final Duration timeout;
+  private final java.util.function.Function<ObjectNode, java.util.concurrent.CompletionStage<ObjectNode>> more;
 
   public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout) {
+    this(system, registry, timeout, java.util.concurrent.CompletableFuture::completedFuture);
+  }
+
+  /** more: adds other features' sections to the /api/status body (the tunnel's own section stays as is). */
+  public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout,
+                            java.util.function.Function<ObjectNode, java.util.concurrent.CompletionStage<ObjectNode>> more) {
     this.system = system;
     this.registry = registry;
     this.timeout = timeout;
+    this.more = more;
   }
 
   public Route routes() {
@@ -60,7 +68,7 @@ public final class TunnelStatusRoutes extends AllDirectives {
           .put("sessions_opened_total", stats.sessionsOpened())
           .put("bytes_relayed", stats.bytesRelayed())
           .put("frames_relayed", stats.framesRelayed());
-      return complete(Json.response(StatusCodes.OK, body));
+      return onSuccess(more.apply(body), full -> complete(Json.response(StatusCodes.OK, full)));
     });
   }
 

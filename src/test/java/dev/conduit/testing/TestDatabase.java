@@ -71,11 +71,30 @@ public final class TestDatabase implements AutoCloseable {
     return dataDir;
   }
 
+  /**
+   * PostgreSQL only: takes the database away from Conduit (no new connections, existing ones
+   * terminated) or gives it back. Simulates the database going down while the edge runs.
+   */
+  public void setPostgresAvailable(boolean available) throws SQLException {
+    if (pgDatabase == null) {
+      throw new IllegalStateException("only for PostgreSQL test databases");
+    }
+    try (Connection admin = DriverManager.getConnection(pgUrl(), pgUser(), pgPassword());
+         Statement statement = admin.createStatement()) {
+      statement.execute("ALTER DATABASE " + pgDatabase + " ALLOW_CONNECTIONS " + available);
+      if (!available) {
+        statement.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+            + pgDatabase + "' AND pid <> pg_backend_pid()");
+      }
+    }
+  }
+
   @Override
   public void close() throws Exception {
     if (pgDatabase != null) {
       try (Connection admin = DriverManager.getConnection(pgUrl(), pgUser(), pgPassword());
            Statement statement = admin.createStatement()) {
+        statement.execute("ALTER DATABASE " + pgDatabase + " ALLOW_CONNECTIONS true");
         statement.execute("DROP DATABASE IF EXISTS " + pgDatabase + " WITH (FORCE)");
       }
     }

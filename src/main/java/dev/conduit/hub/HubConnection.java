@@ -1,0 +1,289 @@
+package dev.conduit.hub;
+
+import dev.conduit.hub.auth.AuthResult;
+import dev.conduit.hub.auth.HubAuthenticator;
+import dev.conduit.hub.grpc.ConnectResponse;
+import dev.conduit.hub.grpc.DeliveryAck;
+import dev.conduit.hub.grpc.Heartbeat;
+import dev.conduit.hub.grpc.StreamRequest;
+import dev.conduit.hub.grpc.StreamResponse;
+import dev.conduit.hub.grpc.WebhookEnvelope;
+import dev.conduit.webhook.WebhookEndpoint;
+import io.grpc.Status;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.grpc.GrpcServiceException;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.QueueOfferResult;
+
+/**
+ * One hub's gRPC stream. Before {@code connect} is authenticated nothing else is accepted; after it,
+ * webhooks offered by the hub's endpoints are pushed at once (up to max-outstanding unacknowledged),
+ * acks go back to the endpoint that sent the webhook, heartbeats flow every heartbeat-interval, and a
+ * hub silent for stale-timeout is evicted. Whatever is unacknowledged when the connection ends is
+ * handed back to its endpoints for redelivery.
+ */
+public final class HubConnection extends AbstractBehavior<HubConnection.Command> {
+
+  public static final String FIRST_MESSAGE_NOT_CONNECT = "first message must be connect";
+  public static final String CONNECT_TIMEOUT = "no connect message in time";
+
+  public sealed interface Command {}
+
+  /** A message from the hub. */
+  public record Incoming(StreamRequest request) implements Command {}
+
+  /** The hub's side of the stream ended (or the response stream was cancelled). */
+  public enum StreamCompleted implements Command { INSTANCE }
+
+  public record StreamFailed(Throwable cause) implements Command {}
+
+  public record Offer(String endpointId, WebhookEnvelope envelope, int attempt,
+                      ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
+
+  /** A newer connection for the same hub id was authenticated. */
+  public enum Replaced implements Command { INSTANCE }
+
+  public record GetStatus(ActorRef<ConnectionStatus> replyTo) implements Command {}
+
+  public record ConnectionStatus(String hubId, Instant connectedAt, Instant lastHeartbeat, Instant lastSeen,
+                                 int outstanding) {}
+
+  private enum HeartbeatTick implements Command { INSTANCE }
+
+  private enum StaleCheck implements Command { INSTANCE }
+
+  private enum ConnectTimeout implements Command { INSTANCE }
+
+  private static final Object HEARTBEAT = "heartbeat";
+  private static final Object STALE = "stale";
+  private static final Object CONNECT = "connect";
+
+  private final HubSettings settings;
+  private final HubAuthenticator authenticator;
+  private final BoundedSourceQueue<StreamResponse> out;
+  private final ActorRef<HubRegistry.Command> registry;
+  private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
+  private final Clock clock;
+  private final TimerScheduler<Command> timers;
+
+  /** webhook id -> endpoint id, for every webhook pushed and not yet acknowledged. */
+  private final Map<String, String> outstanding = new LinkedHashMap<>();
+  /** Endpoints that were told BUSY: woken when there is room. */
+  private final Set<String> waiting = new LinkedHashSet<>();
+  private String hubId;
+  private Instant connectedAt;
+  private Instant lastHeartbeat;
+  private Instant lastSeen;
+  private boolean closed;
+
+  private HubConnection(ActorContext<Command> context, TimerScheduler<Command> timers, HubSettings settings,
+                        HubAuthenticator authenticator, BoundedSourceQueue<StreamResponse> out,
+                        ActorRef<HubRegistry.Command> registry, BiConsumer<String, WebhookEndpoint.Command> toEndpoint,
+                        Clock clock) {
+    super(context);
+    this.timers = timers;
+    this.settings = settings;
+    this.authenticator = authenticator;
+    this.out = out;
+    this.registry = registry;
+    this.toEndpoint = toEndpoint;
+    this.clock = clock;
+  }
+
+  public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
+                                         BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
+                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+    return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
+      timers.startSingleTimer(CONNECT, ConnectTimeout.INSTANCE, settings.connectTimeout());
+      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock);
+    }));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Incoming.class, this::incoming)
+        .onMessage(Offer.class, this::offer)
+        .onMessage(HeartbeatTick.class, tick -> {
+          send(StreamResponse.newBuilder()
+              .setHeartbeat(Heartbeat.newBuilder().setTimestamp(clock.instant().getEpochSecond())).build());
+          return this;
+        })
+        .onMessage(StaleCheck.class, stale -> {
+          getContext().getLog().info("hub evicted hub={} reason=no message for {}s outstanding={}", hubId,
+              settings.staleTimeout().toSeconds(), outstanding.size());
+          return close(Status.UNAVAILABLE.withDescription("stale: no message for "
+              + settings.staleTimeout().toSeconds() + "s"));
+        })
+        .onMessage(ConnectTimeout.class, timeout -> {
+          if (hubId != null) {
+            return this;
+          }
+          getContext().getLog().info("hub stream closed: {}", CONNECT_TIMEOUT);
+          return refuse(CONNECT_TIMEOUT);
+        })
+        .onMessage(Replaced.class, replaced -> {
+          getContext().getLog().info("hub connection closed hub={} reason=replaced outstanding={}", hubId,
+              outstanding.size());
+          return close(Status.ABORTED.withDescription("replaced by a newer connection"));
+        })
+        .onMessage(StreamCompleted.class, done -> {
+          if (hubId != null) {
+            getContext().getLog().info("hub disconnected hub={} outstanding={}", hubId, outstanding.size());
+          }
+          return close(null);
+        })
+        .onMessage(StreamFailed.class, failed -> {
+          if (hubId != null) {
+            getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
+                failed.cause().toString());
+          }
+          return close(null);
+        })
+        .onMessage(GetStatus.class, get -> {
+          get.replyTo().tell(new ConnectionStatus(hubId, connectedAt, lastHeartbeat, lastSeen, outstanding.size()));
+          return this;
+        })
+        .onSignal(PostStop.class, stop -> {
+          // Unacknowledged webhooks go back to their endpoints' queues (the hub de-duplicates by id).
+          outstanding.forEach((webhookId, endpointId) ->
+              toEndpoint.accept(endpointId, new WebhookEndpoint.Requeue(webhookId)));
+          outstanding.clear();
+          waiting.forEach(endpointId -> toEndpoint.accept(endpointId, WebhookEndpoint.Kick.INSTANCE));
+          if (!closed) {
+            closed = true;
+            endQueue(null);
+          }
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> incoming(Incoming incoming) {
+    StreamRequest request = incoming.request();
+    Instant now = clock.instant();
+    if (hubId == null) {
+      if (request.getMessageCase() != StreamRequest.MessageCase.CONNECT) {
+        getContext().getLog().info("hub refused: {} (got {})", FIRST_MESSAGE_NOT_CONNECT, request.getMessageCase());
+        return refuse(FIRST_MESSAGE_NOT_CONNECT);
+      }
+      var connect = request.getConnect();
+      AuthResult result = authenticator.authenticate(connect.getHubId(), connect.getTimestamp(), connect.getSignature());
+      if (result instanceof AuthResult.Rejected rejected) {
+        getContext().getLog().info("hub refused hub={} reason={}", connect.getHubId(), rejected.reason());
+        return refuse(rejected.reason());
+      }
+      hubId = connect.getHubId();
+      connectedAt = now;
+      lastSeen = now;
+      timers.cancel(CONNECT);
+      send(StreamResponse.newBuilder().setConnectResponse(ConnectResponse.newBuilder().setSuccess(true)).build());
+      timers.startTimerWithFixedDelay(HEARTBEAT, HeartbeatTick.INSTANCE, settings.heartbeatInterval());
+      timers.startSingleTimer(STALE, StaleCheck.INSTANCE, settings.staleTimeout());
+      registry.tell(new HubRegistry.Authenticated(hubId, getContext().getSelf(), now));
+      getContext().getLog().info("hub connected hub={}", hubId);
+      return this;
+    }
+    lastSeen = now;
+    timers.startSingleTimer(STALE, StaleCheck.INSTANCE, settings.staleTimeout());
+    switch (request.getMessageCase()) {
+      case ACK -> ack(request.getAck());
+      case HEARTBEAT -> {
+        lastHeartbeat = now;
+        getContext().getLog().debug("hub {} heartbeat {}", hubId, request.getHeartbeat().getTimestamp());
+      }
+      case CONNECT -> getContext().getLog().warn("hub {} sent connect again: ignored", hubId);
+      default -> getContext().getLog().debug("hub {} sent an empty message: ignored", hubId);
+    }
+    return this;
+  }
+
+  private void ack(DeliveryAck ack) {
+    String endpointId = outstanding.remove(ack.getWebhookId());
+    if (endpointId == null) {
+      getContext().getLog().warn("hub {} acked unknown or foreign webhook id={}: ignored", hubId, ack.getWebhookId());
+      return;
+    }
+    getContext().getLog().debug("hub {} ack webhook={} success={} status={} permanent={}", hubId, ack.getWebhookId(),
+        ack.getSuccess(), ack.getStatusCode(), ack.getPermanentFailure());
+    toEndpoint.accept(endpointId, new WebhookEndpoint.Ack(ack.getWebhookId(), ack.getSuccess(), ack.getStatusCode(),
+        ack.getErrorMessage(), ack.getPermanentFailure()));
+    if (!waiting.isEmpty() && outstanding.size() < settings.maxOutstanding()) {
+      // Room again: wake the endpoints that were told BUSY.
+      waiting.forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Kick.INSTANCE));
+      waiting.clear();
+    }
+  }
+
+  private Behavior<Command> offer(Offer offer) {
+    String webhookId = offer.envelope().getId();
+    if (hubId == null || closed) {
+      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.NO_HUB));
+      return this;
+    }
+    if (outstanding.size() >= settings.maxOutstanding()) {
+      waiting.add(offer.endpointId());
+      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.BUSY));
+      return this;
+    }
+    if (!send(StreamResponse.newBuilder().setWebhook(offer.envelope()).build())) {
+      waiting.add(offer.endpointId());
+      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.BUSY));
+      return this;
+    }
+    outstanding.put(webhookId, offer.endpointId());
+    getContext().getLog().debug("hub {} <- webhook {} endpoint={} attempt={}", hubId, webhookId, offer.endpointId(),
+        offer.attempt());
+    offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.ACCEPTED));
+    return this;
+  }
+
+  private boolean send(StreamResponse response) {
+    return !closed && out.offer(response) == QueueOfferResult.enqueued();
+  }
+
+  /** connect_response{success=false, error} then the stream ends. */
+  private Behavior<Command> refuse(String error) {
+    send(StreamResponse.newBuilder()
+        .setConnectResponse(ConnectResponse.newBuilder().setSuccess(false).setError(error)).build());
+    closed = true;
+    endQueue(null);
+    return Behaviors.stopped();
+  }
+
+  /** Ends the stream (with a gRPC status when given) and stops; PostStop hands back outstanding webhooks. */
+  private Behavior<Command> close(Status status) {
+    if (!closed) {
+      closed = true;
+      endQueue(status);
+    }
+    return Behaviors.stopped();
+  }
+
+  /** Completes (or fails with the status) the outgoing stream, unless the hub's side already ended it. */
+  private void endQueue(Status status) {
+    try {
+      if (status == null) {
+        out.complete();
+      } else {
+        out.fail(new GrpcServiceException(status));
+      }
+    } catch (IllegalStateException alreadyEnded) {
+      getContext().getLog().debug("hub {} stream already ended", hubId);
+    }
+  }
+}

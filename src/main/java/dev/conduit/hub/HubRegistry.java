@@ -1,0 +1,156 @@
+package dev.conduit.hub;
+
+import dev.conduit.hub.auth.HubAuthenticator;
+import dev.conduit.hub.grpc.StreamResponse;
+import dev.conduit.hub.grpc.WebhookEnvelope;
+import dev.conduit.webhook.WebhookEndpoint;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.stream.BoundedSourceQueue;
+
+/**
+ * Supervises the hub connections and knows the live one per hub id (at most one: a newer
+ * authenticated connection replaces the older). Endpoint entities send their offers here; they are
+ * forwarded to the hub's live connection, or answered NO_HUB.
+ */
+public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
+
+  public sealed interface Command {}
+
+  /** A new gRPC stream: spawn its connection actor (unauthenticated) and answer with it. */
+  public record Accept(BoundedSourceQueue<StreamResponse> out, ActorRef<ActorRef<HubConnection.Command>> replyTo)
+      implements Command {}
+
+  /** Sent by a connection once its connect message was authenticated. */
+  public record Authenticated(String hubId, ActorRef<HubConnection.Command> connection, Instant at)
+      implements Command {}
+
+  /** An endpoint offers a webhook to its hub. */
+  public record Offer(String hubId, String endpointId, WebhookEnvelope envelope, int attempt,
+                      ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
+
+  public record GetHubs(ActorRef<List<HubEntry>> replyTo) implements Command {}
+
+  /** A configured hub: its live connection (null when offline), when that connected, when the last one left. */
+  public record HubEntry(String hubId, ActorRef<HubConnection.Command> connection, Instant connectedAt,
+                         Instant lastDisconnectedAt) {}
+
+  private record ConnectionStopped(ActorRef<HubConnection.Command> connection) implements Command {}
+
+  private record Live(ActorRef<HubConnection.Command> connection, Instant since) {}
+
+  private final HubSettings settings;
+  private final HubAuthenticator authenticator;
+  private final Function<String, List<String>> endpointsOfHub;
+  private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
+  private final Clock clock;
+  private final Map<String, Live> live = new HashMap<>();
+  private final Map<ActorRef<HubConnection.Command>, String> hubOf = new HashMap<>();
+  private final Map<String, Instant> lastDisconnected = new HashMap<>();
+  private long spawned;
+
+  private HubRegistry(ActorContext<Command> context, HubSettings settings, HubAuthenticator authenticator,
+                      Function<String, List<String>> endpointsOfHub,
+                      BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+    super(context);
+    this.settings = settings;
+    this.authenticator = authenticator;
+    this.endpointsOfHub = endpointsOfHub;
+    this.toEndpoint = toEndpoint;
+    this.clock = clock;
+  }
+
+  /**
+   * @param endpointsOfHub ids of the endpoints a hub serves (woken when it connects)
+   * @param toEndpoint     delivers a message to an endpoint entity by id (through its keeper)
+   */
+  public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
+                                         Function<String, List<String>> endpointsOfHub,
+                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+    return Behaviors.setup(context -> new HubRegistry(context, settings, authenticator, endpointsOfHub, toEndpoint,
+        clock));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Accept.class, this::accept)
+        .onMessage(Authenticated.class, this::authenticated)
+        .onMessage(Offer.class, this::offer)
+        .onMessage(GetHubs.class, this::getHubs)
+        .onMessage(ConnectionStopped.class, this::stopped)
+        .build();
+  }
+
+  private Behavior<Command> accept(Accept accept) {
+    ActorRef<HubConnection.Command> connection = getContext().spawn(
+        Behaviors.supervise(HubConnection.create(settings, authenticator, accept.out(), getContext().getSelf(),
+            toEndpoint, clock)).onFailure(SupervisorStrategy.stop()),
+        "hub-connection-" + (++spawned));
+    getContext().watchWith(connection, new ConnectionStopped(connection));
+    accept.replyTo().tell(connection);
+    return this;
+  }
+
+  private Behavior<Command> authenticated(Authenticated auth) {
+    Live previous = live.put(auth.hubId(), new Live(auth.connection(), auth.at()));
+    hubOf.put(auth.connection(), auth.hubId());
+    if (previous != null && !previous.connection().equals(auth.connection())) {
+      hubOf.remove(previous.connection());
+      previous.connection().tell(HubConnection.Replaced.INSTANCE);
+      getContext().getLog().info("hub replaced hub={} (a newer connection took over)", auth.hubId());
+    }
+    List<String> endpoints = endpointsOfHub.apply(auth.hubId());
+    endpoints.forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Kick.INSTANCE));
+    getContext().getLog().debug("hub {} connected: woke {} endpoints", auth.hubId(), endpoints.size());
+    return this;
+  }
+
+  private Behavior<Command> offer(Offer offer) {
+    Live connection = live.get(offer.hubId());
+    if (connection == null) {
+      offer.replyTo().tell(new WebhookEndpoint.OfferResult(offer.envelope().getId(), offer.attempt(),
+          WebhookEndpoint.Outcome.NO_HUB));
+    } else {
+      connection.connection().tell(new HubConnection.Offer(offer.endpointId(), offer.envelope(), offer.attempt(),
+          offer.replyTo()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> getHubs(GetHubs get) {
+    List<HubEntry> entries = new ArrayList<>();
+    for (String hubId : settings.hubs().keySet()) {
+      Live connection = live.get(hubId);
+      entries.add(new HubEntry(hubId, connection == null ? null : connection.connection(),
+          connection == null ? null : connection.since(), lastDisconnected.get(hubId)));
+    }
+    get.replyTo().tell(entries);
+    return this;
+  }
+
+  private Behavior<Command> stopped(ConnectionStopped stopped) {
+    String hubId = hubOf.remove(stopped.connection());
+    if (hubId != null) {
+      Live current = live.get(hubId);
+      if (current != null && current.connection().equals(stopped.connection())) {
+        live.remove(hubId);
+        lastDisconnected.put(hubId, clock.instant());
+      }
+    }
+    return this;
+  }
+}

@@ -1,0 +1,41 @@
+package dev.conduit.hub;
+
+import com.typesafe.config.Config;
+import dev.conduit.hub.auth.HubAuthenticator;
+import java.time.Duration;
+import java.util.Map;
+
+/** Hubs allowed to connect and the hub stream's timers and limits, from {@code conduit.hub} (see webhook.conf). */
+public record HubSettings(
+    Map<String, String> hubs,
+    int grpcPort,
+    String grpcHost,
+    String tlsCertificate,
+    String tlsPrivateKey,
+    Duration authTolerance,
+    int replayCacheSize,
+    Duration heartbeatInterval,
+    Duration staleTimeout,
+    Duration connectTimeout,
+    int maxOutstanding) {
+
+  public static HubSettings from(Config config) {
+    Config c = config.getConfig("conduit.hub");
+    return new HubSettings(
+        HubAuthenticator.parseHubs(c.getString("hubs")),
+        c.getInt("grpc-port"),
+        c.getString("grpc-host"),
+        c.getString("tls.certificate"),
+        c.getString("tls.private-key"),
+        c.getDuration("auth-tolerance"),
+        c.getInt("replay-cache-size"),
+        c.getDuration("heartbeat-interval"),
+        c.getDuration("stale-timeout"),
+        c.getDuration("connect-timeout"),
+        c.getInt("max-outstanding"));
+  }
+
+  public boolean tls() {
+    return !tlsCertificate.isBlank() || !tlsPrivateKey.isBlank();
+  }
+}

@@ -1,0 +1,322 @@
+package dev.conduit.webhook;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.server.AdminAuth;
+import dev.conduit.server.Json;
+import dev.conduit.webhook.signature.Provider;
+import java.net.URI;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Operator API (admin token): {@code /api/endpoints} (create, list, get, update, delete) and
+ * {@code /api/webhooks} (list, get, replay). Webhook queries read {@code webhook_status}, never the journal.
+ */
+public final class AdminRoutes extends AllDirectives {
+  private static final Logger LOG = LoggerFactory.getLogger(AdminRoutes.class);
+  private static final int MAX_LIST = 1000;
+
+  private final ActorSystem<?> system;
+  private final AdminAuth auth;
+  private final EndpointStore endpoints;
+  private final WebhookStatusTable statusTable;
+  private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper;
+  private final Set<String> hubIds;
+  private final WebhookSettings settings;
+  private final Clock clock;
+
+  public AdminRoutes(ActorSystem<?> system, AdminAuth auth, EndpointStore endpoints, WebhookStatusTable statusTable,
+                     ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper, Set<String> hubIds,
+                     WebhookSettings settings, Clock clock) {
+    this.system = system;
+    this.auth = auth;
+    this.endpoints = endpoints;
+    this.statusTable = statusTable;
+    this.keeper = keeper;
+    this.hubIds = hubIds;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  public Route routes() {
+    return pathPrefix("api", () -> concat(
+        pathPrefix("endpoints", () -> auth.authorized(this::endpointRoutes)),
+        pathPrefix("webhooks", () -> auth.authorized(this::webhookRoutes))));
+  }
+
+  private Route endpointRoutes() {
+    return concat(
+        pathEnd(() -> concat(
+            get(() -> complete(listEndpoints())),
+            post(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(create(body)))))),
+        path(segment(), id -> concat(
+            get(() -> complete(getEndpoint(id))),
+            put(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(update(id, body)))),
+            patch(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(update(id, body)))),
+            delete(() -> completeWithFuture(delete(id))))));
+  }
+
+  private Route webhookRoutes() {
+    return concat(
+        pathEnd(() -> get(() -> parameterOptional("endpoint", endpoint -> parameterOptional("status", status ->
+            parameterOptional("limit", limit -> parameterOptional("before", before ->
+                completeWithFuture(listWebhooks(endpoint, status, limit, before)))))))),
+        path(segment(), id -> get(() -> completeWithFuture(getWebhook(id)))),
+        path(segment().slash("replay"), id -> post(() -> completeWithFuture(replay(id)))));
+  }
+
+  // ------------------------------------------------------------ endpoints
+
+  private HttpResponse listEndpoints() {
+    ArrayNode list = Json.MAPPER.createArrayNode();
+    endpoints.all().forEach(e -> list.add(json(e)));
+    ObjectNode body = Json.MAPPER.createObjectNode();
+    body.set("endpoints", list);
+    return Json.response(StatusCodes.OK, body);
+  }
+
+  private HttpResponse getEndpoint(String id) {
+    return endpoints.get(id).map(e -> Json.response(StatusCodes.OK, json(e)))
+        .orElseGet(() -> Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
+  }
+
+  private record Fields(String name, Provider provider, Optional<String> secret, String destinationUrl, String hubId) {}
+
+  /** Validates the JSON; fields absent from an update keep base's value. Throws BadRequest. */
+  private Fields parse(String body, Endpoint base) {
+    JsonNode json;
+    try {
+      json = Json.MAPPER.readTree(body);
+    } catch (java.io.IOException e) {
+      throw new BadRequest("malformed_json", "Body is not valid JSON");
+    }
+    if (json == null || !json.isObject()) {
+      throw new BadRequest("malformed_json", "Body must be a JSON object");
+    }
+    String name = text(json, "name", base == null ? null : base.name());
+    String providerName = text(json, "provider", base == null ? null : base.provider().wireName());
+    String destination = text(json, "destination_url", base == null ? null : base.destinationUrl());
+    String hubId = text(json, "hub_id", base == null ? null : base.hubId());
+    Optional<String> secret = json.has("secret")
+        ? Optional.ofNullable(json.get("secret").isNull() ? null : json.get("secret").asText())
+        .filter(s -> !s.isEmpty())
+        : Optional.ofNullable(base == null ? null : base.secret());
+    if (json.has("secret") && !json.get("secret").isNull() && !json.get("secret").isTextual()) {
+      throw new BadRequest("invalid_field", "secret must be a string");
+    }
+    for (String[] required : new String[][] {{"name", name}, {"provider", providerName},
+        {"destination_url", destination}, {"hub_id", hubId}}) {
+      if (required[1] == null || required[1].isBlank()) {
+        throw new BadRequest("missing_field", "Field '" + required[0] + "' is required");
+      }
+    }
+    Provider provider = Provider.fromWireName(providerName).orElseThrow(() -> new BadRequest("unknown_provider",
+        "Unknown provider '" + providerName + "'; one of " + Arrays.stream(Provider.values()).map(Provider::wireName)
+            .collect(Collectors.joining(", "))));
+    try {
+      URI uri = URI.create(destination);
+      if (uri.getScheme() == null || !Set.of("http", "https").contains(uri.getScheme().toLowerCase())
+          || uri.getHost() == null) {
+        throw new IllegalArgumentException();
+      }
+    } catch (IllegalArgumentException e) {
+      throw new BadRequest("invalid_field", "destination_url must be an absolute http(s) URL");
+    }
+    if (!hubIds.contains(hubId)) {
+      throw new BadRequest("unknown_hub", "Unknown hub '" + hubId + "'");
+    }
+    return new Fields(name.strip(), provider, secret, destination, hubId);
+  }
+
+  private static String text(JsonNode json, String field, String fallback) {
+    JsonNode node = json.get(field);
+    if (node == null || node.isNull()) {
+      return fallback;
+    }
+    if (!node.isTextual()) {
+      throw new BadRequest("invalid_field", "Field '" + field + "' must be a string");
+    }
+    return node.asText();
+  }
+
+  private CompletionStage<HttpResponse> create(String body) {
+    Fields f;
+    try {
+      f = parse(body, null);
+    } catch (BadRequest e) {
+      return CompletableFuture.completedFuture(e.response());
+    }
+    return endpoints.create(f.name(), f.provider(), f.secret().orElse(null), f.destinationUrl(), f.hubId(),
+            clock.instant())
+        .thenApply(e -> {
+          LOG.info("endpoint created id={} name={} provider={} hub={}", e.id(), e.name(), e.provider().wireName(),
+              e.hubId());
+          return Json.response(StatusCodes.CREATED, json(e));
+        })
+        .exceptionally(AdminRoutes::unavailable);
+  }
+
+  private CompletionStage<HttpResponse> update(String id, String body) {
+    Optional<Endpoint> existing = endpoints.get(id);
+    if (existing.isEmpty()) {
+      return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
+    }
+    Fields f;
+    try {
+      f = parse(body, existing.get());
+    } catch (BadRequest e) {
+      return CompletableFuture.completedFuture(e.response());
+    }
+    Endpoint e = existing.get();
+    Endpoint updated = new Endpoint(e.id(), f.name(), f.provider(), f.secret().orElse(null), f.destinationUrl(),
+        f.hubId(), e.createdAt(), clock.instant());
+    return endpoints.update(updated)
+        .thenApply(result -> result.map(u -> {
+          LOG.info("endpoint updated id={}", u.id());
+          return Json.response(StatusCodes.OK, json(u));
+        }).orElseGet(() -> Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found")))
+        .exceptionally(AdminRoutes::unavailable);
+  }
+
+  private CompletionStage<HttpResponse> delete(String id) {
+    return endpoints.delete(id)
+        .thenApply(existed -> {
+          if (!existed) {
+            return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
+          }
+          LOG.info("endpoint deleted id={}", id);
+          return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+        })
+        .exceptionally(AdminRoutes::unavailable);
+  }
+
+  static ObjectNode json(Endpoint e) {
+    return Json.MAPPER.createObjectNode()
+        .put("id", e.id())
+        .put("name", e.name())
+        .put("provider", e.provider().wireName())
+        .put("has_secret", e.secret() != null)
+        .put("destination_url", e.destinationUrl())
+        .put("hub_id", e.hubId())
+        .put("ingest_path", "/h/" + e.id())
+        .put("created_at", e.createdAt().toString())
+        .put("updated_at", e.updatedAt().toString());
+  }
+
+  // ------------------------------------------------------------ webhooks
+
+  private CompletionStage<HttpResponse> listWebhooks(Optional<String> endpoint, Optional<String> status,
+                                                     Optional<String> limit, Optional<String> before) {
+    if (status.isPresent() && WebhookEndpoint.Status.fromWireName(status.get()).isEmpty()) {
+      return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST, "invalid_parameter",
+          "Unknown status '" + status.get() + "'; one of " + Arrays.stream(WebhookEndpoint.Status.values())
+              .map(WebhookEndpoint.Status::wireName).collect(Collectors.joining(", "))));
+    }
+    int max;
+    Long beforeSeq;
+    try {
+      max = limit.map(Integer::parseInt).orElse(100);
+      beforeSeq = before.map(Long::parseLong).orElse(null);
+      if (max < 1 || max > MAX_LIST) {
+        throw new NumberFormatException();
+      }
+    } catch (NumberFormatException e) {
+      return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST, "invalid_parameter",
+          "limit must be 1.." + MAX_LIST + " and before a number"));
+    }
+    return statusTable.list(endpoint.filter(s -> !s.isEmpty()).orElse(null), status.orElse(null), beforeSeq, max)
+        .thenApply(rows -> {
+          ArrayNode list = Json.MAPPER.createArrayNode();
+          rows.forEach(r -> list.add(json(r)));
+          ObjectNode body = Json.MAPPER.createObjectNode();
+          body.set("webhooks", list);
+          if (rows.size() == max) {
+            body.put("next_before", rows.get(rows.size() - 1).seq());
+          }
+          return Json.response(StatusCodes.OK, body);
+        })
+        .exceptionally(AdminRoutes::unavailable);
+  }
+
+  private CompletionStage<HttpResponse> getWebhook(String id) {
+    return statusTable.get(id)
+        .thenApply(row -> row.map(r -> Json.response(StatusCodes.OK, json(r)))
+            .orElseGet(() -> Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found")))
+        .exceptionally(AdminRoutes::unavailable);
+  }
+
+  private CompletionStage<HttpResponse> replay(String id) {
+    return statusTable.get(id).thenCompose(row -> {
+      if (row.isEmpty()) {
+        return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found"));
+      }
+      return AskPattern.ask(keeper,
+              (ActorRef<WebhookEndpoint.ReplayResult> replyTo) ->
+                  EntityKeeper.deliver(row.get().endpointId(), new WebhookEndpoint.Replay(id, replyTo)),
+              settings.askTimeout(), system.scheduler())
+          .thenApply(result -> switch (result) {
+            case REPLAYED -> Json.response(StatusCodes.ACCEPTED, Json.MAPPER.createObjectNode()
+                .put("id", id).put("status", WebhookEndpoint.Status.RECEIVED.wireName()));
+            case NOT_REPLAYABLE, NOT_FOUND -> Json.error(StatusCodes.CONFLICT, "not_replayable",
+                "Only failed or dead-lettered webhooks can be replayed (this one is " + row.get().status() + ")");
+          });
+    }).exceptionally(AdminRoutes::unavailable);
+  }
+
+  static ObjectNode json(WebhookStatusTable.Row r) {
+    ObjectNode node = Json.MAPPER.createObjectNode()
+        .put("id", r.id())
+        .put("endpoint_id", r.endpointId())
+        .put("status", r.status())
+        .put("attempts", r.attempts())
+        .put("signature", r.verdict())
+        .put("received_at", r.receivedAt().toString())
+        .put("updated_at", r.updatedAt().toString());
+    node.put("next_retry_at", r.nextRetryAt() == null ? null : r.nextRetryAt().toString());
+    if (r.lastStatusCode() == null) {
+      node.putNull("last_status_code");
+    } else {
+      node.put("last_status_code", r.lastStatusCode());
+    }
+    node.put("last_error", r.lastError());
+    return node;
+  }
+
+  private static HttpResponse unavailable(Throwable failure) {
+    LOG.warn("admin request failed: {}", failure.toString());
+    return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "Database unavailable; retry later");
+  }
+
+  private static final class BadRequest extends RuntimeException {
+    private final String code;
+
+    BadRequest(String code, String message) {
+      super(message, null, false, false);
+      this.code = code;
+    }
+
+    HttpResponse response() {
+      return Json.error(StatusCodes.BAD_REQUEST, code, getMessage());
+    }
+  }
+}

@@ -1,0 +1,139 @@
+package dev.conduit.webhook;
+
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
+
+import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.server.Json;
+import dev.conduit.webhook.signature.SignatureVerifier;
+import dev.conduit.webhook.signature.VerificationResult;
+import dev.conduit.webhook.signature.Verdict;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Public ingest, {@code POST /h/{endpoint_id}}: 2xx only once the webhook is in the journal; 503 when
+ * it could not be stored in time (the sender retries), never a 2xx for something not stored.
+ */
+public final class IngestRoutes extends AllDirectives {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestRoutes.class);
+
+  /** Hop-by-hop and transport headers that must not be replayed to the destination. */
+  private static final Set<String> DROPPED_HEADERS = Set.of("host", "connection", "keep-alive", "transfer-encoding",
+      "te", "trailer", "upgrade", "content-length", "proxy-authorization", "proxy-connection", "timeout-access",
+      "expect", "http2-settings");
+
+  private final ActorSystem<?> system;
+  private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointsKeeper;
+  private final EndpointStore endpoints;
+  private final SignatureVerifier verifier;
+  private final WebhookSettings settings;
+  private final Clock clock;
+
+  public IngestRoutes(ActorSystem<?> system, ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointsKeeper,
+                      EndpointStore endpoints, SignatureVerifier verifier, WebhookSettings settings, Clock clock) {
+    this.system = system;
+    this.endpointsKeeper = endpointsKeeper;
+    this.endpoints = endpoints;
+    this.verifier = verifier;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  public Route routes() {
+    return path(segment("h").slash(segment()), endpointId -> post(() ->
+        withSizeLimit(settings.maxBodyBytes(), () -> extractRequest(request -> ingest(endpointId, request)))));
+  }
+
+  private Route ingest(String endpointId, HttpRequest request) {
+    Optional<Endpoint> endpoint = endpoints.get(endpointId);
+    if (endpoint.isEmpty()) {
+      return complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
+    }
+    if (request.entity().getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) {
+      return complete(tooLarge());
+    }
+    CompletionStage<HttpResponse> response = request.entity()
+        .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
+        .thenCompose(strict -> store(endpoint.get(), request, strict.getData().toArray()))
+        .exceptionally(failure -> {
+          if (causedBySize(failure)) {
+            return tooLarge();
+          }
+          LOG.warn("webhook not stored endpoint={}: {}", endpointId, failure.toString());
+          return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+              "The webhook could not be stored; retry later");
+        });
+    return completeWithFuture(response);
+  }
+
+  private CompletionStage<HttpResponse> store(Endpoint endpoint, HttpRequest request, byte[] body) {
+    Map<String, String> headers = headers(request);
+    VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
+    if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
+      LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
+      return java.util.concurrent.CompletableFuture.completedFuture(
+          Json.error(StatusCodes.UNAUTHORIZED, "invalid_signature", verification.reason()));
+    }
+    if (verification.verdict() == Verdict.INVALID) {
+      LOG.debug("webhook for endpoint {} unverified: {}", endpoint.id(), verification.reason());
+    }
+    WebhookEndpoint.Incoming incoming = new WebhookEndpoint.Incoming(UUID.randomUUID().toString(), clock.instant(),
+        headers, body, verification.verdict());
+    return AskPattern.ask(endpointsKeeper,
+            (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
+                EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),
+            settings.ingestTimeout(), system.scheduler())
+        .thenApply(ingested -> Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
+            .put("id", ingested.webhookId())
+            .put("status", WebhookEndpoint.Status.RECEIVED.wireName())
+            .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT))));
+  }
+
+  /** Lower-cased names; repeated headers joined with ", "; the content type included. */
+  static Map<String, String> headers(HttpRequest request) {
+    Map<String, String> headers = new TreeMap<>();
+    for (HttpHeader header : request.getHeaders()) {
+      String name = header.lowercaseName();
+      if (!DROPPED_HEADERS.contains(name)) {
+        headers.merge(name, header.value(), (a, b) -> a + ", " + b);
+      }
+    }
+    if (!request.entity().getContentType().toString().equals("none/none")) {
+      headers.put("content-type", request.entity().getContentType().toString());
+    }
+    return headers;
+  }
+
+  private HttpResponse tooLarge() {
+    return Json.error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
+        "Body larger than " + settings.maxBodyBytes() + " bytes");
+  }
+
+  private static boolean causedBySize(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof EntityStreamSizeException) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,50 @@
+package dev.conduit.webhook;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** The webhook relay's limits and timeouts, read from {@code conduit.webhook} (see webhook.conf). */
+public record WebhookSettings(
+    int maxBodyBytes,
+    boolean rejectUnverified,
+    Duration signatureTolerance,
+    Duration retryMinBackoff,
+    Duration retryMaxBackoff,
+    Duration deadLetterAfter,
+    Duration sweepInterval,
+    Duration offerRetryInterval,
+    Duration ackTimeout,
+    int snapshotEvery,
+    Duration ingestTimeout,
+    Duration askTimeout,
+    String adminToken,
+    int projectionBatchSize) {
+
+  public static WebhookSettings from(Config config) {
+    Config c = config.getConfig("conduit.webhook");
+    return new WebhookSettings(
+        (int) c.getBytes("max-body-bytes").longValue(),
+        c.getBoolean("reject-unverified"),
+        c.getDuration("signature-tolerance"),
+        c.getDuration("retry-min-backoff"),
+        c.getDuration("retry-max-backoff"),
+        c.getDuration("dead-letter-after"),
+        c.getDuration("sweep-interval"),
+        c.getDuration("offer-retry-interval"),
+        c.getDuration("ack-timeout"),
+        c.getInt("snapshot-every"),
+        c.getDuration("ingest-timeout"),
+        c.getDuration("ask-timeout"),
+        c.getString("admin-token"),
+        c.getInt("projection-batch-size"));
+  }
+
+  /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */
+  public Duration backoff(int failedAttempts) {
+    Duration delay = retryMinBackoff;
+    for (int i = 1; i < failedAttempts && delay.compareTo(retryMaxBackoff) < 0; i++) {
+      delay = delay.multipliedBy(2);
+    }
+    return delay.compareTo(retryMaxBackoff) > 0 ? retryMaxBackoff : delay;
+  }
+}
