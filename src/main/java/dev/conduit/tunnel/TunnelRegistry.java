@@ -217,7 +217,8 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
       get.replyTo().tell(new InstanceLookup(offline.get(get.instanceId())));
       return this;
     }
-    getContext().ask(InstanceConnection.InstanceStatus.class, connection, tunnel.settings().askTimeout(),
+    // Half the caller's timeout: a connection that just stopped must still leave time to answer from `offline`.
+    getContext().ask(InstanceConnection.InstanceStatus.class, connection, tunnel.settings().askTimeout().dividedBy(2),
         InstanceConnection.GetStatus::new,
         (status, failure) -> new StatusFetched(status, failure, get.replyTo(), get.instanceId()));
     return this;

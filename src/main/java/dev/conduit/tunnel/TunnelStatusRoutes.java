@@ -3,7 +3,10 @@ package dev.conduit.tunnel;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.conduit.server.Json;
+import dev.conduit.server.StatusSection;
+import java.util.concurrent.CompletionStage;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -13,37 +16,30 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** Operators' view of the tunnel relay: one instance, and overall counts. Never exposes key pins. */
+/** Operators' view of the tunnel relay: one instance, and the tunnel's counts. Never exposes key pins. */
 public final class TunnelStatusRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
   private final Duration timeout;
-  private final java.util.function.Function<ObjectNode, java.util.concurrent.CompletionStage<ObjectNode>> more;
 
   public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout) {
-    this(system, registry, timeout, java.util.concurrent.CompletableFuture::completedFuture);
-  }
-
-  /** more: adds other features' sections to the /api/status body (the tunnel's own section stays as is). */
-  public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout,
-                            java.util.function.Function<ObjectNode, java.util.concurrent.CompletionStage<ObjectNode>> more) {
     this.system = system;
     this.registry = registry;
     this.timeout = timeout;
-    this.more = more;
   }
 
   public Route routes() {
-    return get(() -> concat(
-        path(segment("relay").slash("instances").slash(segment()), this::instance),
-        path(segment("api").slash("status"), this::status)));
+    return get(() -> path(segment("relay").slash("instances").slash(segment()), this::instance));
   }
 
   private Route instance(String instanceId) {
-    return onSuccess(AskPattern.ask(registry,
+    return onComplete(AskPattern.ask(registry,
         (ActorRef<TunnelRegistry.InstanceLookup> replyTo) -> new TunnelRegistry.GetInstance(instanceId, replyTo),
         timeout, system.scheduler()), lookup -> {
-      InstanceConnection.InstanceStatus status = lookup.status();
+      if (lookup.isFailure()) {
+        return complete(Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "Instance status unavailable, try again"));
+      }
+      InstanceConnection.InstanceStatus status = lookup.get().status();
       if (status == null) {
         return complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "Instance not found"));
       }
@@ -59,17 +55,25 @@ public final class TunnelStatusRoutes extends AllDirectives {
     });
   }
 
-  private Route status() {
-    return onSuccess(AskPattern.ask(registry, TunnelRegistry.GetStats::new, timeout, system.scheduler()), stats -> {
-      ObjectNode body = Json.MAPPER.createObjectNode();
-      body.putObject("tunnel")
-          .put("instances_online", stats.instancesOnline())
-          .put("sessions_open", stats.sessionsOpen())
-          .put("sessions_opened_total", stats.sessionsOpened())
-          .put("bytes_relayed", stats.bytesRelayed())
-          .put("frames_relayed", stats.framesRelayed());
-      return onSuccess(more.apply(body), full -> complete(Json.response(StatusCodes.OK, full)));
-    });
+  /** The "tunnel" section of GET /api/status. */
+  public StatusSection statusSection() {
+    return new StatusSection() {
+      @Override
+      public String name() {
+        return "tunnel";
+      }
+
+      @Override
+      public CompletionStage<JsonNode> read() {
+        return AskPattern.ask(registry, TunnelRegistry.GetStats::new, timeout, system.scheduler())
+            .thenApply(stats -> Json.MAPPER.createObjectNode()
+                .put("instances_online", stats.instancesOnline())
+                .put("sessions_open", stats.sessionsOpen())
+                .put("sessions_opened_total", stats.sessionsOpened())
+                .put("bytes_relayed", stats.bytesRelayed())
+                .put("frames_relayed", stats.framesRelayed()));
+      }
+    };
   }
 
   private static String iso(Instant instant) {

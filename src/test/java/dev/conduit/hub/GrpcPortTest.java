@@ -12,6 +12,9 @@ import dev.conduit.testing.TestHub;
 import dev.conduit.testing.TestServer;
 import java.io.FileInputStream;
 import java.net.ServerSocket;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.Key;
@@ -48,6 +51,19 @@ class GrpcPortTest {
          TestHub hub = TestHub.connect(grpcPort, "home", "s3cret")) {
       assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
       deliverOne(server, destination);
+
+      // With gRPC elsewhere the public port speaks HTTP/1.1 only: a sender that offers the h2c upgrade
+      // (the JDK client's default) is answered over HTTP/1.1, large bodies included.
+      EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
+      String endpoint = api.createEndpoint("upgrade", destination.url("/u"), "home");
+      HttpClient upgrading = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> response = upgrading.send(HttpRequest.newBuilder(server.httpBase().resolve("/h/" + endpoint))
+                .timeout(TIMEOUT).POST(HttpRequest.BodyPublishers.ofString("x".repeat(70_000))).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals(HttpClient.Version.HTTP_1_1, response.version());
+      }
     }
   }
 
