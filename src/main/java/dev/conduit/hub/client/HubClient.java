@@ -129,7 +129,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     try {
       secret = settings.readSecret(); // a few bytes from a local file; cheap enough to read on the actor
     } catch (IOException e) {
-      log.warn("Cannot read the hub secret: {}", DeliveryAcks.describe(e));
+      log.warn("hub secret unreadable file={} cause={}", settings.secretFile(), DeliveryAcks.describe(e));
       scheduleReconnect();
       return this;
     }
@@ -138,7 +138,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     try {
       connection = EdgeConnection.open(getContext().getSystem(), settings, m -> self.tell(new FromEdge(gen, m)));
     } catch (RuntimeException e) {
-      log.warn("Cannot open a stream to {}: {}", settings.edgeUrl(), DeliveryAcks.describe(e));
+      log.warn("edge stream not opened edge={} cause={}", settings.edgeUrl(), DeliveryAcks.describe(e));
       scheduleReconnect();
       return this;
     }
@@ -152,7 +152,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
         .setSignature(HubSignature.sign(settings.hubId(), timestamp, secret))).build());
     // Also bounds the wait for the connect response.
     timers.startSingleTimer(STALE_TIMER, new Stale(gen), settings.staleTimeout());
-    log.debug("Connecting to {} as hub {}", settings.edgeUrl(), settings.hubId());
+    log.debug("connecting edge={} hub={}", settings.edgeUrl(), settings.hubId());
     return this;
   }
 
@@ -190,9 +190,9 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
       failedAttempts = 0;
       stats.connected();
       timers.startTimerWithFixedDelay(HEARTBEAT_TIMER, new SendHeartbeat(), settings.heartbeatInterval());
-      log.info("Connected to edge {} as hub {}", settings.edgeUrl(), settings.hubId());
+      log.info("hub connected edge={} hub={}", settings.edgeUrl(), settings.hubId());
     } else {
-      log.warn("Edge {} refused hub {}: {}", settings.edgeUrl(), settings.hubId(), error);
+      log.warn("hub refused edge={} hub={} error={}", settings.edgeUrl(), settings.hubId(), error);
       closeConnection();
       scheduleReconnect();
     }
@@ -200,7 +200,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private Behavior<Command> onStreamEnded(StreamEnded ended) {
     if (isCurrent(ended.generation())) {
-      log.info("{} edge {}: {}", connected ? "Disconnected from" : "Could not connect to", settings.edgeUrl(),
+      log.info("{} edge={} reason={}", connected ? "hub disconnected" : "hub connect failed", settings.edgeUrl(),
           ended.reason());
       closeConnection();
       scheduleReconnect();
@@ -210,7 +210,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private Behavior<Command> onStale(Stale stale) {
     if (isCurrent(stale.generation())) {
-      log.info("{} edge {}: nothing received for {} ms", connected ? "Disconnected from" : "Could not connect to",
+      log.info("{} edge={} reason=nothing received for {} ms", connected ? "hub disconnected" : "hub connect failed",
           settings.edgeUrl(), settings.staleTimeout().toMillis());
       closeConnection();
       scheduleReconnect();
@@ -248,7 +248,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
         return;
       }
       stats.duplicateSkipped();
-      log.info("Webhook {} was already delivered (status {}); acknowledged without POSTing again",
+      log.info("webhook duplicate id={} status={} (acknowledged without a second POST)",
           envelope.getId(), status.getAsInt());
       ack(next.generation(), DeliveryAcks.success(envelope.getId(), status.getAsInt()));
       next = queues.done(envelope.getEndpointId());
@@ -261,10 +261,10 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     stats.delivered(ack.getSuccess());
     if (ack.getSuccess()) {
       recent.delivered(envelope.getId(), ack.getStatusCode());
-      log.info("Webhook {} delivered to endpoint {} (status {})", envelope.getId(), envelope.getEndpointId(),
+      log.info("webhook delivered id={} endpoint={} status={}", envelope.getId(), envelope.getEndpointId(),
           ack.getStatusCode());
     } else {
-      log.info("Webhook {} failed for endpoint {} (status {}, {}): {}", envelope.getId(), envelope.getEndpointId(),
+      log.info("webhook failed id={} endpoint={} status={} kind={} error={}", envelope.getId(), envelope.getEndpointId(),
           ack.getStatusCode(), ack.getPermanentFailure() ? "permanent" : "retryable", ack.getErrorMessage());
     }
     ack(delivered.pending().generation(), ack);
@@ -288,7 +288,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private Behavior<Command> onStop(Stop stop) {
     closeConnection();
-    log.info("Hub client stopped");
+    log.info("hub client stopped hub={}", settings.hubId());
     stop.replyTo().tell(Done.getInstance());
     return Behaviors.stopped();
   }
@@ -313,7 +313,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private void scheduleReconnect() {
     Duration delay = backoff.delay(failedAttempts++, ThreadLocalRandom.current().nextDouble());
-    log.info("Reconnect scheduled in {} ms", delay.toMillis());
+    log.info("hub reconnect scheduled edge={} in_ms={}", settings.edgeUrl(), delay.toMillis());
     timers.startSingleTimer(RECONNECT_TIMER, new Connect(), delay);
   }
 }
