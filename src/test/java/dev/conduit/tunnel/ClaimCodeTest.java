@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.typesafe.config.ConfigFactory;
+import dev.conduit.testing.TestClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
@@ -27,35 +27,16 @@ class ClaimCodeTest {
     TESTKIT.shutdownTestKit();
   }
 
-  private static final class MovableClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override
-    public ZoneOffset getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
-
   @Test
   void unknownCodeIsInvalidFirstConsumeWinsExpiredIsRefusedReleaseRestores() {
-    MovableClock clock = new MovableClock();
+    TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
     EventSourcedBehaviorTestKit<ClaimCode.Command, ClaimCode.Event, ClaimCode.State> kit =
         EventSourcedBehaviorTestKit.create(TESTKIT.system(), ClaimCode.create("ABCD2345", clock), LOCAL_COMMANDS);
 
     var invalid = kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply();
     assertEquals(new ClaimCode.Refused("Invalid claim code"), invalid);
 
-    Instant expiresAt = clock.now.plus(Duration.ofSeconds(300));
+    Instant expiresAt = clock.instant().plus(Duration.ofSeconds(300));
     var created = kit.<ClaimCode.CreateResult>runCommand(r -> new ClaimCode.Create("c1", "inst", "u", expiresAt, r));
     assertEquals(ClaimCode.CreateResult.CREATED, created.reply());
     var taken = kit.<ClaimCode.CreateResult>runCommand(r -> new ClaimCode.Create("c2", "other", "v", expiresAt, r));
@@ -77,7 +58,7 @@ class ClaimCodeTest {
         kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply());
 
     kit.runCommand(new ClaimCode.Release("c1"));
-    clock.now = expiresAt;
+    clock.advance(Duration.between(clock.instant(), expiresAt));
     assertEquals(new ClaimCode.Refused("Claim code has expired"),
         kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply());
     var reused = kit.<ClaimCode.CreateResult>runCommand(r -> new ClaimCode.Create("c3", "inst", "w",

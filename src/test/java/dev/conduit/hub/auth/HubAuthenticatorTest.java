@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.conduit.hub.auth.AuthResult.Accepted;
 import dev.conduit.hub.auth.AuthResult.Rejected;
+import dev.conduit.testing.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ class HubAuthenticatorTest {
     private static final String HUB = "home-1";
     private static final String SECRET = "s3cr3t:with:colons";
 
-    private final MutableClock clock = new MutableClock(Instant.ofEpochSecond(NOW));
+    private final TestClock clock = new TestClock(Instant.ofEpochSecond(NOW));
     private final HubAuthenticator auth = authenticator(CACHE_SIZE);
 
     private HubAuthenticator authenticator(int cacheSize) {
