@@ -73,7 +73,8 @@ public final class AdminRoutes extends AllDirectives {
             get(() -> complete(getEndpoint(id))),
             put(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(update(id, body)))),
             patch(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(update(id, body)))),
-            delete(() -> completeWithFuture(delete(id))))));
+            delete(() -> parameterOptional("force", force ->
+                completeWithFuture(delete(id, force.filter("true"::equals).isPresent())))))));
   }
 
   private Route webhookRoutes() {
@@ -198,14 +199,37 @@ public final class AdminRoutes extends AllDirectives {
         .exceptionally(AdminRoutes::unavailable);
   }
 
-  private CompletionStage<HttpResponse> delete(String id) {
-    return endpoints.delete(id)
-        .thenApply(existed -> {
-          if (!existed) {
-            return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
+  /**
+   * Deleting an endpoint strands whatever is still queued for it (nothing can deliver or dead-letter
+   * webhooks of an endpoint that no longer exists), so that takes an explicit ?force=true.
+   */
+  private CompletionStage<HttpResponse> delete(String id, boolean force) {
+    if (endpoints.get(id).isEmpty()) {
+      return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
+    }
+    return AskPattern.ask(keeper,
+            (ActorRef<WebhookEndpoint.State> replyTo) -> EntityKeeper.deliver(id, new WebhookEndpoint.GetState(replyTo)),
+            settings.askTimeout(), system.scheduler())
+        .thenCompose(state -> {
+          int queued = state.queue().size();
+          if (queued > 0 && !force) {
+            return CompletableFuture.completedFuture(Json.response(StatusCodes.CONFLICT, Json.MAPPER.createObjectNode()
+                .put("error", "webhooks_queued")
+                .put("message", queued + " webhooks are still queued for this endpoint; let them be delivered, "
+                    + "or DELETE with ?force=true to abandon them")
+                .put("queued", queued)));
           }
-          LOG.info("endpoint deleted id={}", id);
-          return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+          return endpoints.delete(id).thenApply(existed -> {
+            if (!existed) {
+              return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
+            }
+            if (queued > 0) {
+              LOG.warn("endpoint deleted with queued webhooks id={} abandoned={}", id, queued);
+            } else {
+              LOG.info("endpoint deleted id={}", id);
+            }
+            return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+          });
         })
         .exceptionally(AdminRoutes::unavailable);
   }

@@ -235,8 +235,14 @@ class WebhookRelayEndToEndTest {
       assertEquals(400, api.admin("GET", "/api/webhooks?status=bogus", null).status());
       assertEquals(404, api.admin("GET", "/api/webhooks/unknown", null).status());
 
-      assertEquals(204, api.admin("DELETE", "/api/endpoints/" + id, null).status());
+      // The webhook is still queued (no hub): deleting would strand it, so that takes ?force=true.
+      EdgeApi.Response refused = api.admin("DELETE", "/api/endpoints/" + id, null);
+      assertEquals(409, refused.status(), refused.body());
+      assertEquals("webhooks_queued", refused.json().path("error").asText());
+      assertEquals(1, refused.json().path("queued").asInt());
+      assertEquals(204, api.admin("DELETE", "/api/endpoints/" + id + "?force=true", null).status());
       assertEquals(404, api.ingest(id, "{}").status());
+      assertEquals(404, api.admin("DELETE", "/api/endpoints/" + id, null).status());
     }
   }
 
