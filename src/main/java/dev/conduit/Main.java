@@ -4,12 +4,15 @@ import com.typesafe.config.ConfigFactory;
 import dev.conduit.hub.client.HubCommand;
 import dev.conduit.simulate.Simulator;
 import java.util.Arrays;
+import org.slf4j.LoggerFactory;
 
 /** Command line: {@code serve} (default), {@code hub ...}, {@code simulate instance|client ...}. */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // Bind SLF4J to logback before any other thread logs (otherwise SLF4J queues and replays those calls, noisily).
+    LoggerFactory.getILoggerFactory();
     String command = args.length == 0 ? "serve" : args[0];
     String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
     switch (command) {
