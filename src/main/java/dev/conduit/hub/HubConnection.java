@@ -43,8 +43,21 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
 
   public sealed interface Command {}
 
-  /** A message from the hub. */
-  public record Incoming(StreamRequest request) implements Command {}
+  /**
+   * A message from the hub. The stream sends the next one only after ackTo got {@link StreamAck}, so a
+   * hub that floods the edge is slowed by HTTP/2 flow control instead of filling this actor's mailbox.
+   * ackTo is null where nothing waits (tests).
+   */
+  public record Incoming(StreamRequest request, ActorRef<StreamAck> ackTo) implements Command {
+    public Incoming(StreamRequest request) {
+      this(request, null);
+    }
+  }
+
+  /** The incoming stream is ready; ackTo takes the first ack. */
+  public record StreamStarted(ActorRef<StreamAck> ackTo) implements Command {}
+
+  public enum StreamAck { INSTANCE }
 
   /** The hub's side of the stream ended (or the response stream was cancelled). */
   public enum StreamCompleted implements Command { INSTANCE }
@@ -116,7 +129,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Incoming.class, this::incoming)
+        .onMessage(Incoming.class, incoming -> {
+          Behavior<Command> next = incoming(incoming);
+          if (incoming.ackTo() != null) {
+            incoming.ackTo().tell(StreamAck.INSTANCE);
+          }
+          return next;
+        })
+        .onMessage(StreamStarted.class, started -> {
+          started.ackTo().tell(StreamAck.INSTANCE);
+          return this;
+        })
         .onMessage(Offer.class, this::offer)
         .onMessage(HeartbeatTick.class, tick -> {
           send(StreamResponse.newBuilder()

@@ -49,9 +49,10 @@ public final class RelayServiceImpl implements RelayService {
         out.first().fail(new GrpcServiceException(Status.UNAVAILABLE.withDescription("edge not ready")));
         in.runWith(Sink.cancelled(), system);
       } else {
-        in.<HubConnection.Command>map(HubConnection.Incoming::new)
-            .runWith(ActorSink.actorRef(ref, HubConnection.StreamCompleted.INSTANCE, HubConnection.StreamFailed::new),
-                system);
+        in.runWith(ActorSink.<StreamRequest, HubConnection.Command, HubConnection.StreamAck>actorRefWithBackpressure(
+            ref, (ackTo, request) -> new HubConnection.Incoming(request, ackTo), HubConnection.StreamStarted::new,
+            HubConnection.StreamAck.INSTANCE, HubConnection.StreamCompleted.INSTANCE, HubConnection.StreamFailed::new),
+            system);
       }
     });
     return out.second().watchTermination((notUsed, done) -> {

@@ -84,6 +84,21 @@ class HubConnectionTest {
   }
 
   @Test
+  void eachIncomingMessageIsAckedOnlyOnceHandled() {
+    TestProbe<HubConnection.StreamAck> acks = KIT.createTestProbe();
+    connection.tell(new HubConnection.StreamStarted(acks.ref()));
+    acks.expectMessage(HubConnection.StreamAck.INSTANCE);
+    long now = clock.instant().getEpochSecond();
+    connection.tell(new HubConnection.Incoming(StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder()
+        .setHubId("home").setTimestamp(now).setSignature(HubSignature.sign("home", now, "s3cret"))).build(), acks.ref()));
+    assertTrue(responses.receiveMessage().getConnectResponse().getSuccess(), "handled first");
+    acks.expectMessage(HubConnection.StreamAck.INSTANCE);
+    connection.tell(new HubConnection.Incoming(StreamRequest.newBuilder()
+        .setHeartbeat(Heartbeat.newBuilder().setTimestamp(now)).build(), acks.ref()));
+    acks.expectMessage(HubConnection.StreamAck.INSTANCE);
+  }
+
+  @Test
   void heartbeatsEvery30s_evictsAfter60sOfSilence_requeuesOutstanding() {
     connect();
     TIME.timePasses(Duration.ofSeconds(30));
