@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigValueFactory;
+import dev.conduit.simulate.RelayConnection;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestDestination;
@@ -36,6 +37,16 @@ class DatabaseDownTest {
       EdgeApi.Response down = api.ingest(endpoint, "{\"n\":1}");
       assertEquals(503, down.status(), down.body());
       assertEquals("unavailable", down.json().path("error").asText());
+      EdgeApi.Response notReady = api.send("GET", "/readyz", null, java.util.Map.of());
+      assertEquals(503, notReady.status(), notReady.body());
+      assertEquals("unreachable", notReady.json().path("journal").asText());
+      // The tunnel cannot pin a new instance's key either: a clear refusal, not silence.
+      try (RelayConnection instance = RelayConnection.open(server.wsBase().resolve("/relay/tunnel/websocket"), TIMEOUT)) {
+        instance.send("{\"type\":\"register\",\"instance_id\":\"" + java.util.UUID.randomUUID()
+            + "\",\"public_key\":\"" + java.util.Base64.getEncoder().encodeToString(new byte[32]) + "\"}");
+        assertEquals("{\"type\":\"error\",\"message\":\"Registration failed\"}",
+            instance.expect("error", TIMEOUT).toString());
+      }
 
       db.setPostgresAvailable(true);
       EdgeApi.Response[] last = new EdgeApi.Response[1];
@@ -48,6 +59,7 @@ class DatabaseDownTest {
         }
       }, TIMEOUT, () -> "ingest to work again, last " + last[0]);
       accepted.add(last[0].json().path("id").asText());
+      assertEquals(200, api.send("GET", "/readyz", null, java.util.Map.of()).status(), "ready again");
 
       try (TestHub hub = TestHub.connect(server.port(), WebhookRelayEndToEndTest.HUB,
           WebhookRelayEndToEndTest.SECRET)) {
