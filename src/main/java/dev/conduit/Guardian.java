@@ -25,9 +25,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.Directives;
@@ -47,6 +49,9 @@ public final class Guardian {
   private record TablesReady(Throwable failure) implements Command {}
 
   private record Bound(String what, ServerBinding binding, Throwable failure) implements Command {}
+
+  /** How often a stopping relay checks whether its tunnel sockets have closed. */
+  private static final Duration SOCKET_CLOSE_POLL = Duration.ofMillis(50);
 
   private Guardian() {}
 
@@ -91,10 +96,19 @@ public final class Guardian {
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
         entityIdleTimeout);
 
+    TunnelRoutes tunnelRoutes = new TunnelRoutes(context.getSystem(), tunnel, tunnelSettings);
+    // On shutdown every tunnel socket is told to reconnect and closed, and the relay waits for those streams
+    // to finish. Best effort: pekko-http may still cut an upgraded connection before its last bytes are out.
+    Duration shutdownDeadline = config.getDuration("conduit.shutdown-deadline");
+    CoordinatedShutdown.get(context.getSystem()).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-tunnel-sockets",
+        () -> AskPattern.ask(tunnel, TunnelRegistry.CloseAll::new, tunnelSettings.askTimeout(),
+                context.getSystem().scheduler())
+            .thenCompose(done -> tunnelRoutes.whenAllClosed(shutdownDeadline, SOCKET_CLOSE_POLL)));
+
     AtomicBoolean bound = new AtomicBoolean();
     Route routes = Directives.concat(
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
-        new TunnelRoutes(context.getSystem(), tunnel, tunnelSettings).routes(),
+        tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
         webhooks.routes());

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SimulatedInstance implements AutoCloseable {
   public static final String TUNNEL_PATH = "/relay/tunnel/websocket";
   private static final byte[] PROLOGUE = new byte[0];
+  private static final Duration READ_POLL = Duration.ofMillis(200);
 
   private final RelayConnection connection;
   private final String instanceId;
@@ -102,28 +103,41 @@ public final class SimulatedInstance implements AutoCloseable {
   private void readLoop() {
     try {
       while (running) {
-        JsonNode frame = connection.receive(Duration.ofMillis(200));
-        if (frame == null) {
-          if (connection.isClosed()) {
-            return;
+        JsonNode frame = connection.receive(READ_POLL);
+        if (frame != null) {
+          handle(frame);
+        } else if (connection.isClosed()) {
+          // The last frames may have arrived together with the close: take them before leaving.
+          for (JsonNode last = connection.receive(Duration.ZERO); last != null; last = connection.receive(Duration.ZERO)) {
+            handle(last);
           }
-          continue;
-        }
-        switch (frame.path("type").asText()) {
-          case "connection" -> sessions.put(frame.path("session_id").asText(), new Session());
-          case "relay_message" -> onData(frame.path("session_id").asText(), frame.path("payload").asText());
-          case "session_closed" -> {
-            sessions.remove(frame.path("session_id").asText());
-            events.add(frame);
-          }
-          case "pong" -> { }
-          default -> events.add(frame);
+          return;
         }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (Exception e) {
       if (running) {
         events.add(RelayConnection.frame("simulator_failure").put("message", e.toString()));
       }
+    }
+  }
+
+  /** One frame from the relay; a frame this simulator cannot handle is reported, not fatal. */
+  private void handle(JsonNode frame) {
+    try {
+      switch (frame.path("type").asText()) {
+        case "connection" -> sessions.put(frame.path("session_id").asText(), new Session());
+        case "relay_message" -> onData(frame.path("session_id").asText(), frame.path("payload").asText());
+        case "session_closed" -> {
+          sessions.remove(frame.path("session_id").asText());
+          events.add(frame);
+        }
+        case "pong" -> { }
+        default -> events.add(frame);
+      }
+    } catch (Exception e) {
+      events.add(RelayConnection.frame("simulator_failure").put("message", e.toString()));
     }
   }
 

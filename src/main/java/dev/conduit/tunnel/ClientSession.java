@@ -24,7 +24,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
 
   public sealed interface Command permits SocketEvent, Paired, ConnectFailed, InstanceGone, SlowConsumer,
-      IdleTimeout, ClaimChecked, Forwarded {}
+      IdleTimeout, ClaimChecked, Forwarded, ServerStopping {}
 
   /** The claim a connect was made with (null on the instance-id path). */
   public record ClaimGrant(String code, String claimId, String userId) {}
@@ -40,6 +40,9 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   public enum InstanceGone implements Command { INSTANCE }
 
   public enum SlowConsumer implements Command { INSTANCE }
+
+  /** The relay is shutting down. */
+  public enum ServerStopping implements Command { INSTANCE }
 
   enum IdleTimeout implements Command { INSTANCE }
 
@@ -100,6 +103,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .onMessage(ConnectFailed.class, this::onConnectFailed)
         .onMessage(InstanceGone.class, this::onInstanceGone)
         .onMessage(SlowConsumer.class, slow -> abort())
+        .onMessage(ServerStopping.class, stopping -> closeWith(Replies.shuttingDown(), "relay_stopping"))
         .onMessage(IdleTimeout.class, idle -> closeWith(Replies.error("idle_timeout",
             "Closed after " + tunnel.settings().clientIdleTimeout().toSeconds() + " s without traffic"), "idle_timeout"))
         .onSignal(PostStop.class, signal -> {

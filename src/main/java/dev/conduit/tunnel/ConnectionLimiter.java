@@ -29,6 +29,11 @@ public final class ConnectionLimiter {
     open.computeIfPresent(ip, (k, count) -> count <= 1 ? null : count - 1);
   }
 
+  /** Open sockets from every address. */
+  public int openTotal() {
+    return open.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
   int openFrom(String ip) {
     return open.getOrDefault(ip, 0);
   }

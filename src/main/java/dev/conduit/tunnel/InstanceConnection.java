@@ -31,7 +31,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
-      LivenessExpired, ClaimCreated, GetStatus, NotReading {}
+      LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping {}
 
   /** The registry's answer to a register; message is the error frame to send when refused. */
   public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, String refusal, String reason)
@@ -39,6 +39,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   /** A newer connection registered the same instance with the same key. */
   public enum Replaced implements Command { INSTANCE }
+
+  /** The relay is shutting down. */
+  public enum ServerStopping implements Command { INSTANCE }
 
   /** A client wants a session with this instance. */
   public record OpenSession(ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> clientOut,
@@ -107,6 +110,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(RegisterOutcome.class, this::onRegisterOutcome)
         .onMessage(Replaced.class, replaced -> closeWith(
             Replies.error("replaced", "Replaced by a newer connection for this instance"), "replaced"))
+        .onMessage(ServerStopping.class, stopping -> closeWith(Replies.shuttingDown(), "relay stopping"))
         .onMessage(OpenSession.class, this::onOpenSession)
         .onMessage(SessionEnded.class, this::onSessionEnded)
         .onMessage(LivenessExpired.class, expired -> closeWith(

@@ -51,6 +51,11 @@ public final class Replies {
     return error("frame_too_large", "Frame exceeds " + maxFrameBytes + " bytes");
   }
 
+  /** Sent to every socket when the relay stops: reconnect now (to this relay once it is back, or another). */
+  static String shuttingDown() {
+    return error("shutting_down", "Relay is shutting down; reconnect");
+  }
+
   static String instanceOffline() {
     return error("instance_offline", INSTANCE_OFFLINE);
   }

@@ -4,8 +4,11 @@ import dev.conduit.persistence.EntityKeeper;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -44,6 +47,9 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
+  /** The relay is stopping: every socket is told so and closed, so peers reconnect at once. */
+  public record CloseAll(ActorRef<Done> replyTo) implements Command {}
+
   /** status is null when the instance is unknown; an offline one carries its last known status. */
   public record InstanceLookup(InstanceConnection.InstanceStatus status) {}
 
@@ -58,6 +64,8 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private record ConnectionStopped(ActorRef<InstanceConnection.Command> connection) implements Command {}
 
+  private record SessionStopped(ActorRef<ClientSession.Command> session) implements Command {}
+
   /** A registered connection is going away; its last status is kept for the status endpoint. */
   public record Departed(ActorRef<InstanceConnection.Command> connection, InstanceConnection.InstanceStatus lastStatus)
       implements Command {}
@@ -69,6 +77,9 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   private final ActorRef<EntityKeeper.Command<KeyPin.Command>> pins;
   private final Map<String, ActorRef<InstanceConnection.Command>> live = new HashMap<>();
   private final Map<ActorRef<InstanceConnection.Command>, String> instanceIdOf = new HashMap<>();
+  /** Every open socket's actor, registered or not, for CloseAll. */
+  private final Set<ActorRef<InstanceConnection.Command>> connections = new HashSet<>();
+  private final Set<ActorRef<ClientSession.Command>> sessions = new HashSet<>();
   private final Map<String, InstanceConnection.InstanceStatus> offline = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, InstanceConnection.InstanceStatus> eldest) {
@@ -106,6 +117,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
         .onMessage(GetInstance.class, this::onGetInstance)
         .onMessage(StatusFetched.class, this::onStatusFetched)
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(CloseAll.class, this::onCloseAll)
+        .onMessage(SessionStopped.class, stopped -> {
+          sessions.remove(stopped.session());
+          return this;
+        })
         .build();
   }
 
@@ -115,6 +131,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
         Behaviors.supervise(InstanceConnection.create(tunnel, accept.out(), accept.clientIp()))
             .onFailure(SupervisorStrategy.stop()), "instance-" + (++spawned));
     getContext().watchWith(connection, new ConnectionStopped(connection));
+    connections.add(connection);
     accept.replyTo().tell(connection);
     return this;
   }
@@ -123,6 +140,8 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     ActorRef<ClientSession.Command> session = getContext().spawn(
         Behaviors.supervise(ClientSession.create(tunnel, accept.out(), accept.clientIp()))
             .onFailure(SupervisorStrategy.stop()), "client-" + (++spawned));
+    getContext().watchWith(session, new SessionStopped(session));
+    sessions.add(session);
     accept.replyTo().tell(session);
     return this;
   }
@@ -193,6 +212,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   }
 
   private Behavior<Command> onConnectionStopped(ConnectionStopped stopped) {
+    connections.remove(stopped.connection());
     String instanceId = instanceIdOf.remove(stopped.connection());
     if (instanceId != null && stopped.connection().equals(live.get(instanceId))) {
       live.remove(instanceId);
@@ -226,6 +246,15 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onStatusFetched(StatusFetched fetched) {
     fetched.replyTo().tell(new InstanceLookup(fetched.status() != null ? fetched.status() : offline.get(fetched.instanceId())));
+    return this;
+  }
+
+  private Behavior<Command> onCloseAll(CloseAll closeAll) {
+    getContext().getLog().info("relay stopping: closing instances={} clients={}", connections.size(), sessions.size());
+    // Clients first: a local tell is enqueued at once, so they hear "shutting_down" before "instance_offline".
+    sessions.forEach(session -> session.tell(ClientSession.ServerStopping.INSTANCE));
+    connections.forEach(connection -> connection.tell(InstanceConnection.ServerStopping.INSTANCE));
+    closeAll.replyTo().tell(Done.getInstance());
     return this;
   }
 

@@ -2,7 +2,10 @@ package dev.conduit.tunnel;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -87,6 +90,25 @@ public final class TunnelRoutes extends AllDirectives {
         return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
       });
     });
+  }
+
+  /**
+   * Completes once every tunnel WebSocket has finished (its close frame sent), or after within:
+   * lets a stopping relay say goodbye before the actor system tears the streams down.
+   */
+  public CompletionStage<Done> whenAllClosed(Duration within, Duration pollInterval) {
+    CompletableFuture<Done> closed = new CompletableFuture<>();
+    long deadline = System.nanoTime() + within.toNanos();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (connectionLimiter.openTotal() == 0 || System.nanoTime() > deadline) {
+        closed.complete(Done.getInstance());
+      } else {
+        system.scheduler().scheduleOnce(pollInterval, check[0], system.executionContext());
+      }
+    };
+    check[0].run();
+    return closed;
   }
 
   private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound) {

@@ -195,4 +195,26 @@ class TunnelActorsTest {
     second.sendAndAwaitAck("{\"type\":\"connect\",\"claim_code\":\"" + code + "\"}");
     assertEquals("Claim code has already been used", second.expectFrame("error").path("message").asText());
   }
+
+  @Test
+  void closeAllTellsEverySocketToReconnect() throws Exception {
+    TunnelHarness.Socket instance = registeredInstance("inst-9", key(9));
+    TunnelHarness.Socket client = harness.clientSocket();
+    client.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"inst-9\"}");
+    client.expectFrame("connected");
+    instance.expectFrame("connection");
+    TunnelHarness.Socket unregistered = harness.instanceSocket();
+
+    var done = harness.testKit.<org.apache.pekko.Done>createTestProbe();
+    harness.registry.tell(new TunnelRegistry.CloseAll(done.ref()));
+    done.expectMessage(org.apache.pekko.Done.getInstance());
+    for (TunnelHarness.Socket socket : java.util.List.of(instance, client, unregistered)) {
+      JsonNode frame = socket.expectFrame();
+      if (socket == instance && "session_closed".equals(frame.path("type").asText())) {
+        frame = socket.expectFrame(); // its client may have gone first
+      }
+      assertEquals("shutting_down", frame.path("code").asText(), frame.toString());
+      socket.expectStopped();
+    }
+  }
 }
