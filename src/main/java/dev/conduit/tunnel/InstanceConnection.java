@@ -228,6 +228,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     String sessionId = newSessionId();
     sessions.put(sessionId, new SessionLink(open.client(), open.clientOut()));
+    // The client may be gone before it learns it was paired: its end must still end the session here.
+    getContext().watchWith(open.client(), new SessionEnded(sessionId, "client_closed"));
     tunnel.metrics().openSessions.incrementAndGet();
     tunnel.metrics().sessionsOpened.increment();
     send(Replies.connection(sessionId, open.clientPublicKey()));
@@ -238,7 +240,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   }
 
   private Behavior<Command> onSessionEnded(SessionEnded ended) {
-    if (sessions.remove(ended.sessionId()) != null) {
+    SessionLink link = sessions.remove(ended.sessionId());
+    if (link != null) {
+      getContext().unwatch(link.client());
       tunnel.metrics().openSessions.decrementAndGet();
       send(Replies.sessionClosed(ended.sessionId(), ended.reason()));
     }

@@ -217,4 +217,17 @@ class TunnelActorsTest {
       socket.expectStopped();
     }
   }
+
+  @Test
+  void clientGoneBeforeItWasPairedStillEndsTheSession() throws Exception {
+    TunnelHarness.Socket instance = registeredInstance("inst-10", key(10));
+    TunnelHarness.Socket client = harness.clientSocket();
+    client.send("{\"type\":\"connect\",\"instance_id\":\"inst-10\"}");
+    client.actor.tell(new SocketEvent.Closed());
+    client.expectStopped();
+    String sessionId = instance.expectFrame("connection").path("session_id").asText();
+    JsonNode closed = instance.expectFrame("session_closed");
+    assertEquals(sessionId, closed.path("session_id").asText());
+    instance.expectNoFrame();
+  }
 }
