@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -52,6 +53,6 @@ public final class Database {
       } catch (SQLException e) {
         return false;
       }
-    }, blocking).completeOnTimeout(false, timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }, blocking).completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 }

@@ -6,9 +6,11 @@ import java.net.URI;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code simulate instance|client}: smoke-test a deployed relay from the command line.
@@ -41,18 +43,18 @@ public final class Simulator {
   private static int instance(URI relay, Map<String, String> options) throws Exception {
     String instanceId = options.getOrDefault("instance-id", UUID.randomUUID().toString());
     KeyPair key = options.containsKey("private-key")
-        ? KeyPair.fromPrivate(java.util.Base64.getDecoder().decode(options.get("private-key"))) : KeyPair.generate();
+        ? KeyPair.fromPrivate(Base64.getDecoder().decode(options.get("private-key"))) : KeyPair.generate();
     try (SimulatedInstance instance = SimulatedInstance.start(relay, instanceId, key, PROTOCOL_PING_INTERVAL, TIMEOUT)) {
       JsonNode claim = instance.createClaim(options.getOrDefault("user-id", "simulator"), TIMEOUT);
       System.out.println("registered instance_id=" + instanceId);
       System.out.println("public_key=" + instance.publicKeyBase64());
-      System.out.println("private_key=" + java.util.Base64.getEncoder().encodeToString(key.privateKey()));
+      System.out.println("private_key=" + Base64.getEncoder().encodeToString(key.privateKey()));
       System.out.println("claim_code=" + claim.path("code").asText() + " expires_at=" + claim.path("expires_at").asText());
       System.out.println("echoing; stop with Ctrl-C");
       long seconds = Long.parseLong(options.getOrDefault("duration-seconds", "0"));
       long deadline = seconds > 0 ? System.nanoTime() + Duration.ofSeconds(seconds).toNanos() : Long.MAX_VALUE;
       while (System.nanoTime() < deadline && !instance.connection().isClosed()) {
-        JsonNode event = instance.events().poll(1, java.util.concurrent.TimeUnit.SECONDS);
+        JsonNode event = instance.events().poll(1, TimeUnit.SECONDS);
         if (event != null) {
           System.out.println("event " + event);
         }

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -116,7 +117,7 @@ public final class TunnelRoutes extends AllDirectives {
   }
 
   /** Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. */
-  private Route limited(String ip, java.util.function.Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+  private Route limited(String ip, Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
     if (!connectionLimiter.tryAcquire(ip)) {
       LOG.info("connection refused ip={} reason=more than {} open connections", ip, settings.maxConnectionsPerIp());
       Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));

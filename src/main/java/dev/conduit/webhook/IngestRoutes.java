@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -90,7 +91,7 @@ public final class IngestRoutes extends AllDirectives {
     VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
-      return java.util.concurrent.CompletableFuture.completedFuture(
+      return CompletableFuture.completedFuture(
           Json.error(StatusCodes.UNAUTHORIZED, "invalid_signature", verification.reason()));
     }
     if (verification.verdict() == Verdict.INVALID) {

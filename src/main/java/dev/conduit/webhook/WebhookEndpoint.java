@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -113,7 +114,7 @@ public final class WebhookEndpoint
     RECEIVED, DISPATCHED, RETRYING, DELIVERED, FAILED, DEAD_LETTERED;
 
     public String wireName() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return name().toLowerCase(Locale.ROOT);
     }
 
     public static Optional<Status> fromWireName(String name) {
@@ -360,7 +361,7 @@ public final class WebhookEndpoint
       for (Ingest ingest : batch) {
         Incoming w = ingest.webhook();
         context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
-            endpointId, w.body().length, w.verdict().name().toLowerCase(java.util.Locale.ROOT), s.queue().size());
+            endpointId, w.body().length, w.verdict().name().toLowerCase(Locale.ROOT), s.queue().size());
         // Only now, with the event stored, does the sender get its 2xx.
         ingest.replyTo().tell(new Ingested(w.webhookId()));
       }

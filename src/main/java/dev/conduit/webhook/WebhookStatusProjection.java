@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
@@ -42,7 +43,7 @@ public final class WebhookStatusProjection {
               } catch (java.sql.SQLException e) {
                 throw new IllegalStateException("cannot read the projection offset: " + e.getMessage(), e);
               }
-            }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))
+            }, system.dispatchers().lookup(DispatcherSelector.blocking()))
             .thenApply(offset -> {
               LOG.debug("webhook_status projection starting after journal ordering {}", offset);
               return journal.eventsByTag(WebhookEndpoint.TAG, Offset.sequence(offset));
@@ -64,7 +65,7 @@ public final class WebhookStatusProjection {
                 throw new IllegalStateException(e);
               }
               return Done.getInstance();
-            }, system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()))));
+            }, system.dispatchers().lookup(DispatcherSelector.blocking()))));
     return source.viaMat(KillSwitches.single(), Keep.right()).to(Sink.ignore()).run(system);
   }
 }

@@ -10,7 +10,10 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -100,7 +103,7 @@ public final class WebhookStatusTable {
         s.setString(1, e.webhookId());
         s.setString(2, change.endpointId());
         s.setString(3, WebhookEndpoint.Status.RECEIVED.wireName());
-        s.setString(4, e.verdict().name().toLowerCase(java.util.Locale.ROOT));
+        s.setString(4, e.verdict().name().toLowerCase(Locale.ROOT));
         s.setLong(5, e.receivedAt().toEpochMilli());
         s.setLong(6, e.receivedAt().toEpochMilli());
         s.setLong(7, change.ordering());
@@ -189,11 +192,11 @@ public final class WebhookStatusTable {
   }
 
   /** Number of webhooks per status (statuses with none are absent). */
-  public CompletionStage<java.util.Map<String, Long>> countByStatus() {
+  public CompletionStage<Map<String, Long>> countByStatus() {
     return CompletableFuture.supplyAsync(() -> {
       try (Connection c = database.connection(); Statement s = c.createStatement();
            ResultSet rs = s.executeQuery("SELECT status, COUNT(*) FROM webhook_status GROUP BY status")) {
-        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        Map<String, Long> counts = new TreeMap<>();
         while (rs.next()) {
           counts.put(rs.getString(1), rs.getLong(2));
         }
