@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
@@ -100,7 +101,10 @@ public final class EntityKeeper<C> {
   }
 
   private ActorRef<C> start(String id) {
-    ActorRef<C> ref = context.spawn(factory.apply(id), kind + "-" + encode(id) + "-" + (++incarnations));
+    // Restarted in place on an unexpected exception: its mailbox, and so every message behind the one
+    // that failed, survives (an event-sourced entity recovers its state from the journal again).
+    Behavior<C> supervised = Behaviors.supervise(factory.apply(id)).onFailure(Exception.class, SupervisorStrategy.restart());
+    ActorRef<C> ref = context.spawn(supervised, kind + "-" + encode(id) + "-" + (++incarnations));
     context.watchWith(ref, new EntityStopped<>(id, ref));
     return ref;
   }
@@ -119,7 +123,7 @@ public final class EntityKeeper<C> {
   private void stopped(String id, ActorRef<C> ref) {
     Running<C> entity = running.get(id);
     if (entity != null && entity.ref().equals(ref)) {
-      // Stopped on its own (failure): the next message starts a fresh incarnation.
+      // Stopped on its own: the next message starts a fresh incarnation.
       running.remove(id);
       return;
     }
