@@ -24,10 +24,14 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
   public record Create(String claimId, String instanceId, String userId, Instant expiresAt,
                        ActorRef<CreateResult> replyTo) implements Command {}
 
-  public record Consume(ActorRef<ConsumeResult> replyTo) implements Command {}
+  /** consumer identifies this attempt (a random token), so only it can give the code back. */
+  public record Consume(String consumer, ActorRef<ConsumeResult> replyTo) implements Command {}
 
-  /** Give a consumed code back: its instance was offline, so the connect it was spent on failed. */
-  public record Release(String claimId) implements Command {}
+  /**
+   * Give a consumed code back because the connect it was spent on did not happen (instance offline,
+   * client gone before it was paired). Only the consumer that took it can; anything else is ignored.
+   */
+  public record Release(String consumer) implements Command {}
 
   public enum Passivate implements Command { INSTANCE }
 
@@ -44,12 +48,16 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
 
   public record Created(String claimId, String instanceId, String userId, Instant expiresAt) implements Event {}
 
-  public record Consumed(String claimId, Instant at) implements Event {}
+  public record Consumed(String claimId, Instant at, String consumer) implements Event {}
 
   public record Released(String claimId) implements Event {}
 
-  /** claim is null until created. */
-  public record State(Created claim, boolean used) implements JsonSerializable {}
+  /** claim is null until created; consumedBy is null while the code is unused. */
+  public record State(Created claim, String consumedBy) implements JsonSerializable {
+    boolean used() {
+      return consumedBy != null;
+    }
+  }
 
   private final Clock clock;
 
@@ -64,7 +72,7 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
 
   @Override
   public State emptyState() {
-    return new State(null, false);
+    return new State(null, null);
   }
 
   @Override
@@ -97,23 +105,23 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
     if (!clock.instant().isBefore(claim.expiresAt())) {
       return Effect().reply(consume.replyTo(), new Refused(Replies.CLAIM_EXPIRED));
     }
-    return Effect().persist(new Consumed(claim.claimId(), clock.instant()))
+    return Effect().persist(new Consumed(claim.claimId(), clock.instant(), consume.consumer()))
         .thenReply(consume.replyTo(), s -> new Granted(claim.claimId(), claim.instanceId(), claim.userId()));
   }
 
   private Effect<Event, State> release(State state, Release release) {
-    if (state.claim() == null || !state.used() || !state.claim().claimId().equals(release.claimId())) {
+    if (state.claim() == null || !release.consumer().equals(state.consumedBy())) {
       return Effect().none();
     }
-    return Effect().persist(new Released(release.claimId()));
+    return Effect().persist(new Released(state.claim().claimId()));
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
-        .onEvent(Created.class, (state, event) -> new State(event, false))
-        .onEvent(Consumed.class, (state, event) -> new State(state.claim(), true))
-        .onEvent(Released.class, (state, event) -> new State(state.claim(), false))
+        .onEvent(Created.class, (state, event) -> new State(event, null))
+        .onEvent(Consumed.class, (state, event) -> new State(state.claim(), event.consumer()))
+        .onEvent(Released.class, (state, event) -> new State(state.claim(), null))
         .build();
   }
 }

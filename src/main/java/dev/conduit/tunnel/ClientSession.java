@@ -1,6 +1,7 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -26,8 +27,11 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   public sealed interface Command permits SocketEvent, Paired, ConnectFailed, InstanceGone, SlowConsumer,
       IdleTimeout, ClaimChecked, Forwarded, ServerStopping {}
 
-  /** The claim a connect was made with (null on the instance-id path). */
-  public record ClaimGrant(String code, String claimId, String userId) {}
+  /** The claim a connect was made with (null on the instance-id path); consumer is this attempt's token. */
+  public record ClaimGrant(String code, String claimId, String userId, String consumer) {}
+
+  /** A claim code being checked or spent by this session: given back unless the session gets paired. */
+  private record PendingClaim(String code, String consumer) {}
 
   /** The instance accepted the session. */
   public record Paired(String sessionId, Replies.InstanceInfo instance,
@@ -68,6 +72,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private boolean connecting;
   /** The client key of a connect waiting for its claim code to be checked. */
   private String pendingClientKey;
+  private PendingClaim pendingClaim;
   private String sessionId;
   private String instanceId;
   private ActorRef<InstanceConnection.Command> instance;
@@ -107,6 +112,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .onMessage(IdleTimeout.class, idle -> closeWith(Replies.error("idle_timeout",
             "Closed after " + tunnel.settings().clientIdleTimeout().toSeconds() + " s without traffic"), "idle_timeout"))
         .onSignal(PostStop.class, signal -> {
+          releasePendingClaim();
           leaveInstance("client_closed");
           return this;
         })
@@ -183,23 +189,28 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       return;
     }
     pendingClientKey = connect.clientPublicKey();
+    pendingClaim = new PendingClaim(code, UUID.randomUUID().toString());
+    String consumer = pendingClaim.consumer();
     getContext().ask(ClaimCode.ConsumeResult.class, tunnel.claims(), tunnel.settings().askTimeout(),
-        replyTo -> EntityKeeper.deliver(code, new ClaimCode.Consume(replyTo)),
+        replyTo -> EntityKeeper.deliver(code, new ClaimCode.Consume(consumer, replyTo)),
         (result, failure) -> new ClaimChecked(code, result, failure));
   }
 
   private Behavior<Command> onClaimChecked(ClaimChecked checked) {
     if (checked.failure() != null) {
+      // The consume may still have happened: give the code back in case it did.
+      releasePendingClaim();
       getContext().getLog().warn("claim lookup failed ip={} cause={}", clientIp, checked.failure().toString());
       return onConnectFailed(new ConnectFailed(Replies.error("unavailable", "Claim service unavailable, try again"), null));
     }
     if (checked.result() instanceof ClaimCode.Refused refused) {
+      pendingClaim = null;
       getContext().getLog().info("claim refused ip={} reason={}", clientIp, refused.message());
       return onConnectFailed(new ConnectFailed(Replies.error(refused.message()), null));
     }
     ClaimCode.Granted granted = (ClaimCode.Granted) checked.result();
     requestSession(granted.instanceId(), pendingClientKey,
-        new ClaimGrant(checked.code(), granted.claimId(), granted.userId()));
+        new ClaimGrant(checked.code(), granted.claimId(), granted.userId(), pendingClaim.consumer()));
     return this;
   }
 
@@ -209,6 +220,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   private Behavior<Command> onPaired(Paired paired) {
     connecting = false;
+    pendingClaim = null; // spent for good
     if (closing) {
       paired.instanceConnection().tell(new InstanceConnection.SessionEnded(paired.sessionId(), "client_closed"));
       return this;
@@ -228,8 +240,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private Behavior<Command> onConnectFailed(ConnectFailed failed) {
     connecting = false;
     if (failed.claim() != null) {
-      // The code was spent on a connect that did not happen: give it back.
-      tunnel.claims().tell(EntityKeeper.deliver(failed.claim().code(), new ClaimCode.Release(failed.claim().claimId())));
+      releasePendingClaim(); // the code was spent on a connect that did not happen: give it back
     }
     getContext().getLog().info("connect failed ip={} reply={}", clientIp, failed.errorFrame());
     send(failed.errorFrame());
@@ -242,6 +253,13 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       instance = null;
     }
     return closeWith(Replies.instanceOffline(), "instance_offline");
+  }
+
+  private void releasePendingClaim() {
+    if (pendingClaim != null) {
+      tunnel.claims().tell(EntityKeeper.deliver(pendingClaim.code(), new ClaimCode.Release(pendingClaim.consumer())));
+      pendingClaim = null;
+    }
   }
 
   /** Sends a last frame (if any) and closes the socket. */

@@ -33,7 +33,7 @@ class ClaimCodeTest {
     EventSourcedBehaviorTestKit<ClaimCode.Command, ClaimCode.Event, ClaimCode.State> kit =
         EventSourcedBehaviorTestKit.create(TESTKIT.system(), ClaimCode.create("ABCD2345", clock), LOCAL_COMMANDS);
 
-    var invalid = kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply();
+    var invalid = kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r)).reply();
     assertEquals(new ClaimCode.Refused("Invalid claim code"), invalid);
 
     Instant expiresAt = clock.instant().plus(Duration.ofSeconds(300));
@@ -42,25 +42,29 @@ class ClaimCodeTest {
     var taken = kit.<ClaimCode.CreateResult>runCommand(r -> new ClaimCode.Create("c2", "other", "v", expiresAt, r));
     assertEquals(ClaimCode.CreateResult.CODE_TAKEN, taken.reply(), "a live code is never overwritten");
 
-    var granted = kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new);
+    var granted = kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r));
     assertEquals(new ClaimCode.Granted("c1", "inst", "u"), granted.reply());
     assertInstanceOf(ClaimCode.Consumed.class, granted.event());
     assertEquals(new ClaimCode.Refused("Claim code has already been used"),
-        kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply());
+        kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r)).reply());
 
-    kit.runCommand(new ClaimCode.Release("c1"));
+    kit.runCommand(new ClaimCode.Release("someone-else"));
+    assertEquals(new ClaimCode.Refused("Claim code has already been used"),
+        kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-2", r)).reply(),
+        "only the consumer that took the code can give it back");
+    kit.runCommand(new ClaimCode.Release("attempt-1"));
     assertEquals(new ClaimCode.Granted("c1", "inst", "u"),
-        kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply(), "a released code can be used again");
+        kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r)).reply(), "a released code can be used again");
 
     // Recovery from the journal rebuilds the same state.
     kit.restart();
     assertEquals(new ClaimCode.Refused("Claim code has already been used"),
-        kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply());
+        kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r)).reply());
 
-    kit.runCommand(new ClaimCode.Release("c1"));
+    kit.runCommand(new ClaimCode.Release("attempt-1"));
     clock.advance(Duration.between(clock.instant(), expiresAt));
     assertEquals(new ClaimCode.Refused("Claim code has expired"),
-        kit.<ClaimCode.ConsumeResult>runCommand(ClaimCode.Consume::new).reply());
+        kit.<ClaimCode.ConsumeResult>runCommand(r -> new ClaimCode.Consume("attempt-1", r)).reply());
     var reused = kit.<ClaimCode.CreateResult>runCommand(r -> new ClaimCode.Create("c3", "inst", "w",
         expiresAt.plusSeconds(300), r));
     assertEquals(ClaimCode.CreateResult.CREATED, reused.reply(), "an expired code may be issued again");

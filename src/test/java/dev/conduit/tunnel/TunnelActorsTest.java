@@ -230,4 +230,21 @@ class TunnelActorsTest {
     assertEquals(sessionId, closed.path("session_id").asText());
     instance.expectNoFrame();
   }
+
+  @Test
+  void claimCodeOfAClientGoneBeforePairingIsGivenBack() throws Exception {
+    TunnelHarness.Socket instance = registeredInstance("inst-11", key(11));
+    instance.sendAndAwaitAck("{\"type\":\"create_claim\",\"user_id\":\"u\"}");
+    String code = instance.expectFrame("claim_created").path("code").asText();
+
+    // Both frames are in the session's mailbox before the claim's answer can be: it stops unpaired.
+    TunnelHarness.Socket quitter = harness.clientSocket();
+    quitter.send("{\"type\":\"connect\",\"claim_code\":\"" + code + "\"}");
+    quitter.actor.tell(new SocketEvent.Closed());
+    quitter.expectStopped();
+
+    TunnelHarness.Socket client = harness.clientSocket();
+    client.sendAndAwaitAck("{\"type\":\"connect\",\"claim_code\":\"" + code + "\"}");
+    assertEquals("u", client.expectFrame("connected").path("user_id").asText(), "the code was given back");
+  }
 }
