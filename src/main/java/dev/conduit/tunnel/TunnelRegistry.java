@@ -70,8 +70,6 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   public record Departed(ActorRef<InstanceConnection.Command> connection, InstanceConnection.InstanceStatus lastStatus)
       implements Command {}
 
-  /** Offline instances whose last status is kept for GET /relay/instances/{id}. */
-  private static final int OFFLINE_STATUS_RETAINED = 10_000;
 
   private final TunnelContext tunnel;
   private final ActorRef<EntityKeeper.Command<KeyPin.Command>> pins;
@@ -83,7 +81,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   private final Map<String, InstanceConnection.InstanceStatus> offline = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, InstanceConnection.InstanceStatus> eldest) {
-      return size() > OFFLINE_STATUS_RETAINED;
+      return size() > tunnel.settings().offlineStatusRetained();
     }
   };
   private long spawned;

@@ -19,7 +19,8 @@ public record TunnelSettings(
     int instanceOutboundBuffer,
     int clientOutboundBuffer,
     Duration frameAssemblyTimeout,
-    Duration askTimeout) {
+    Duration askTimeout,
+    int offlineStatusRetained) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -37,6 +38,7 @@ public record TunnelSettings(
         c.getInt("instance-outbound-buffer"),
         c.getInt("client-outbound-buffer"),
         c.getDuration("frame-assembly-timeout"),
-        c.getDuration("ask-timeout"));
+        c.getDuration("ask-timeout"),
+        c.getInt("offline-status-retained"));
   }
 }

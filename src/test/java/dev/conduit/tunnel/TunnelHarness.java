@@ -58,7 +58,8 @@ final class TunnelHarness implements AutoCloseable {
 
   static TunnelSettings settings() {
     return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 64, 100, 1.0,
-        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, Duration.ofSeconds(10), Duration.ofSeconds(5));
+        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, Duration.ofSeconds(10), Duration.ofSeconds(5),
+        1000);
   }
 
   /** One simulated socket: frames in through the actor's SocketEvent protocol, frames out from its queue. */
