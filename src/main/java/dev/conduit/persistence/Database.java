@@ -36,23 +36,36 @@ public final class Database {
     return SchemaUtils.createIfNotExists(system);
   }
 
-  /** A JDBC connection from the pool; the caller closes it. Blocking: call on {@link #blockingExecutor()}. */
+  /** A JDBC connection from the pool; the caller closes it. Blocking: prefer {@link #withConnection}. */
   public Connection connection() throws SQLException {
     return source.createConnection();
   }
 
-  public Executor blockingExecutor() {
-    return blocking;
+  /** JDBC work on one pooled connection. */
+  @FunctionalInterface
+  public interface SqlWork<T> {
+    T apply(Connection connection) throws SQLException;
+  }
+
+  /**
+   * Runs work on a pooled connection on the blocking dispatcher. A SQLException fails the stage with
+   * an IllegalStateException saying what could not be done ("cannot " + what).
+   */
+  public <T> CompletionStage<T> withConnection(String what, SqlWork<T> work) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Connection connection = connection()) {
+        return work.apply(connection);
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot " + what + ": " + e.getMessage(), e);
+      }
+    }, blocking);
   }
 
   /** True when a connection can be had and answers within timeout. */
   public CompletionStage<Boolean> isReachable(Duration timeout) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection connection = connection()) {
-        return connection.isValid((int) Math.max(1, timeout.toSeconds()));
-      } catch (SQLException e) {
-        return false;
-      }
-    }, blocking).completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return withConnection("reach the journal", c -> c.isValid((int) Math.max(1, timeout.toSeconds())))
+        .toCompletableFuture()
+        .exceptionally(failure -> false)
+        .completeOnTimeout(false, timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 }

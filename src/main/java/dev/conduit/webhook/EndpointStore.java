@@ -3,7 +3,6 @@ package dev.conduit.webhook;
 import dev.conduit.persistence.Database;
 import dev.conduit.webhook.signature.Provider;
 import java.security.SecureRandom;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,7 +14,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -36,8 +34,8 @@ public final class EndpointStore {
 
   /** Creates the table if absent and loads every endpoint into memory. */
   public CompletionStage<Integer> start() {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection(); Statement s = c.createStatement()) {
+    return database.withConnection("load webhook endpoints", c -> {
+      try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE IF NOT EXISTS webhook_endpoints ("
             + "id VARCHAR(64) PRIMARY KEY, name VARCHAR(256) NOT NULL, provider VARCHAR(32) NOT NULL, "
             + "secret VARCHAR(1024), destination_url VARCHAR(2048) NOT NULL, hub_id VARCHAR(256) NOT NULL, "
@@ -52,10 +50,8 @@ public final class EndpointStore {
           }
         }
         return cache.size();
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot load webhook endpoints: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+    });
   }
 
   public Optional<Endpoint> get(String id) {
@@ -82,24 +78,22 @@ public final class EndpointStore {
   public CompletionStage<Endpoint> create(String name, Provider provider, String secret, String destinationUrl,
                                           String hubId, Instant now) {
     Endpoint endpoint = new Endpoint(newId(), name, provider, secret, destinationUrl, hubId, now, now);
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection(); PreparedStatement s = c.prepareStatement(
+    return database.withConnection("store endpoint", c -> {
+      try (PreparedStatement s = c.prepareStatement(
           "INSERT INTO webhook_endpoints (id, name, provider, secret, destination_url, hub_id, created_at, updated_at) "
               + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
         bind(s, endpoint);
         s.executeUpdate();
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot store endpoint: " + e.getMessage(), e);
       }
       cache.put(endpoint.id(), endpoint);
       return endpoint;
-    }, database.blockingExecutor());
+    });
   }
 
   /** Replaces the stored definition (same id and created_at); empty when the endpoint does not exist. */
   public CompletionStage<Optional<Endpoint>> update(Endpoint endpoint) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection(); PreparedStatement s = c.prepareStatement(
+    return database.withConnection("update endpoint", c -> {
+      try (PreparedStatement s = c.prepareStatement(
           "UPDATE webhook_endpoints SET name = ?, provider = ?, secret = ?, destination_url = ?, hub_id = ?, "
               + "updated_at = ? WHERE id = ?")) {
         s.setString(1, endpoint.name());
@@ -112,27 +106,22 @@ public final class EndpointStore {
         if (s.executeUpdate() == 0) {
           return Optional.<Endpoint>empty();
         }
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot update endpoint: " + e.getMessage(), e);
       }
       cache.put(endpoint.id(), endpoint);
       return Optional.of(endpoint);
-    }, database.blockingExecutor());
+    });
   }
 
-  /** True when it existed. Queued webhooks of a deleted endpoint stay in the journal and dead-letter. */
+  /** True when it existed. Webhooks still queued for it stay in the journal, never delivered. */
   public CompletionStage<Boolean> delete(String id) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection();
-           PreparedStatement s = c.prepareStatement("DELETE FROM webhook_endpoints WHERE id = ?")) {
+    return database.withConnection("delete endpoint", c -> {
+      try (PreparedStatement s = c.prepareStatement("DELETE FROM webhook_endpoints WHERE id = ?")) {
         s.setString(1, id);
         boolean existed = s.executeUpdate() > 0;
         cache.remove(id);
         return existed;
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot delete endpoint: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+    });
   }
 
   private static void bind(PreparedStatement s, Endpoint e) throws SQLException {

@@ -14,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -42,8 +41,8 @@ public final class WebhookStatusTable {
   }
 
   public CompletionStage<Void> createIfAbsent() {
-    return CompletableFuture.runAsync(() -> {
-      try (Connection c = database.connection(); Statement s = c.createStatement()) {
+    return database.<Void>withConnection("create webhook_status", c -> {
+      try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE IF NOT EXISTS webhook_status (id VARCHAR(64) PRIMARY KEY, "
             + "endpoint_id VARCHAR(64) NOT NULL, status VARCHAR(32) NOT NULL, attempts INT NOT NULL, "
             + "verdict VARCHAR(16) NOT NULL, received_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, "
@@ -52,10 +51,9 @@ public final class WebhookStatusTable {
         s.execute("CREATE INDEX IF NOT EXISTS webhook_status_status_seq ON webhook_status (status, seq)");
         s.execute("CREATE TABLE IF NOT EXISTS projection_offsets (name VARCHAR(128) PRIMARY KEY, "
             + "ordering BIGINT NOT NULL)");
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot create webhook_status: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+      return null;
+    });
   }
 
   /** The journal ordering up to which the table is up to date (0: nothing yet). Blocking. */
@@ -193,37 +191,32 @@ public final class WebhookStatusTable {
 
   /** Number of webhooks per status (statuses with none are absent). */
   public CompletionStage<Map<String, Long>> countByStatus() {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection(); Statement s = c.createStatement();
+    return database.withConnection("read webhook_status", c -> {
+      try (Statement s = c.createStatement();
            ResultSet rs = s.executeQuery("SELECT status, COUNT(*) FROM webhook_status GROUP BY status")) {
         Map<String, Long> counts = new TreeMap<>();
         while (rs.next()) {
           counts.put(rs.getString(1), rs.getLong(2));
         }
         return counts;
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot read webhook_status: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+    });
   }
 
   public CompletionStage<Optional<Row>> get(String id) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (Connection c = database.connection();
-           PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM webhook_status WHERE id = ?")) {
+    return database.withConnection("read webhook_status", c -> {
+      try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM webhook_status WHERE id = ?")) {
         s.setString(1, id);
         try (ResultSet rs = s.executeQuery()) {
           return rs.next() ? Optional.of(row(rs)) : Optional.<Row>empty();
         }
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot read webhook_status: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+    });
   }
 
   /** Newest first; endpointId and status may be null (no filter); afterSeq pages backwards when given. */
   public CompletionStage<List<Row>> list(String endpointId, String status, Long beforeSeq, int limit) {
-    return CompletableFuture.supplyAsync(() -> {
+    return database.withConnection("read webhook_status", c -> {
       StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM webhook_status WHERE 1 = 1");
       List<Object> args = new ArrayList<>();
       if (endpointId != null) {
@@ -239,7 +232,7 @@ public final class WebhookStatusTable {
         args.add(beforeSeq);
       }
       sql.append(" ORDER BY seq DESC LIMIT ").append(limit);
-      try (Connection c = database.connection(); PreparedStatement s = c.prepareStatement(sql.toString())) {
+      try (PreparedStatement s = c.prepareStatement(sql.toString())) {
         for (int i = 0; i < args.size(); i++) {
           s.setObject(i + 1, args.get(i));
         }
@@ -250,10 +243,8 @@ public final class WebhookStatusTable {
           }
         }
         return rows;
-      } catch (SQLException e) {
-        throw new IllegalStateException("cannot read webhook_status: " + e.getMessage(), e);
       }
-    }, database.blockingExecutor());
+    });
   }
 
   private static Row row(ResultSet rs) throws SQLException {
