@@ -33,6 +33,17 @@ class TunnelActorsTest {
     return instance;
   }
 
+  private record Paired(TunnelHarness.Socket client, String sessionId) {}
+
+  /** A client connected to instanceId by id; both sides have seen the new session. */
+  private Paired pairedClient(TunnelHarness.Socket instance, String instanceId) throws Exception {
+    TunnelHarness.Socket client = harness.clientSocket();
+    client.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"" + instanceId + "\"}");
+    String sessionId = client.expectFrame("connected").path("session_id").asText();
+    assertEquals(sessionId, instance.expectFrame("connection").path("session_id").asText());
+    return new Paired(client, sessionId);
+  }
+
   @Test
   void instanceSilentForSixtySecondsIsEvicted() throws Exception {
     TunnelHarness.Socket instance = registeredInstance("inst-1", key(1));
@@ -71,10 +82,9 @@ class TunnelActorsTest {
   @Test
   void idleClientIsClosedAfterThreeHundredSecondsAndTheInstanceIsTold() throws Exception {
     TunnelHarness.Socket instance = registeredInstance("inst-3", key(3));
-    TunnelHarness.Socket client = harness.clientSocket();
-    client.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"inst-3\"}");
-    String sessionId = client.expectFrame("connected").path("session_id").asText();
-    assertEquals(sessionId, instance.expectFrame("connection").path("session_id").asText());
+    Paired paired = pairedClient(instance, "inst-3");
+    TunnelHarness.Socket client = paired.client();
+    String sessionId = paired.sessionId();
 
     // Client traffic resets the idle timer; the instance keeps pinging to stay registered.
     keepInstanceAliveFor(instance, 299);
@@ -115,10 +125,7 @@ class TunnelActorsTest {
     first.expectStopped();
 
     // Clients now reach the second connection only.
-    TunnelHarness.Socket client = harness.clientSocket();
-    client.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"" + id + "\"}");
-    client.expectFrame("connected");
-    second.expectFrame("connection");
+    pairedClient(second, id);
   }
 
   @Test
@@ -150,10 +157,7 @@ class TunnelActorsTest {
     assertEquals("unknown_session", instance.expectFrame("error").path("code").asText());
 
     // When the instance goes, its clients are told and closed.
-    TunnelHarness.Socket other = harness.clientSocket();
-    other.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"inst-6\"}");
-    other.expectFrame("connected");
-    instance.expectFrame("connection");
+    TunnelHarness.Socket other = pairedClient(instance, "inst-6").client();
     instance.actor.tell(new SocketEvent.Closed());
     JsonNode offline = other.expectFrame("error");
     assertEquals("instance_offline", offline.path("code").asText());
@@ -199,10 +203,7 @@ class TunnelActorsTest {
   @Test
   void closeAllTellsEverySocketToReconnect() throws Exception {
     TunnelHarness.Socket instance = registeredInstance("inst-9", key(9));
-    TunnelHarness.Socket client = harness.clientSocket();
-    client.sendAndAwaitAck("{\"type\":\"connect\",\"instance_id\":\"inst-9\"}");
-    client.expectFrame("connected");
-    instance.expectFrame("connection");
+    TunnelHarness.Socket client = pairedClient(instance, "inst-9").client();
     TunnelHarness.Socket unregistered = harness.instanceSocket();
 
     var done = harness.testKit.<org.apache.pekko.Done>createTestProbe();
