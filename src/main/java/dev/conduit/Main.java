@@ -10,7 +10,19 @@ import org.slf4j.LoggerFactory;
 public final class Main {
   private Main() {}
 
+  /**
+   * Futures that Pekko hands out as CompletionStages (Scala's converter) run every callback on the JDK's
+   * common pool, and with fewer than 3 CPUs that "pool" starts a new thread per callback, which cost the
+   * relay most of its throughput on 2 cores. A pool of at least 2 threads avoids that.
+   */
+  private static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+  private static final int MIN_COMMON_POOL_PARALLELISM = 2;
+
   public static void main(String[] args) throws Exception {
+    if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+      System.setProperty(COMMON_POOL_PARALLELISM, Integer.toString(
+          Math.max(MIN_COMMON_POOL_PARALLELISM, Runtime.getRuntime().availableProcessors() - 1)));
+    }
     // Bind SLF4J to logback before any other thread logs (otherwise SLF4J queues and replays those calls, noisily).
     LoggerFactory.getILoggerFactory();
     String command = args.length == 0 ? "serve" : args[0];

@@ -8,6 +8,16 @@ import java.util.Optional;
  * can forward them as they came; keys are decoded.
  */
 final class Base64Payload {
+  /** The standard alphabet by character code; a table keeps the per-character check branch-free. */
+  private static final boolean[] ALPHABET = new boolean[128];
+
+  static {
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < alphabet.length(); i++) {
+      ALPHABET[alphabet.charAt(i)] = true;
+    }
+  }
+
   private Base64Payload() {}
 
   /** True when s is well-formed standard base64 with padding (the empty string included). */
@@ -17,15 +27,12 @@ final class Base64Payload {
       return false;
     }
     int padding = n > 0 && s.charAt(n - 1) == '=' ? (n > 1 && s.charAt(n - 2) == '=' ? 2 : 1) : 0;
-    for (int i = 0; i < n - padding; i++) {
+    boolean valid = true;
+    for (int i = 0, end = n - padding; i < end; i++) {
       char c = s.charAt(i);
-      boolean alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '+' || c == '/';
-      if (!alphabet) {
-        return false;
-      }
+      valid &= c < ALPHABET.length && ALPHABET[c];
     }
-    return true;
+    return valid;
   }
 
   static Optional<byte[]> decode(String s) {

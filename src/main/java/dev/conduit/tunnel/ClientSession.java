@@ -1,6 +1,8 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -36,7 +38,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   /** The instance accepted the session. */
   public record Paired(String sessionId, Replies.InstanceInfo instance,
                        ActorRef<InstanceConnection.Command> instanceConnection,
-                       SourceQueueWithComplete<Message> instanceOut, ClaimGrant claim) implements Command {}
+                       SourceQueueWithComplete<List<Message>> instanceOut, ClaimGrant claim) implements Command {}
 
   /** The connect failed; errorFrame goes to the client, which may try again. */
   public record ConnectFailed(String errorFrame, ClaimGrant claim) implements Command {}
@@ -76,7 +78,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private String sessionId;
   private String instanceId;
   private ActorRef<InstanceConnection.Command> instance;
-  private SourceQueueWithComplete<Message> instanceOut;
+  private SourceQueueWithComplete<List<Message>> instanceOut;
   private boolean closing;
 
   private ClientSession(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
@@ -98,8 +100,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(SocketEvent.Opened.class, opened -> ack(opened.ackTo()))
-        .onMessage(SocketEvent.Frame.class, this::onFrame)
-        .onMessage(SocketEvent.FrameTooLarge.class, this::onFrameTooLarge)
+        .onMessage(SocketEvent.Frames.class, this::onFrames)
         .onMessage(SocketEvent.Closed.class, closed -> end("client_closed"))
         .onMessage(SocketEvent.Failed.class, failed -> end("client_closed"))
         .onMessage(Forwarded.class, this::onForwarded)
@@ -119,46 +120,60 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .build();
   }
 
-  private Behavior<Command> onFrame(SocketEvent.Frame frame) {
+  /**
+   * Handles a batch of client frames in order. Data for the instance is collected and offered to its
+   * queue as one element; the next batch is read only once the queue took it (backpressure).
+   */
+  private Behavior<Command> onFrames(SocketEvent.Frames frames) {
     resetIdleTimer();
-    if (closing) {
-      return ack(frame.ackTo());
+    List<Message> toInstance = new ArrayList<>();
+    for (SocketEvent.Inbound inbound : frames.frames()) {
+      if (closing) {
+        return ack(frames.ackTo());
+      }
+      if (inbound instanceof SocketEvent.TooLarge) {
+        onFrameTooLarge(inbound.bytes());
+        continue;
+      }
+      Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(((SocketEvent.Text) inbound).text());
+      if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
+        getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
+        send(invalid.reply());
+        continue;
+      }
+      ClientFrame message = ((Decoded.Ok<ClientFrame>) decoded).frame();
+      if (message instanceof ClientFrame.Message data) {
+        collect(data, toInstance);
+      } else if (message instanceof ClientFrame.Ping) {
+        send(Replies.pong());
+      } else if (message instanceof ClientFrame.Connect connect) {
+        onConnect(connect);
+      } else if (message instanceof ClientFrame.Close) {
+        offer(toInstance);
+        return closeWith(null, "client_closed");
+      }
     }
-    Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(frame.text());
-    if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
-      getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
-      send(invalid.reply());
-      return ack(frame.ackTo());
+    CompletionStage<QueueOfferResult> offered = offer(toInstance);
+    if (offered == null || offered.toCompletableFuture().isDone() && !offered.toCompletableFuture().isCompletedExceptionally()) {
+      return ack(frames.ackTo());
     }
-    ClientFrame message = ((Decoded.Ok<ClientFrame>) decoded).frame();
-    if (message instanceof ClientFrame.Message data) {
-      return forward(data, frame.ackTo());
-    }
-    if (message instanceof ClientFrame.Ping) {
-      send(Replies.pong());
-    } else if (message instanceof ClientFrame.Connect connect) {
-      onConnect(connect);
-    } else if (message instanceof ClientFrame.Close) {
-      return closeWith(null, "client_closed");
-    }
-    return ack(frame.ackTo());
+    getContext().pipeToSelf(offered, (result, failure) -> new Forwarded(frames.ackTo(), failure));
+    return this;
   }
 
-  private Behavior<Command> forward(ClientFrame.Message data, ActorRef<SocketEvent.Ack> ackTo) {
+  private void collect(ClientFrame.Message data, List<Message> toInstance) {
     if (instance == null) {
       send(Replies.error("not_connected", "Not connected: send connect first"));
-      return ack(ackTo);
+      return;
     }
-    CompletionStage<QueueOfferResult> offered =
-        instanceOut.offer(TextMessage.create(Replies.relayMessageToInstance(sessionId, data.payload())));
+    toInstance.add(TextMessage.create(Replies.relayMessageToInstance(sessionId, data.payload())));
     tunnel.metrics().bytesRelayed.add(data.payload().length());
     tunnel.metrics().framesRelayed.increment();
-    var done = offered.toCompletableFuture();
-    if (done.isDone() && !done.isCompletedExceptionally()) {
-      return ack(ackTo);
-    }
-    getContext().pipeToSelf(offered, (result, failure) -> new Forwarded(ackTo, failure));
-    return this;
+  }
+
+  /** Offers the batch's data to the instance's socket queue; null when there was none. */
+  private CompletionStage<QueueOfferResult> offer(List<Message> toInstance) {
+    return toInstance.isEmpty() || instanceOut == null ? null : instanceOut.offer(toInstance);
   }
 
   private Behavior<Command> onForwarded(Forwarded forwarded) {
@@ -292,12 +307,10 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     }
   }
 
-  private Behavior<Command> onFrameTooLarge(SocketEvent.FrameTooLarge tooLarge) {
-    resetIdleTimer();
+  private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("client frame refused ip={} session={} reason=frame of {} bytes over limit {}",
-        clientIp, sessionId, tooLarge.bytes(), tunnel.settings().maxFrameBytes());
+        clientIp, sessionId, bytes, tunnel.settings().maxFrameBytes());
     send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
-    return ack(tooLarge.ackTo());
   }
 
   private void resetIdleTimer() {

@@ -72,7 +72,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final TunnelContext tunnel;
-  private final SourceQueueWithComplete<Message> out;
+  private final SourceQueueWithComplete<List<Message>> out;
   private final String clientIp;
   private final TimerScheduler<Command> timers;
   private final Map<String, SessionLink> sessions = new HashMap<>();
@@ -85,7 +85,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private boolean closing;
 
   private InstanceConnection(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
-                             SourceQueueWithComplete<Message> out, String clientIp) {
+                             SourceQueueWithComplete<List<Message>> out, String clientIp) {
     super(context);
     this.timers = timers;
     this.tunnel = tunnel;
@@ -94,7 +94,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     refreshLiveness();
   }
 
-  static Behavior<Command> create(TunnelContext tunnel, SourceQueueWithComplete<Message> out, String clientIp) {
+  static Behavior<Command> create(TunnelContext tunnel, SourceQueueWithComplete<List<Message>> out, String clientIp) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
         new InstanceConnection(context, timers, tunnel, out, clientIp)));
   }
@@ -103,8 +103,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(SocketEvent.Opened.class, opened -> ack(opened.ackTo()))
-        .onMessage(SocketEvent.Frame.class, this::onFrame)
-        .onMessage(SocketEvent.FrameTooLarge.class, this::onFrameTooLarge)
+        .onMessage(SocketEvent.Frames.class, this::onFrames)
         .onMessage(SocketEvent.Closed.class, closed -> Behaviors.stopped())
         .onMessage(SocketEvent.Failed.class, this::onSocketFailed)
         .onMessage(RegisterOutcome.class, this::onRegisterOutcome)
@@ -123,17 +122,28 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .build();
   }
 
-  private Behavior<Command> onFrame(SocketEvent.Frame frame) {
-    if (!closing) {
-      Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(frame.text());
-      if (decoded instanceof Decoded.Ok<InstanceFrame> ok) {
-        handle(ok.frame());
-      } else if (decoded instanceof Decoded.Invalid<InstanceFrame> invalid) {
-        getContext().getLog().info("instance frame refused ip={} instance={} reason={}", clientIp, instanceId(), invalid.reason());
-        send(invalid.reply());
+  private Behavior<Command> onFrames(SocketEvent.Frames frames) {
+    for (SocketEvent.Inbound inbound : frames.frames()) {
+      if (closing) {
+        break;
+      }
+      if (inbound instanceof SocketEvent.Text text) {
+        onFrame(text.text());
+      } else {
+        onFrameTooLarge(inbound.bytes());
       }
     }
-    return ack(frame.ackTo());
+    return ack(frames.ackTo());
+  }
+
+  private void onFrame(String text) {
+    Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(text);
+    if (decoded instanceof Decoded.Ok<InstanceFrame> ok) {
+      handle(ok.frame());
+    } else if (decoded instanceof Decoded.Invalid<InstanceFrame> invalid) {
+      getContext().getLog().info("instance frame refused ip={} instance={} reason={}", clientIp, instanceId(), invalid.reason());
+      send(invalid.reply());
+    }
   }
 
   private void handle(InstanceFrame frame) {
@@ -288,11 +298,10 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     return this;
   }
 
-  private Behavior<Command> onFrameTooLarge(SocketEvent.FrameTooLarge tooLarge) {
+  private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("instance frame refused ip={} instance={} reason=frame of {} bytes over limit {}",
-        clientIp, instanceId(), tooLarge.bytes(), tunnel.settings().maxFrameBytes());
+        clientIp, instanceId(), bytes, tunnel.settings().maxFrameBytes());
     send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
-    return ack(tooLarge.ackTo());
   }
 
   private Behavior<Command> onSocketFailed(SocketEvent.Failed failed) {
@@ -362,7 +371,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
    */
   private void send(String json) {
     ActorRef<Command> self = getContext().getSelf();
-    out.offer(TextMessage.create(json)).whenComplete((result, failure) -> {
+    out.offer(List.of(TextMessage.create(json))).whenComplete((result, failure) -> {
       if (failure != null) {
         self.tell(new NotReading(failure));
       }

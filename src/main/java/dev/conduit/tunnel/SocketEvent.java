@@ -1,10 +1,11 @@
 package dev.conduit.tunnel;
 
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What a WebSocket's inbound stream tells the actor that owns the socket. The stream sends the next
- * frame only after the actor acks the previous one, so a busy actor backpressures its socket.
+ * batch only after the actor acks the previous one, so a busy actor backpressures its socket.
  */
 public sealed interface SocketEvent extends InstanceConnection.Command, ClientSession.Command {
 
@@ -12,11 +13,23 @@ public sealed interface SocketEvent extends InstanceConnection.Command, ClientSe
 
   record Opened(ActorRef<Ack> ackTo) implements SocketEvent {}
 
-  record Frame(String text, ActorRef<Ack> ackTo) implements SocketEvent {}
-
-  record FrameTooLarge(long bytes, ActorRef<Ack> ackTo) implements SocketEvent {}
+  /**
+   * The frames that arrived, in order, while the actor was busy with the previous batch (one frame when
+   * it was idle): batching under backpressure costs an idle socket no latency and a busy one far fewer
+   * round trips between stream and actor.
+   */
+  record Frames(List<Inbound> frames, ActorRef<Ack> ackTo) implements SocketEvent {}
 
   record Closed() implements SocketEvent {}
 
   record Failed(Throwable cause) implements SocketEvent {}
+
+  /** One inbound WebSocket message: its text, or only its size when it was over the frame limit. */
+  sealed interface Inbound {
+    long bytes();
+  }
+
+  record Text(String text, long bytes) implements Inbound {}
+
+  record TooLarge(long bytes) implements Inbound {}
 }

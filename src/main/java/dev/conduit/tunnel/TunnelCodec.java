@@ -1,9 +1,10 @@
 package dev.conduit.tunnel;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.conduit.server.Json;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -134,10 +135,12 @@ public final class TunnelCodec {
   }
 
   private static Optional<JsonNode> parse(String text) {
-    try {
-      JsonNode node = MAPPER.readTree(text);
+    // From a char[]: Jackson reads a String of over 32K chars through a Reader, copying every payload in
+    // 4K pieces; from an array it scans the payload in place.
+    try (JsonParser parser = MAPPER.getFactory().createParser(text.toCharArray())) {
+      JsonNode node = MAPPER.readTree(parser);
       return node != null && node.isObject() ? Optional.of(node) : Optional.empty();
-    } catch (JsonProcessingException e) {
+    } catch (IOException e) { // JsonProcessingException: malformed; nothing else can fail reading a char[]
       return Optional.empty();
     }
   }

@@ -30,7 +30,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   public sealed interface Command {}
 
   /** A new instance WebSocket: spawn its actor and answer with it. */
-  public record AcceptInstance(SourceQueueWithComplete<Message> out, String clientIp,
+  public record AcceptInstance(SourceQueueWithComplete<java.util.List<Message>> out, String clientIp,
                                ActorRef<ActorRef<InstanceConnection.Command>> replyTo) implements Command {}
 
   /** A new client WebSocket: spawn its session actor and answer with it. */

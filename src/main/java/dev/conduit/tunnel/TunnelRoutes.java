@@ -3,6 +3,7 @@ package dev.conduit.tunnel;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
@@ -67,9 +68,11 @@ public final class TunnelRoutes extends AllDirectives {
     return extractRequest(request -> {
       String ip = clientIp(request);
       return limited(ip, () -> {
-        Pair<SourceQueueWithComplete<Message>, Source<Message, NotUsed>> outbound = Source.<Message>queue(
+        // Elements are batches: a client session offers all the data of one inbound batch at once.
+        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound = Source.<List<Message>>queue(
                 settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(),
                 settings.maxSessionsPerInstance() + CONTROL_OFFERS)
+            .mapConcat(batch -> batch)
             .preMaterialize(materializer);
         CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
@@ -113,7 +116,8 @@ public final class TunnelRoutes extends AllDirectives {
   }
 
   private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound) {
-    return WebSocketBridge.flow(owner, outbound, settings.maxFrameBytes(), settings.frameAssemblyTimeout(), materializer);
+    return WebSocketBridge.flow(owner, outbound, settings.maxFrameBytes(), settings.inboundBatchBytes(),
+        settings.frameAssemblyTimeout(), materializer);
   }
 
   /** Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. */

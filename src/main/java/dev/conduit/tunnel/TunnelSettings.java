@@ -18,6 +18,7 @@ public record TunnelSettings(
     Duration claimMaxTtl,
     int instanceOutboundBuffer,
     int clientOutboundBuffer,
+    int inboundBatchBytes,
     Duration frameAssemblyTimeout,
     Duration askTimeout,
     int offlineStatusRetained) {
@@ -37,6 +38,7 @@ public record TunnelSettings(
         c.getDuration("claims.max-ttl"),
         c.getInt("instance-outbound-buffer"),
         c.getInt("client-outbound-buffer"),
+        (int) c.getBytes("inbound-batch-bytes").longValue(),
         c.getDuration("frame-assembly-timeout"),
         c.getDuration("ask-timeout"),
         c.getInt("offline-status-retained"));

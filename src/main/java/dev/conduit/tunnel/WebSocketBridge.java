@@ -2,6 +2,8 @@ package dev.conduit.tunnel;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
@@ -18,29 +20,44 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * Joins a WebSocket to the actor that owns it: inbound messages are assembled (text or binary, each
- * one JSON frame), size-checked and handed to the actor with backpressure; outbound comes from the
+ * one JSON frame), size-checked and handed to the actor in batches with backpressure; outbound comes from the
  * queue the actor writes to. When either side ends, both do.
  */
 final class WebSocketBridge {
   private WebSocketBridge() {}
 
-  /** One assembled inbound message: its text, or only its size when over the limit. */
-  private record Inbound(String text, long bytes) {
-    SocketEvent toEvent(ActorRef<SocketEvent.Ack> ackTo) {
-      return text != null ? new SocketEvent.Frame(text, ackTo) : new SocketEvent.FrameTooLarge(bytes, ackTo);
-    }
-  }
+  /** What a refused (too large) frame counts for in a batch: it keeps no text, but is not free either. */
+  private static final long MIN_FRAME_WEIGHT = 64;
 
   static Flow<Message, Message, NotUsed> flow(ActorRef<SocketEvent> owner, Source<Message, ?> outbound,
-                                              int maxFrameBytes, Duration assemblyTimeout, Materializer mat) {
+                                              int maxFrameBytes, int maxBatchBytes, Duration assemblyTimeout,
+                                              Materializer mat) {
     Sink<Message, NotUsed> inbound = Flow.<Message>create()
         .mapAsync(1, message -> assemble(message, maxFrameBytes, assemblyTimeout, mat))
-        .to(ActorSink.actorRefWithBackpressure(owner, (ActorRef<SocketEvent.Ack> ackTo, Inbound in) -> in.toEvent(ackTo),
+        // Frames pile up into one batch only while the actor has not acked the last one (bounded by bytes).
+        .batchWeighted(maxBatchBytes, WebSocketBridge::weight, WebSocketBridge::firstOfBatch, WebSocketBridge::addToBatch)
+        .to(ActorSink.actorRefWithBackpressure(owner,
+            (ActorRef<SocketEvent.Ack> ackTo, List<SocketEvent.Inbound> batch) -> new SocketEvent.Frames(batch, ackTo),
             SocketEvent.Opened::new, SocketEvent.Ack.INSTANCE, new SocketEvent.Closed(), SocketEvent.Failed::new));
     return Flow.fromSinkAndSourceCoupled(inbound, outbound);
   }
 
-  private static CompletionStage<Inbound> assemble(Message message, int max, Duration timeout, Materializer mat) {
+  private static long weight(SocketEvent.Inbound in) {
+    return in instanceof SocketEvent.Text ? Math.max(in.bytes(), MIN_FRAME_WEIGHT) : MIN_FRAME_WEIGHT;
+  }
+
+  private static List<SocketEvent.Inbound> firstOfBatch(SocketEvent.Inbound in) {
+    List<SocketEvent.Inbound> batch = new ArrayList<>();
+    batch.add(in);
+    return batch;
+  }
+
+  private static List<SocketEvent.Inbound> addToBatch(List<SocketEvent.Inbound> batch, SocketEvent.Inbound in) {
+    batch.add(in);
+    return batch;
+  }
+
+  private static CompletionStage<SocketEvent.Inbound> assemble(Message message, int max, Duration timeout, Materializer mat) {
     if (message.isText()) {
       TextMessage text = message.asTextMessage();
       if (text.isStrict()) {
@@ -54,17 +71,17 @@ final class WebSocketBridge {
     BinaryMessage binary = message.asBinaryMessage();
     if (binary.isStrict()) {
       ByteString data = binary.getStrictData();
-      return CompletableFuture.completedFuture(data.size() > max
-          ? new Inbound(null, data.size()) : new Inbound(data.decodeString(StandardCharsets.UTF_8), data.size()));
+      return CompletableFuture.completedFuture(data.size() > max ? new SocketEvent.TooLarge(data.size())
+          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), data.size()));
     }
     return binary.getStreamedData().completionTimeout(timeout)
         .runFold(new BinaryAccumulator(max), BinaryAccumulator::add, mat)
         .thenApply(BinaryAccumulator::result);
   }
 
-  private static Inbound checked(String text, int max) {
+  private static SocketEvent.Inbound checked(String text, int max) {
     long bytes = utf8Length(text, max);
-    return bytes > max ? new Inbound(null, bytes) : new Inbound(text, bytes);
+    return bytes > max ? new SocketEvent.TooLarge(bytes) : new SocketEvent.Text(text, bytes);
   }
 
   /** Exact UTF-8 size only where the character count leaves it in doubt (a char is 1 to 3 bytes). */
@@ -94,8 +111,8 @@ final class WebSocketBridge {
       return this;
     }
 
-    Inbound result(int max) {
-      return text == null ? new Inbound(null, chars) : checked(text.toString(), max);
+    SocketEvent.Inbound result(int max) {
+      return text == null ? new SocketEvent.TooLarge(chars) : checked(text.toString(), max);
     }
   }
 
@@ -114,8 +131,9 @@ final class WebSocketBridge {
       return this;
     }
 
-    Inbound result() {
-      return data == null ? new Inbound(null, bytes) : new Inbound(data.decodeString(StandardCharsets.UTF_8), bytes);
+    SocketEvent.Inbound result() {
+      return data == null ? new SocketEvent.TooLarge(bytes)
+          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), bytes);
     }
   }
 }

@@ -58,7 +58,8 @@ final class TunnelHarness implements AutoCloseable {
 
   static TunnelSettings settings() {
     return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 64, 100, 1.0,
-        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, Duration.ofSeconds(10), Duration.ofSeconds(5),
+        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, 256 * 1024, Duration.ofSeconds(10),
+        Duration.ofSeconds(5),
         1000);
   }
 
@@ -77,7 +78,7 @@ final class TunnelHarness implements AutoCloseable {
     }
 
     void send(String json) {
-      actor.tell(new SocketEvent.Frame(json, acks.ref()));
+      actor.tell(new SocketEvent.Frames(List.of(new SocketEvent.Text(json, json.length())), acks.ref()));
     }
 
     /** Sends and waits until the actor acked it (it has been handled). */
@@ -120,8 +121,9 @@ final class TunnelHarness implements AutoCloseable {
   }
 
   Socket instanceSocket() {
-    Pair<SourceQueueWithComplete<Message>, Source<Message, NotUsed>> outbound = Source.<Message>queue(
-        settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(), 128).preMaterialize(materializer);
+    Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound = Source.<List<Message>>queue(
+        settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(), 128).mapConcat(batch -> batch)
+        .preMaterialize(materializer);
     TestProbe<ActorRef<InstanceConnection.Command>> reply = testKit.createTestProbe();
     registry.tell(new TunnelRegistry.AcceptInstance(outbound.first(), "10.0.0.1", reply.ref()));
     return new Socket(reply.receiveMessage().narrow(), outbound.second());

@@ -1,0 +1,120 @@
+package dev.conduit.bench;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A server under measurement in its own JVM, so its CPU, heap and RSS are its own and not the load
+ * generator's. Output goes to a log file under the run's directory.
+ */
+final class ChildJvm implements AutoCloseable {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+  private final String name;
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ChildJvm(String name, Process process, int port, Path log) {
+    this.name = name;
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** Conduit's fat jar, {@code serve}, configured only through CONDUIT_* variables like a deployment. */
+  static ChildJvm conduit(Path jar, Map<String, String> env, Path logDir) throws Exception {
+    int port = freePort();
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx" + BenchConfig.SERVER_HEAP));
+    command.addAll(BenchConfig.CONDUIT_JVM_OPTIONS);
+    command.addAll(List.of("-jar", jar.toString(), "serve"));
+    Map<String, String> withPort = new java.util.HashMap<>(env);
+    withPort.put("CONDUIT_HTTP_HOST", "127.0.0.1");
+    withPort.put("CONDUIT_HTTP_PORT", Integer.toString(port));
+    return start("conduit", command, withPort, port, logDir);
+  }
+
+  /** A main class from the benchmark classpath, given its port as the first argument. */
+  static ChildJvm main(String name, Class<?> mainClass, Path logDir, String... args) throws Exception {
+    int port = freePort();
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx" + BenchConfig.SERVER_HEAP));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName(), Integer.toString(port)));
+    command.addAll(List.of(args));
+    return start(name, command, Map.of(), port, logDir);
+  }
+
+  private static ChildJvm start(String name, List<String> command, Map<String, String> env, int port, Path logDir)
+      throws Exception {
+    Files.createDirectories(logDir);
+    Path log = logDir.resolve(name + ".log");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(env);
+    ChildJvm child = new ChildJvm(name, builder.start(), port, log);
+    child.awaitListening();
+    return child;
+  }
+
+  private void awaitListening() throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
+      }
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return;
+      } catch (IOException notYet) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException(name + " did not listen on " + port + " within " + START_TIMEOUT + "; see " + log);
+  }
+
+  int port() {
+    return port;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** CPU time (user + system) the process has used so far. */
+  Duration cpuTime() {
+    return ProcessMetrics.cpuTime(process.pid());
+  }
+
+  long rssBytes() {
+    return ProcessMetrics.rssBytes(process.pid());
+  }
+
+  /** Live heap after a full GC, through jcmd/jstat (the JDK's own tools, no agent in the server). */
+  long liveHeapBytes() throws Exception {
+    return ProcessMetrics.liveHeapBytes(process.pid());
+  }
+
+  @Override
+  public void close() throws Exception {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor();
+    }
+  }
+
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
