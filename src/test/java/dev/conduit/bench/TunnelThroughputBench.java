@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,8 +34,7 @@ final class TunnelThroughputBench implements Benchmark {
   public BenchReport run(Path runDir) throws Exception {
     BenchReport report = new BenchReport(name());
     HttpClient http = HttpClient.newHttpClient();
-    try (ChildJvm relay = ChildJvm.conduit(BenchConfig.JAR, Map.of("CONDUIT_DATA_DIR", runDir.resolve("data").toString()),
-             runDir);
+    try (ChildJvm relay = ChildJvm.conduit(BenchConfig.JAR, TunnelBenchEnv.of(runDir), runDir);
          ChildJvm direct = ChildJvm.main("direct-ws", DirectWebSocketServer.class, runDir)) {
       URI relayBase = URI.create("ws://127.0.0.1:" + relay.port());
       String instanceId = RelayPeer.newInstanceId();
