@@ -27,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -42,6 +44,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * <p>Cuts are driven by events, not by time: after a seeded-random number of webhooks (5 to 30) has
  * reached the hub, the connection carrying the last one is cut before that one is acknowledged, so
  * every cut leaves at least one webhook that the edge must send again. Nothing asserts on timing.
+ * The raw hub alternates two ways of going away: closing its stream (RST_STREAM), and falling silent
+ * with the stream left open, so that only its successor's connect (which replaces it) frees its
+ * webhooks. The production hub client loses its TCP connection (reset by a proxy).
  */
 class HubFlapTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(45); // hang guard only
@@ -74,13 +79,13 @@ class HubFlapTest {
     private int untilCut = nextGap();
     private int cuts;
 
-    synchronized boolean cutNow() {
+    /** Called once per webhook: 0, or the number of the cut to make now (1, 2, …). */
+    synchronized int cutNow() {
       if (--untilCut > 0) {
-        return false;
+        return 0;
       }
       untilCut = nextGap();
-      cuts++;
-      return true;
+      return ++cuts;
     }
 
     synchronized int cuts() {
@@ -103,29 +108,47 @@ class HubFlapTest {
       List<Receipt> receipts = new ArrayList<>();
       List<String> cutBefore = new ArrayList<>(); // webhooks whose session was cut before they were acked
 
+      List<HubSession> abandoned = new ArrayList<>();
+
       IngestLoad load = IngestLoad.start(api, endpoints, SENDERS, PER_ENDPOINT, IngestLoad::simpleBody);
       HubSession live = null;
       for (int session = 1; live == null; session++) {
         int index = session;
+        CompletableFuture<Void> over = new CompletableFuture<>();
+        AtomicBoolean silent = new AtomicBoolean();
         HubSession hub = HubSession.open(hubSystem, edge.port(), HUB, SECRET, (s, webhook) -> {
+          if (silent.get()) {
+            return; // gone without closing its stream: whatever still comes is never acknowledged
+          }
           synchronized (receipts) {
             receipts.add(new Receipt(index, webhook));
           }
-          if (schedule.cutNow()) {
-            synchronized (cutBefore) {
-              cutBefore.add(webhook.getId());
-            }
-            s.cut();
-          } else {
+          int cut = schedule.cutNow();
+          if (cut == 0) {
             s.ack(webhook.getId());
+            return;
           }
+          synchronized (cutBefore) {
+            cutBefore.add(webhook.getId());
+          }
+          if (cut % 2 == 1) {
+            s.cut(); // the hub closes its stream
+          } else {
+            silent.set(true); // the hub is gone without a word: its successor must replace the stream
+          }
+          over.complete(null);
         });
         assertTrue(hub.awaitConnected(TIMEOUT).getSuccess(), "session " + session + " authenticated");
-        EdgeApi.await(() -> hub.ended() || allDelivered(load, api), TIMEOUT,
+        EdgeApi.await(() -> over.isDone() || allDelivered(load, api), TIMEOUT,
             () -> "session " + index + " cut or everything delivered; " + receipts.size() + " received");
-        if (!hub.ended()) {
+        if (!over.isDone()) {
           live = hub; // everything is delivered: stop flapping
+        } else if (silent.get()) {
+          abandoned.add(hub);
         }
+      }
+      for (HubSession old : abandoned) {
+        EdgeApi.await(old::ended, TIMEOUT, () -> "a stream replaced by a newer connection is ended by the edge");
       }
       List<IngestLoad.Accepted> accepted = load.await(TIMEOUT.toSeconds());
       assertEquals(TOTAL, accepted.size(), "every ingest answered 200 while the hub flapped");
@@ -193,7 +216,7 @@ class HubFlapTest {
          CuttableProxy network = CuttableProxy.start(edge.port());
          // The cut happens while the hub client's POST waits for its answer: its ack cannot reach the edge.
          TestDestination destination = TestDestination.start(request -> {
-           if (schedule.cutNow()) {
+           if (schedule.cutNow() > 0) {
              network.cut();
            }
            return 200;
