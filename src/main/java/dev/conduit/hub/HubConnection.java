@@ -258,6 +258,12 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
       offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.NO_HUB));
       return this;
     }
+    if (outstanding.containsKey(webhookId)) {
+      // Offered again while this stream still holds it (the endpoint took a slow answer for a lost one):
+      // sending it twice on one stream would make the hub deliver it twice.
+      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.ACCEPTED));
+      return this;
+    }
     if (outstanding.size() >= settings.maxOutstanding()) {
       waiting.add(offer.endpointId());
       offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.BUSY));

@@ -417,6 +417,9 @@ public final class WebhookEndpoint
       return Effect().none();
     }
     if (result.outcome() == Outcome.ACCEPTED) {
+      if (inFlightAccepted) {
+        return Effect().none(); // the answer to a repeated offer of what the connection already holds
+      }
       inFlightAccepted = true;
       inFlightSince = clock.instant();
       return Effect().persist(new Dispatched(result.webhookId(), result.attempt(), clock.instant()))
@@ -510,6 +513,7 @@ public final class WebhookEndpoint
   }
 
   private void offer(Webhook head, Received payload, Endpoint endpoint) {
+    inFlightSince = clock.instant(); // the wait for an answer starts now, not when the payload read began
     int attempt = head.attempts() + 1;
     hubs.tell(new HubRegistry.Offer(endpoint.hubId(), endpointId, envelope(payload, endpoint, attempt), attempt,
         context.getSelf()));

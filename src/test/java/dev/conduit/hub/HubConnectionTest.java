@@ -143,6 +143,26 @@ class HubConnectionTest {
     registry.expectTerminated(connection);
   }
 
+  /** Regression: a webhook offered again while this stream holds it was sent twice, and the hub got it twice. */
+  @Test
+  void offeredAgainWhileOutstanding_isAcceptedButNotSentTwice() {
+    connect();
+    TestProbe<WebhookEndpoint.Command> endpoint = KIT.createTestProbe();
+    connection.tell(new HubConnection.Offer("A", envelope("w1"), 1, endpoint.ref()));
+    connection.tell(new HubConnection.Offer("A", envelope("w1"), 1, endpoint.ref()));
+    connection.tell(new HubConnection.Offer("B", envelope("w2"), 1, endpoint.ref()));
+    for (String id : new String[] {"w1", "w1", "w2"}) {
+      WebhookEndpoint.OfferResult result = endpoint.expectMessageClass(WebhookEndpoint.OfferResult.class);
+      assertEquals(id, result.webhookId());
+      assertEquals(WebhookEndpoint.Outcome.ACCEPTED, result.outcome(), "w1 counts once towards max outstanding (2)");
+    }
+    assertEquals("w1", responses.receiveMessage().getWebhook().getId());
+    assertEquals("w2", responses.receiveMessage().getWebhook().getId(), "w1 is on the stream once");
+    responses.expectNoMessage(NONE);
+    connection.tell(ack("w1"));
+    assertEquals("w1", ((WebhookEndpoint.Ack) endpoints.receiveMessage().second()).webhookId());
+  }
+
   @Test
   void noConnectInTime_refusedAndEnded() {
     TIME.timePasses(Duration.ofSeconds(9));

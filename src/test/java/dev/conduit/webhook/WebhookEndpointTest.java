@@ -230,6 +230,44 @@ class WebhookEndpointTest {
     expectOffer(id, 2);
   }
 
+  /**
+   * Regression: the wait for a hub's answer was counted from the start of the payload read, so a read
+   * slower than offer-retry-interval made the next sweep offer the webhook a second time although the
+   * first offer was only just sent; the connection then sent it twice on one stream.
+   */
+  @Test
+  void aSlowPayloadReadDoesNotCountAsAnUnansweredOffer() {
+    TestProbe<HubRegistry.Command> slowHubs = KIT.createTestProbe();
+    PayloadLoader slowRead = (persistenceId, seqNr) -> {
+      clock.advance(Duration.ofSeconds(5)); // the journal read takes offer-retry-interval
+      return PAYLOADS.load(persistenceId, seqNr);
+    };
+    var slow = EventSourcedBehaviorTestKit.<Command, Event, State>create(KIT.system(),
+        WebhookEndpoint.create(ENDPOINT + "-slow-" + System.nanoTime(), settings(), id -> Optional.of(DEFINITION),
+            slowHubs.ref(), keepAlives::incrementAndGet, slowRead, clock),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false)
+            .withVerifyEquality(false));
+    String id = java.util.UUID.randomUUID().toString();
+    slow.<WebhookEndpoint.Ingested>runCommand(replyTo -> new WebhookEndpoint.Ingest(new WebhookEndpoint.Incoming(id,
+        clock.instant(), Map.of(), "x".getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED), replyTo));
+    assertEquals(id, slowHubs.expectMessageClass(HubRegistry.Offer.class).envelope().getId());
+    slow.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    slowHubs.expectNoMessage(Duration.ofMillis(50));
+    clock.advance(Duration.ofSeconds(5)); // now the offer itself has gone unanswered that long
+    slow.runCommand(WebhookEndpoint.Sweep.INSTANCE);
+    assertEquals(id, slowHubs.expectMessageClass(HubRegistry.Offer.class).envelope().getId());
+  }
+
+  @Test
+  void aRepeatedAcceptIsNotJournaledAgain() {
+    String id = ingest("x");
+    expectOffer(id, 1);
+    accept(id, 1);
+    var repeated = entity.runCommand(new OfferResult(id, 1, Outcome.ACCEPTED));
+    assertTrue(repeated.events().isEmpty(), "one dispatch, one Dispatched event");
+    assertEquals(1, repeated.state().queued(id).orElseThrow().attempts());
+  }
+
   @Test
   void deadLettersAfterTheConfiguredAge() {
     String old = ingest("old");
