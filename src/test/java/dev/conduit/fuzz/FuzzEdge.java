@@ -45,6 +45,7 @@ final class FuzzEdge implements AutoCloseable {
   final SimulatedClient client;
   final String plainEndpoint;
   private TestHub hub;
+  private long lastConnectSecond;
 
   FuzzEdge() throws Exception {
     db = TestDatabase.create(TestDatabase.Kind.H2);
@@ -68,7 +69,7 @@ final class FuzzEdge implements AutoCloseable {
     instance = SimulatedInstance.start(server.wsBase(), UUID.randomUUID().toString(), KeyPair.generate(),
         Duration.ofSeconds(30), HANG);
     client = SimulatedClient.connectToInstance(server.wsBase(), instance.instanceId(), HANG);
-    hub = TestHub.connect(server.port(), HUB, HUB_SECRET);
+    hub = connectHub();
     assertTrue(hub.awaitConnectResponse(HANG).getSuccess(), "good hub connects");
     plainEndpoint = api.createEndpoint("plain", destination.url("/plain"), HUB);
   }
@@ -90,9 +91,18 @@ final class FuzzEdge implements AutoCloseable {
   /** A hub connecting after the corpus authenticates and gets a webhook ingested after it. */
   void assertFreshHubServes(String context) throws Exception {
     hub.close();
-    hub = TestHub.connect(server.port(), HUB, HUB_SECRET);
+    hub = connectHub();
     assertTrue(hub.awaitConnectResponse(HANG).getSuccess(), "a fresh hub connects after " + context);
     assertStillServes(context + ", fresh hub");
+  }
+
+  /**
+   * A good hub with a timestamp never used before: two connects in the same second would carry the same
+   * signature, which the edge rightly refuses as a replay.
+   */
+  private TestHub connectHub() {
+    lastConnectSecond = Math.max(java.time.Instant.now().getEpochSecond(), lastConnectSecond + 1);
+    return TestHub.connect(server.port(), HUB, HUB_SECRET, lastConnectSecond);
   }
 
   @Override
