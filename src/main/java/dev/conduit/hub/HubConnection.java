@@ -171,11 +171,12 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           return close(null);
         })
         .onMessage(StreamFailed.class, failed -> {
-          if (hubId != null) {
-            getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
-                failed.cause().toString());
-          }
-          return close(null);
+          getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
+              failed.cause().toString());
+          // Never a silent OK: a hub that sent bytes that are no StreamRequest learns why it was cut off.
+          return close(malformed(failed.cause())
+              ? Status.INVALID_ARGUMENT.withDescription("malformed StreamRequest: " + failed.cause().getMessage())
+              : Status.CANCELLED.withDescription("request stream failed"));
         })
         .onMessage(GetStatus.class, get -> {
           get.replyTo().tell(new ConnectionStatus(hubId, connectedAt, lastHeartbeat, lastSeen, outstanding.size()));
@@ -283,6 +284,15 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
 
   private boolean send(StreamResponse response) {
     return !closed && out.offer(response) == QueueOfferResult.enqueued();
+  }
+
+  private static boolean malformed(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof com.google.protobuf.InvalidProtocolBufferException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** connect_response{success=false, error} then the stream ends. */

@@ -282,14 +282,22 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     if (lastFrame != null) {
       send(lastFrame);
     }
-    out.complete();
+    try {
+      out.complete();
+    } catch (IllegalStateException socketGoneFirst) {
+      // The client's socket closed first (its queue is done): nothing left to close.
+    }
     return end(reason);
   }
 
   /** The client does not read: its queue is full, so the socket is dropped without a last word. */
   private Behavior<Command> abort() {
     getContext().getLog().info("client too slow, closing session={} instance={} ip={}", sessionId, instanceId, clientIp);
-    out.fail(new SlowConsumerException());
+    try {
+      out.fail(new SlowConsumerException());
+    } catch (IllegalStateException socketGoneFirst) {
+      // Already closed.
+    }
     return end("slow_consumer");
   }
 

@@ -146,7 +146,17 @@ public final class AdminRoutes extends AllDirectives {
     if (!hubIds.contains(hubId)) {
       throw new BadRequest("unknown_hub", "Unknown hub '" + hubId + "'");
     }
+    // The endpoint table's column sizes: longer values are the client's mistake, not a database failure.
+    checkLength("name", name.strip(), 256);
+    checkLength("secret", secret.orElse(""), 1024);
+    checkLength("destination_url", destination, 2048);
     return new Fields(name.strip(), provider, secret, destination, hubId);
+  }
+
+  private static void checkLength(String field, String value, int max) {
+    if (value.length() > max) {
+      throw new BadRequest("invalid_field", "Field '" + field + "' is longer than " + max + " characters");
+    }
   }
 
   private static String text(JsonNode json, String field, String fallback) {

@@ -73,6 +73,12 @@ public final class TestHub implements AutoCloseable {
     return new TestHub(port, List.of(connectRequest(hubId, now, HubSignature.sign(hubId, now, secret))), true);
   }
 
+  /** Connects with a valid signature for this timestamp (distinct ones avoid the replay check); delivers/acks. */
+  public static TestHub connect(int port, String hubId, String secret, long timestamp) {
+    return new TestHub(port, List.of(connectRequest(hubId, timestamp, HubSignature.sign(hubId, timestamp, secret))),
+        true);
+  }
+
   /** Connects with a valid signature using these client settings (e.g. TLS); delivers/acks automatically. */
   public static TestHub connect(java.util.function.Function<ActorSystem<Void>, GrpcClientSettings> settings,
                                 String hubId, String secret) {

@@ -1,0 +1,58 @@
+package dev.conduit.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Regression (found by the fuzz suite): a client session told to close after its socket had already
+ * gone (its outbound queue done) crashed on completing that queue ("The queue has already been
+ * completed"). It must stop quietly.
+ */
+class ClientSessionSocketGoneTest {
+  private final TunnelHarness harness = new TunnelHarness(TunnelHarness.settings(), 100);
+
+  @AfterEach
+  void stop() {
+    harness.close();
+  }
+
+  @Test
+  void closingAfterTheSocketWentStopsWithoutAFailure() {
+    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
+        Source.<Message>queue(16).preMaterialize(harness.materializer);
+    TestProbe<ActorRef<ClientSession.Command>> reply = harness.testKit.createTestProbe();
+    harness.registry.tell(new TunnelRegistry.AcceptClient(outbound.first(), "10.0.0.9", reply.ref()));
+    ActorRef<ClientSession.Command> session = reply.receiveMessage();
+    TestProbe<SocketEvent.Ack> acks = harness.testKit.createTestProbe();
+    session.tell(new SocketEvent.Opened(acks.ref()));
+    acks.expectMessage(SocketEvent.Ack.INSTANCE);
+    // The socket's side goes away: the queue's stream is cancelled, so the queue is done.
+    outbound.second().runWith(Sink.cancelled(), harness.materializer);
+    long deadline = System.nanoTime() + TunnelHarness.RECEIVE.toNanos();
+    // Done once an offer is neither taken nor dropped for want of room (closed, or failed as detached).
+    for (QueueOfferResult result = QueueOfferResult.enqueued(); result == QueueOfferResult.enqueued()
+        || result == QueueOfferResult.dropped(); result = outbound.first().offer(TextMessage.create("probe"))) {
+      assertTrue(System.nanoTime() < deadline, "the queue never closed");
+      Thread.onSpinWait();
+    }
+    TestProbe<Object> watcher = harness.testKit.createTestProbe();
+    LoggingTestKit.error(IllegalStateException.class).withOccurrences(0).expect(harness.testKit.system(), () -> {
+      session.tell(ClientSession.InstanceGone.INSTANCE);
+      watcher.expectTerminated(session, TunnelHarness.RECEIVE);
+      return null;
+    });
+  }
+}
