@@ -25,6 +25,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.slf4j.Logger;
@@ -76,8 +77,13 @@ public final class IngestRoutes extends AllDirectives {
         .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
         .thenCompose(strict -> store(endpoint.get(), request, strict.getData().toArray()))
         .exceptionally(failure -> {
-          if (causedBySize(failure)) {
+          if (causedBy(failure, EntityStreamSizeException.class)) {
             return tooLarge();
+          }
+          if (causedBy(failure, EntityStreamException.class)) {
+            // The sender's body was malformed on the wire (e.g. broken chunked encoding): its fault, not ours.
+            LOG.info("webhook refused endpoint={} reason=malformed body: {}", endpointId, failure.toString());
+            return Json.error(StatusCodes.BAD_REQUEST, "malformed_body", "The request body could not be read");
           }
           LOG.warn("webhook not stored endpoint={}: {}", endpointId, failure.toString());
           return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
@@ -129,9 +135,9 @@ public final class IngestRoutes extends AllDirectives {
         "Body larger than " + settings.maxBodyBytes() + " bytes");
   }
 
-  private static boolean causedBySize(Throwable failure) {
+  private static boolean causedBy(Throwable failure, Class<? extends Throwable> kind) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof EntityStreamSizeException) {
+      if (kind.isInstance(t)) {
         return true;
       }
     }

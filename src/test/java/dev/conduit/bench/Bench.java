@@ -12,7 +12,8 @@ public final class Bench {
 
   private static Map<String, Benchmark> benchmarks() {
     Map<String, Benchmark> all = new LinkedHashMap<>();
-    for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new TunnelLatencyBench())) {
+    for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new TunnelLatencyBench(),
+        new TunnelIdleBench())) {
       all.put(benchmark.name(), benchmark);
     }
     return all;
