@@ -12,7 +12,7 @@ public final class Bench {
 
   private static Map<String, Benchmark> benchmarks() {
     Map<String, Benchmark> all = new LinkedHashMap<>();
-    for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new WebhookIngestBench())) {
+    for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new WebhookIngestBench(), new WebhookE2eBench())) {
       all.put(benchmark.name(), benchmark);
     }
     return all;
