@@ -53,7 +53,8 @@ final class WebhookIngestBench implements Benchmark {
       Side conduit = new Side("conduit", () -> load.run(SENDERS, ROUND), edge);
       Side baseline = new Side("insert", () -> inserts.run(ROUND), null);
 
-      warm(baseline, conduit, load, inserts);
+      inserts.run(WARMUP);
+      long warmedUp = load.run(SENDERS, WARMUP).accepted();
       List<Round> conduitRounds = new ArrayList<>();
       List<Round> baselineRounds = new ArrayList<>();
       for (int i = 0; i < ROUNDS; i++) {
@@ -86,13 +87,6 @@ final class WebhookIngestBench implements Benchmark {
       report.fact("Received events in the journal at the end (>= webhooks accepted)", journalRows(db));
     }
     return report;
-  }
-
-  private long warmedUp;
-
-  private void warm(Side baseline, Side conduit, IngestLoad load, InsertLoad inserts) throws Exception {
-    inserts.run(WARMUP);
-    warmedUp = load.run(SENDERS, WARMUP).accepted();
   }
 
   private static long journalRows(PostgresBenchDatabase db) throws Exception {
