@@ -149,11 +149,13 @@ public final class WebhookEndpoint
    * queue: webhooks still to deliver, in order; parked: failed and dead-lettered ones (kept for replay).
    * Delivered webhooks leave the state (their record lives on in the journal and the read table).
    * seqNr is the sequence number of the last event applied (every event counts one).
-   * Immutable: every event makes a new State (snapshots are serialized asynchronously).
+   * Immutable: every event makes a new State (snapshots are serialized asynchronously). The queue is a
+   * {@link WebhookQueue}, so the usual events (append, change or remove the head) do not copy it: a
+   * copy per event made draining a backlog of n webhooks cost O(n^2).
    */
   public record State(List<Webhook> queue, Map<String, Webhook> parked, long seqNr) implements JsonSerializable {
     public State {
-      queue = queue == null ? List.of() : List.copyOf(queue);
+      queue = queue == null ? WebhookQueue.EMPTY : WebhookQueue.of(queue);
       parked = parked == null ? Map.of() : Map.copyOf(parked);
     }
 
@@ -162,24 +164,30 @@ public final class WebhookEndpoint
     }
 
     public Optional<Webhook> queued(String id) {
-      return queue.stream().filter(w -> w.id().equals(id)).findFirst();
+      int index = q().positionOf(id);
+      return index < 0 ? Optional.empty() : Optional.of(queue.get(index));
     }
 
     public Optional<Webhook> head() {
       return queue.isEmpty() ? Optional.empty() : Optional.of(queue.get(0));
     }
 
+    private WebhookQueue q() {
+      return (WebhookQueue) queue;
+    }
+
+    State append(Webhook webhook) {
+      return new State(q().append(webhook), parked, seqNr);
+    }
+
     State replace(String id, Function<Webhook, Webhook> change) {
-      List<Webhook> next = new ArrayList<>(queue.size());
-      for (Webhook w : queue) {
-        next.add(w.id().equals(id) ? change.apply(w) : w);
-      }
-      return new State(next, parked, seqNr);
+      int index = q().positionOf(id);
+      return index < 0 ? this : new State(q().with(index, change), parked, seqNr);
     }
 
     State remove(String id, Webhook parkAs) {
-      List<Webhook> next = new ArrayList<>(queue);
-      next.removeIf(w -> w.id().equals(id));
+      int index = q().positionOf(id);
+      WebhookQueue next = index < 0 ? q() : q().without(index);
       Map<String, Webhook> nextParked = parked;
       if (parkAs != null) {
         nextParked = new LinkedHashMap<>(parked);
@@ -274,7 +282,7 @@ public final class WebhookEndpoint
 
   @Override
   public State emptyState() {
-    return new State(List.of(), Map.of(), 0L);
+    return new State(WebhookQueue.EMPTY, Map.of(), 0L);
   }
 
   /**
@@ -561,10 +569,8 @@ public final class WebhookEndpoint
 
   private static State apply(State state, Event event) {
     if (event instanceof Received e) {
-      List<Webhook> next = new ArrayList<>(state.queue());
-      next.add(new Webhook(e.webhookId(), state.seqNr(), e.receivedAt(), e.receivedAt(), e.verdict(),
+      return state.append(new Webhook(e.webhookId(), state.seqNr(), e.receivedAt(), e.receivedAt(), e.verdict(),
           Status.RECEIVED, 0, null, null, null));
-      return new State(next, state.parked(), state.seqNr());
     } else if (event instanceof Dispatched e) {
       return state.replace(e.webhookId(),
           w -> w.with(Status.DISPATCHED, e.attempt(), null, w.lastStatusCode(), w.lastError()));
@@ -592,10 +598,9 @@ public final class WebhookEndpoint
       }
       Map<String, Webhook> nextParked = new LinkedHashMap<>(state.parked());
       nextParked.remove(e.webhookId());
-      List<Webhook> next = new ArrayList<>(state.queue());
-      next.add(new Webhook(parked.id(), parked.seqNr(), parked.receivedAt(), e.at(), parked.verdict(),
-          Status.RECEIVED, parked.attempts(), null, parked.lastStatusCode(), parked.lastError()));
-      return new State(next, nextParked, state.seqNr());
+      return new State(state.queue(), nextParked, state.seqNr()).append(new Webhook(parked.id(), parked.seqNr(),
+          parked.receivedAt(), e.at(), parked.verdict(), Status.RECEIVED, parked.attempts(), null,
+          parked.lastStatusCode(), parked.lastError()));
     }
     return state;
   }

@@ -51,6 +51,16 @@ final class ChildJvm implements AutoCloseable {
     return start(name, command, Map.of(), port, logDir);
   }
 
+  /**
+   * The production hub client of the fat jar ({@code hub --edge ... --hub-id ... --secret-file ...}); it
+   * listens on nothing, so this returns once the process runs (wait for the edge to report it connected).
+   */
+  static ChildJvm hubClient(Path jar, String edgeUrl, String hubId, Path secretFile, Path logDir) throws Exception {
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx512m", "-jar", jar.toString(), "hub",
+        "--edge", edgeUrl, "--hub-id", hubId, "--secret-file", secretFile.toString()));
+    return start("hub-client", command, Map.of(), -1, logDir);
+  }
+
   private static ChildJvm start(String name, List<String> command, Map<String, String> env, int port, Path logDir)
       throws Exception {
     Files.createDirectories(logDir);
@@ -58,7 +68,9 @@ final class ChildJvm implements AutoCloseable {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
     ChildJvm child = new ChildJvm(name, builder.start(), port, log);
-    child.awaitListening();
+    if (port > 0) {
+      child.awaitListening();
+    }
     return child;
   }
 

@@ -1,0 +1,86 @@
+package dev.conduit.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.conduit.server.Json;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What both webhook benchmarks share: a Conduit edge on a fresh PostgreSQL database, endpoints, bodies. */
+final class WebhookBenchSupport {
+  static final String ADMIN_TOKEN = "bench-admin-token";
+  static final String HUB_SECRET = "bench-hub-secret";
+
+  private WebhookBenchSupport() {}
+
+  /**
+   * Conduit's fat jar on database db, gRPC on a port of its own (the public port then speaks HTTP/1.1
+   * only, as README recommends for an edge), hubs "bench" and "idle" configured.
+   */
+  static ChildJvm edge(PostgresBenchDatabase db, int grpcPort, Path runDir) throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("CONDUIT_DB_URL", db.jdbcUrl());
+    env.put("CONDUIT_DB_USER", BenchConfig.PG_USER);
+    env.put("CONDUIT_DB_PASSWORD", BenchConfig.PG_PASSWORD);
+    env.put("CONDUIT_ADMIN_TOKEN", ADMIN_TOKEN);
+    env.put("CONDUIT_HUBS", "bench:" + HUB_SECRET + ",idle:" + HUB_SECRET);
+    env.put("CONDUIT_GRPC_PORT", Integer.toString(grpcPort));
+    env.put("CONDUIT_DATA_DIR", runDir.resolve("data").toString());
+    // Further CONDUIT_* settings under test, e.g. -Dbench.conduit-env=CONDUIT_DB_MAX_CONNECTIONS=20,...
+    for (String pair : System.getProperty("bench.conduit-env", "").split(",")) {
+      if (pair.contains("=")) {
+        env.put(pair.substring(0, pair.indexOf('=')).trim(), pair.substring(pair.indexOf('=') + 1).trim());
+      }
+    }
+    return ChildJvm.conduit(BenchConfig.JAR, env, runDir);
+  }
+
+  /** Creates count endpoints through the admin API; returns their ingest URLs. */
+  static List<URI> createEndpoints(HttpClient http, int port, int count, String hubId, String destinationPrefix)
+      throws Exception {
+    List<URI> ingest = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String body = Json.MAPPER.createObjectNode().put("name", hubId + "-" + i).put("provider", "generic")
+          .put("destination_url", destinationPrefix + i).put("hub_id", hubId).toString();
+      HttpResponse<String> response = http.send(admin(port, "/api/endpoints")
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 201) {
+        throw new IllegalStateException("endpoint not created: " + response.statusCode() + " " + response.body());
+      }
+      ingest.add(URI.create("http://127.0.0.1:" + port + "/h/" + Json.MAPPER.readTree(response.body()).get("id").asText()));
+    }
+    return ingest;
+  }
+
+  static HttpRequest.Builder admin(int port, String path) {
+    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(30));
+  }
+
+  static JsonNode getJson(HttpClient http, int port, String path) throws Exception {
+    HttpResponse<String> response = http.send(admin(port, path).GET().build(), HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException("GET " + path + ": " + response.statusCode() + " " + response.body());
+    }
+    return Json.MAPPER.readTree(response.body());
+  }
+
+  /** A JSON body of exactly size bytes. */
+  static byte[] body(int size) {
+    String prefix = "{\"event\":\"bench\",\"pad\":\"";
+    String suffix = "\"}";
+    return (prefix + "x".repeat(size - prefix.length() - suffix.length()) + suffix).getBytes();
+  }
+
+  static double cores(Duration cpu, double seconds) {
+    return cpu.toNanos() / 1e9 / seconds;
+  }
+}

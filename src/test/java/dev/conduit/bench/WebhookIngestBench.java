@@ -1,0 +1,206 @@
+package dev.conduit.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Webhooks accepted per second (2xx, i.e. durably in the PostgreSQL journal) with 64 concurrent senders
+ * of 1 KiB bodies spread over 100 endpoints, against the rate of single-row autocommit INSERTs of a
+ * 1 KiB body by 64 JDBC connections into the same database. Rounds alternate; medians reported.
+ */
+final class WebhookIngestBench implements Benchmark {
+  static final int ENDPOINTS = Integer.getInteger("bench.endpoints", 100);
+  static final int SENDERS = Integer.getInteger("bench.senders", 64);
+  static final int BODY_BYTES = Integer.getInteger("bench.body-bytes", 1024);
+  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup-seconds", 5));
+  private static final Duration ROUND = Duration.ofSeconds(Long.getLong("bench.round-seconds", 10));
+  private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+
+  /** The median ingest rate of the last run (webhook-e2e paces itself from it when run after this one). */
+  static volatile Double lastIngestRate;
+
+  @Override
+  public String name() {
+    return "webhook-ingest";
+  }
+
+  @Override
+  public BenchReport run(Path runDir) throws Exception {
+    BenchReport report = new BenchReport(name());
+    HttpClient http = IngestLoad.client(4);
+    try (PostgresBenchDatabase db = PostgresBenchDatabase.create();
+         ChildJvm edge = WebhookBenchSupport.edge(db, ChildJvm.freePort(), runDir)) {
+      // No hub connects: every accepted webhook stays queued in its endpoint (hub "idle" never comes).
+      List<URI> targets = WebhookBenchSupport.createEndpoints(http, edge.port(), ENDPOINTS, "idle",
+          "http://127.0.0.1:9/hook/");
+      byte[] body = WebhookBenchSupport.body(BODY_BYTES);
+      IngestLoad load = new IngestLoad(targets, body, SENDERS);
+      InsertLoad inserts = new InsertLoad(db, body);
+      Side conduit = new Side("conduit", () -> load.run(SENDERS, ROUND), edge);
+      Side baseline = new Side("insert", () -> inserts.run(ROUND), null);
+
+      inserts.run(WARMUP);
+      long warmedUp = load.run(SENDERS, WARMUP).accepted();
+      List<Round> conduitRounds = new ArrayList<>();
+      List<Round> baselineRounds = new ArrayList<>();
+      for (int i = 0; i < ROUNDS; i++) {
+        baselineRounds.add(baseline.round());
+        conduitRounds.add(conduit.round());
+        System.out.printf("  round %d: insert %s, conduit %s%n", i + 1, baselineRounds.get(i), conduitRounds.get(i));
+      }
+      inserts.close();
+      Round c = median(conduitRounds);
+      Round b = median(baselineRounds);
+      lastIngestRate = c.perSecond();
+      report.ratio("webhooks accepted (2xx) vs. single-row INSERTs", "1/s", c.perSecond(), b.perSecond(), 0.7);
+      report.fact("rounds", ROUNDS + " alternating rounds of " + ROUND.toSeconds() + " s after " + WARMUP.toSeconds()
+          + " s warm-up per side; median round by rate");
+      report.fact("load", SENDERS + " senders (JDK HttpClient, HTTP/1.1, one request at a time each), " + ENDPOINTS
+          + " endpoints in turn, " + BODY_BYTES + " B JSON bodies, provider generic without secret");
+      report.fact("baseline", SENDERS + " JDBC connections, autocommit INSERT of one row (uuid text key, "
+          + "endpoint, seq, time, " + BODY_BYTES + " B bytea) into a table of the same database");
+      report.fact("rates per round, conduit", conduitRounds.stream().map(r -> fmt(r.perSecond())).toList());
+      report.fact("rates per round, insert", baselineRounds.stream().map(r -> fmt(r.perSecond())).toList());
+      report.fact("cpu conduit round (conduit / postgres / load generator)", c.cpu());
+      report.fact("cpu insert round (postgres / load generator)", b.cpu());
+      report.fact("non-2xx answers / transport errors, all conduit rounds",
+          conduitRounds.stream().mapToLong(Round::rejected).sum() + " / "
+              + conduitRounds.stream().mapToLong(Round::errors).sum());
+      long accepted = conduitRounds.stream().mapToLong(Round::count).sum() + warmedUp;
+      report.fact("backlog", "no hub connected: every accepted webhook stays queued, " + accepted + " in all by the end "
+          + "(~" + accepted / ENDPOINTS + " per endpoint); a rate falling from round to round would show the "
+          + "growing queues costing something");
+      report.fact("Received events in the journal at the end (>= webhooks accepted)", journalRows(db));
+    }
+    return report;
+  }
+
+  private static long journalRows(PostgresBenchDatabase db) throws Exception {
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT count(*) FROM event_journal WHERE event_ser_manifest LIKE '%Received'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static Round median(List<Round> rounds) {
+    List<Round> sorted = new ArrayList<>(rounds);
+    sorted.sort((a, b) -> Double.compare(a.perSecond(), b.perSecond()));
+    return sorted.get(sorted.size() / 2);
+  }
+
+  private static String fmt(double value) {
+    return String.format(Locale.ROOT, "%.0f", value);
+  }
+
+  @FunctionalInterface
+  interface Load {
+    IngestLoad.Result run() throws Exception;
+  }
+
+  /** One side of the comparison; server is null for the baseline (PostgreSQL alone). */
+  record Side(String name, Load load, ChildJvm server) {
+    Round round() throws Exception {
+      Duration serverCpu = server == null ? Duration.ZERO : server.cpuTime();
+      Duration pgCpu = PostgresBenchDatabase.serverCpuTime();
+      Duration ownCpu = ProcessMetrics.ownCpuTime();
+      IngestLoad.Result result = load.run();
+      double s = result.seconds();
+      return new Round(result.accepted(), result.rejected(), result.errors(), s,
+          server == null ? 0 : WebhookBenchSupport.cores(server.cpuTime().minus(serverCpu), s),
+          WebhookBenchSupport.cores(PostgresBenchDatabase.serverCpuTime().minus(pgCpu), s),
+          WebhookBenchSupport.cores(ProcessMetrics.ownCpuTime().minus(ownCpu), s), server != null);
+    }
+  }
+
+  record Round(long count, long rejected, long errors, double seconds, double serverCores, double postgresCores,
+               double generatorCores, boolean hasServer) {
+    double perSecond() {
+      return count / seconds;
+    }
+
+    String cpu() {
+      return hasServer
+          ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f cores", serverCores, postgresCores, generatorCores)
+          : String.format(Locale.ROOT, "%.2f / %.2f cores", postgresCores, generatorCores);
+    }
+
+    @Override
+    public String toString() {
+      return String.format(Locale.ROOT, "%.0f/s (%s%s)", perSecond(), cpu(),
+          rejected + errors > 0 ? ", " + rejected + " non-2xx, " + errors + " errors" : "");
+    }
+  }
+
+  /** The baseline: SENDERS JDBC connections, each inserting one row per autocommitted statement. */
+  static final class InsertLoad implements AutoCloseable {
+    private final List<Connection> connections = new ArrayList<>();
+    private final byte[] body;
+
+    InsertLoad(PostgresBenchDatabase db, byte[] body) throws Exception {
+      this.body = body;
+      try (Connection c = db.connect(); Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE bench_insert (id VARCHAR(64) PRIMARY KEY, endpoint_id VARCHAR(64) NOT NULL, "
+            + "seq BIGINT NOT NULL, received_at BIGINT NOT NULL, body BYTEA NOT NULL)");
+      }
+      for (int i = 0; i < SENDERS; i++) {
+        connections.add(db.connect());
+      }
+    }
+
+    IngestLoad.Result run(Duration duration) throws Exception {
+      AtomicLong inserted = new AtomicLong();
+      ExecutorService pool = Executors.newFixedThreadPool(SENDERS);
+      long start = System.nanoTime();
+      long end = start + duration.toNanos();
+      try {
+        List<Future<?>> running = new ArrayList<>();
+        for (Connection c : connections) {
+          running.add(pool.submit(() -> {
+            try (PreparedStatement insert = c.prepareStatement(
+                "INSERT INTO bench_insert (id, endpoint_id, seq, received_at, body) VALUES (?, ?, ?, ?, ?)")) {
+              long seq = 0;
+              while (System.nanoTime() < end) {
+                insert.setString(1, UUID.randomUUID().toString());
+                insert.setString(2, "endpoint-" + (seq % ENDPOINTS));
+                insert.setLong(3, seq++);
+                insert.setLong(4, System.currentTimeMillis());
+                insert.setBytes(5, body);
+                insert.executeUpdate();
+                inserted.incrementAndGet();
+              }
+            }
+            return null;
+          }));
+        }
+        for (Future<?> f : running) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      return new IngestLoad.Result(inserted.get(), 0, 0, (System.nanoTime() - start) / 1e9);
+    }
+
+    @Override
+    public void close() throws Exception {
+      for (Connection c : connections) {
+        c.close();
+      }
+    }
+  }
+}
