@@ -34,6 +34,8 @@ public final class DirectWebSocketServer {
         pekko.loglevel = WARNING
         pekko.http.server.idle-timeout = 10m
         pekko.http.server.websocket.periodic-keep-alive-max-idle = 30s
+        pekko.http.server.max-connections = 65536
+        pekko.http.server.backlog = 1024
         """).withFallback(ConfigFactory.load()));
     Materializer mat = Materializer.matFromSystem(system);
     Flow<Message, Message, NotUsed> echo = Flow.<Message>create()

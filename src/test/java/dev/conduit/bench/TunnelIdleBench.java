@@ -28,6 +28,8 @@ final class TunnelIdleBench implements Benchmark {
   private static final int IN_FLIGHT = Integer.getInteger("bench.connect-concurrency", 64);
   /** Long enough for every instance to ping twice at the protocol's 30 s interval. */
   private static final Duration IDLE_WINDOW = Duration.ofSeconds(Long.getLong("bench.idle-seconds", 65));
+  /** After registering, JIT compilation and the collection of registration garbage are not "idle". */
+  private static final Duration SETTLE = Duration.ofSeconds(Long.getLong("bench.settle-seconds", 15));
   private static final Duration BASELINE_WINDOW = Duration.ofSeconds(Long.getLong("bench.baseline-idle-seconds", 20));
   private static final int HTTP_CLIENTS = 8;
   private static final Duration SETUP_TIMEOUT = Duration.ofSeconds(120);
@@ -71,6 +73,7 @@ final class TunnelIdleBench implements Benchmark {
             });
             return peer;
           }));
+      Thread.sleep(SETTLE.toMillis());
       Duration generatorCpu = ProcessMetrics.ownCpuTime();
       long pongsBefore = pongs.get();
       double idleCpu = cpuOver(relay, IDLE_WINDOW);
@@ -95,7 +98,8 @@ final class TunnelIdleBench implements Benchmark {
           + INSTANCES * IDLE_WINDOW.toSeconds() / RelayPeer.INSTANCE_PING_INTERVAL.toSeconds() + " expected");
       report.fact("load generator cpu while idle", String.format(Locale.ROOT, "%.2f cores", generatorCores));
       report.fact("baselines", "heap/RSS: the same number of plain WebSockets held by a pekko-http echo server; "
-          + "idle CPU: the relay with no connections (" + BASELINE_WINDOW.toSeconds() + " s); registration rate: "
+          + "idle CPU: the relay with no connections (" + BASELINE_WINDOW.toSeconds() + " s), measured over "
+          + IDLE_WINDOW.toSeconds() + " s starting " + SETTLE.toSeconds() + " s after the last registration; registration rate: "
           + "WebSocket connect + one echoed frame to that server, " + IN_FLIGHT + " in flight for both");
       report.fact("heap: relay empty / full, direct empty / full (MiB)", String.format(Locale.ROOT,
           "%.1f / %.1f, %.1f / %.1f", relayEmpty.heapMib(), relayFull.heapMib(), directEmpty.heapMib(),
