@@ -3,15 +3,13 @@ package dev.conduit.webhook;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
+import dev.conduit.testing.ChildServer;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestDestination;
 import dev.conduit.testing.TestHub;
 import dev.conduit.testing.TestServer;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -44,13 +42,15 @@ class CrashRecoveryTest {
   void everyAcknowledgedWebhookSurvivesKillMinus9(TestDatabase.Kind kind) throws Exception {
     try (TestDatabase db = TestDatabase.create(kind);
          TestDestination destination = TestDestination.start()) {
-      int port = freePort();
-      Process child = startChild(db, port);
+      ChildServer child = ChildServer.start(db, Map.of(
+          "CONDUIT_HUBS", WebhookRelayEndToEndTest.HUB + ":" + WebhookRelayEndToEndTest.SECRET,
+          "CONDUIT_ADMIN_TOKEN", WebhookRelayEndToEndTest.TOKEN));
+      int port = child.port();
       List<Accepted> accepted = Collections.synchronizedList(new ArrayList<>());
       List<String> endpoints = new ArrayList<>();
       try {
         EdgeApi api = new EdgeApi(URI.create("http://127.0.0.1:" + port), WebhookRelayEndToEndTest.TOKEN);
-        EdgeApi.await(() -> healthy(api), TIMEOUT, () -> "child edge to start (log: " + db.dataDir() + "/edge.log)");
+        EdgeApi.await(() -> healthy(api), TIMEOUT, () -> "child edge to start (log: " + child.log() + ")");
         for (int e = 0; e < ENDPOINTS; e++) {
           endpoints.add(api.createEndpoint("ep" + e, destination.url("/ep" + e), WebhookRelayEndToEndTest.HUB));
         }
@@ -77,13 +77,12 @@ class CrashRecoveryTest {
           }
           // Kill in the middle of ingest and delivery.
           EdgeApi.await(() -> total.get() >= ENDPOINTS * PER_ENDPOINT / 2, TIMEOUT, () -> "half the ingests");
-          child.destroyForcibly();
-          child.waitFor(30, TimeUnit.SECONDS);
+          child.kill();
           pool.shutdown();
           assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS));
         }
       } finally {
-        child.destroyForcibly();
+        child.kill();
       }
       assertTrue(accepted.size() >= ENDPOINTS * PER_ENDPOINT / 2, "accepted " + accepted.size());
       assertTrue(accepted.size() < ENDPOINTS * PER_ENDPOINT, "killed in the middle of ingest");
@@ -137,32 +136,5 @@ class CrashRecoveryTest {
     } catch (Exception e) {
       return false;
     }
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
-  private static Process startChild(TestDatabase db, int port) throws Exception {
-    Config config = db.config();
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        "dev.conduit.Main", "serve");
-    Map<String, String> env = builder.environment();
-    env.put("CONDUIT_HTTP_HOST", "127.0.0.1");
-    env.put("CONDUIT_HTTP_PORT", Integer.toString(port));
-    env.put("CONDUIT_DATA_DIR", config.getString("conduit.data-dir"));
-    env.put("CONDUIT_DB_URL", config.getString("conduit.db.url"));
-    if (config.hasPath("conduit.db.user")) {
-      env.put("CONDUIT_DB_USER", config.getString("conduit.db.user"));
-      env.put("CONDUIT_DB_PASSWORD", config.getString("conduit.db.password"));
-    }
-    env.put("CONDUIT_HUBS", WebhookRelayEndToEndTest.HUB + ":" + WebhookRelayEndToEndTest.SECRET);
-    env.put("CONDUIT_ADMIN_TOKEN", WebhookRelayEndToEndTest.TOKEN);
-    builder.redirectErrorStream(true);
-    builder.redirectOutput(db.dataDir().resolve("edge.log").toFile());
-    return builder.start();
   }
 }

@@ -1,0 +1,99 @@
+package dev.conduit.testing;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Conduit in a child JVM over a test database, configured through CONDUIT_* variables like a
+ * deployment, so a test can {@code kill -9} it (no shutdown hook, no flush) and restart on the same data.
+ */
+public final class ChildServer implements AutoCloseable {
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ChildServer(Process process, int port, Path log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** Starts {@code dev.conduit.Main serve} and waits until it listens; env adds or overrides variables. */
+  public static ChildServer start(TestDatabase db, Map<String, String> env) throws Exception {
+    int port = freePort();
+    Config config = db.config();
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        "dev.conduit.Main", "serve");
+    Map<String, String> vars = builder.environment();
+    vars.put("CONDUIT_HTTP_HOST", "127.0.0.1");
+    vars.put("CONDUIT_HTTP_PORT", Integer.toString(port));
+    vars.put("CONDUIT_DATA_DIR", config.getString("conduit.data-dir"));
+    vars.put("CONDUIT_DB_URL", config.getString("conduit.db.url"));
+    if (config.hasPath("conduit.db.user")) {
+      vars.put("CONDUIT_DB_USER", config.getString("conduit.db.user"));
+      vars.put("CONDUIT_DB_PASSWORD", config.getString("conduit.db.password"));
+    }
+    vars.putAll(env);
+    Path log = db.dataDir().resolve("child-" + port + ".log");
+    builder.redirectErrorStream(true).redirectOutput(log.toFile());
+    ChildServer child = new ChildServer(builder.start(), port, log);
+    child.awaitListening();
+    return child;
+  }
+
+  private void awaitListening() throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline && process.isAlive()) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return;
+      } catch (IOException notYet) {
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("child server did not start; log: " + log);
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public URI wsBase() {
+    return URI.create("ws://127.0.0.1:" + port);
+  }
+
+  public URI httpBase() {
+    return URI.create("http://127.0.0.1:" + port);
+  }
+
+  public Path log() {
+    return log;
+  }
+
+  /** kill -9: the process gets no chance to flush or say goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    kill();
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
