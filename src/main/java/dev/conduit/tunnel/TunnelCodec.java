@@ -22,10 +22,19 @@ public final class TunnelCodec {
   private TunnelCodec() {}
 
   public static Decoded<InstanceFrame> decodeInstance(String text) {
+    DataFrame data = DataFrame.read(MAPPER.getFactory(), text);
+    if (data != null && "relay_message".equals(data.type()) && data.sessionId() != null && data.payload() != null
+        && Base64Payload.isValid(data.payload())) {
+      return ok(new InstanceFrame.RelayMessage(data.sessionId(), data.payload()));
+    }
     return parse(text).map(TunnelCodec::instanceFrame).orElseGet(TunnelCodec::malformed);
   }
 
   public static Decoded<ClientFrame> decodeClient(String text) {
+    DataFrame data = DataFrame.read(MAPPER.getFactory(), text);
+    if (data != null && "message".equals(data.type()) && data.payload() != null && Base64Payload.isValid(data.payload())) {
+      return ok(new ClientFrame.Message(data.payload()));
+    }
     return parse(text).map(TunnelCodec::clientFrame).orElseGet(TunnelCodec::malformed);
   }
 
@@ -135,9 +144,7 @@ public final class TunnelCodec {
   }
 
   private static Optional<JsonNode> parse(String text) {
-    // From a char[]: Jackson reads a String of over 32K chars through a Reader, copying every payload in
-    // 4K pieces; from an array it scans the payload in place.
-    try (JsonParser parser = MAPPER.getFactory().createParser(text.toCharArray())) {
+    try (JsonParser parser = DataFrame.open(MAPPER.getFactory(), text)) {
       JsonNode node = MAPPER.readTree(parser);
       return node != null && node.isObject() ? Optional.of(node) : Optional.empty();
     } catch (IOException e) { // JsonProcessingException: malformed; nothing else can fail reading a char[]

@@ -76,4 +76,36 @@ class TunnelCodecTest {
   void wellFormedClientFramesDecode(String frame) {
     assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeClient(frame));
   }
+
+  /** Data frames take a streaming fast path; whatever it does not take must decode as before. */
+  @org.junit.jupiter.api.Test
+  void dataFramesDecodeTheSameOnTheFastPathAndOffIt() {
+    String big = "QUJD".repeat(10_000); // 40,000 chars: over the size Jackson reads from a String in place
+    assertEquals(new ClientFrame.Message("aGk="),
+        ok(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"aGk=\"}")));
+    assertEquals(new ClientFrame.Message("aGk="),
+        ok(TunnelCodec.decodeClient("{\"payload\":\"aGk=\",\"type\":\"message\"}")));
+    assertEquals(new ClientFrame.Message("aGk="), // another field: the general path, which ignores it
+        ok(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"aGk=\",\"n\":1}")));
+    assertEquals(new ClientFrame.Message("b2s="), // a repeated field: the last one, on both paths
+        ok(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"aGk=\",\"payload\":\"b2s=\"}")));
+    assertEquals(new ClientFrame.Message(big),
+        ok(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"" + big + "\"}")));
+    assertEquals(new InstanceFrame.RelayMessage("s1", big),
+        ok(TunnelCodec.decodeInstance("{\"type\":\"relay_message\",\"session_id\":\"s1\",\"payload\":\"" + big + "\"}")));
+    assertEquals("{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
+        invalid(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"a\\\"b\"}")));
+    assertEquals("{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: session_id\"}",
+        invalid(TunnelCodec.decodeInstance("{\"type\":\"relay_message\",\"payload\":\"aGk=\"}")));
+    assertEquals("{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
+        invalid(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"aGk=\"")));
+  }
+
+  private static Object ok(Decoded<?> decoded) {
+    return assertInstanceOf(Decoded.Ok.class, decoded).frame();
+  }
+
+  private static String invalid(Decoded<?> decoded) {
+    return assertInstanceOf(Decoded.Invalid.class, decoded).reply();
+  }
 }
