@@ -42,10 +42,7 @@ final class TunnelLatencyBench implements Benchmark {
   @Override
   public BenchReport run(Path runDir) throws Exception {
     BenchReport report = new BenchReport(name());
-    List<HttpClient> clients = new ArrayList<>();
-    for (int i = 0; i < HTTP_CLIENTS; i++) {
-      clients.add(HttpClient.newHttpClient());
-    }
+    List<HttpClient> clients = WsPeer.clients(HTTP_CLIENTS);
     ScheduledExecutorService ticker = Executors.newScheduledThreadPool(2);
     try (ChildJvm relay = ChildJvm.conduit(BenchConfig.JAR, TunnelBenchEnv.of(runDir), runDir);
          ChildJvm direct = ChildJvm.main("direct-ws", DirectWebSocketServer.class, runDir)) {

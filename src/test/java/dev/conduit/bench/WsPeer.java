@@ -26,6 +26,11 @@ final class WsPeer implements AutoCloseable {
         .buildAsync(uri, new Listener(onMessage)).thenApply(WsPeer::new);
   }
 
+  /** Several JDK clients, each with its own selector thread, to spread many sockets over. */
+  static java.util.List<HttpClient> clients(int count) {
+    return java.util.stream.Stream.generate(HttpClient::newHttpClient).limit(count).toList();
+  }
+
   /** Queues a text frame behind earlier ones; completes when it was handed to the socket. */
   synchronized CompletableFuture<?> send(String text) {
     lastSend = lastSend.thenCompose(ignored -> socket.sendText(text, true));
