@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * PostgreSQL goes away while senders are ingesting concurrently: every answer is 200 or 503 (never
  * another status, never a hang), readiness goes false, and once the database is back the relay resumes
  * by itself and delivers every webhook that got a 200, in order per endpoint.
+ * A 503 is at-least-once territory: its write may have been under way and land after all.
  */
 class DatabaseOutageUnderLoadTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -80,12 +81,17 @@ class DatabaseOutageUnderLoadTest {
       }
       for (int e = 0; e < ENDPOINTS; e++) {
         int endpoint = e;
-        List<String> acceptedInOrder = all.stream().filter(a -> a.endpoint() == endpoint && a.status() == 200)
-            .sorted(java.util.Comparator.comparingInt(Answer::n))
-            .map(a -> IngestLoad.simpleBody(endpoint, a.n())).toList();
-        List<String> delivered = new ArrayList<>(new java.util.LinkedHashSet<>(
-            destination.requests("/ep" + e).stream().map(r -> r.bodyText()).toList()));
-        assertEquals(acceptedInOrder, delivered, "endpoint " + e + ": every 200 delivered, in ingest order");
+        List<Integer> accepted = all.stream().filter(a -> a.endpoint() == endpoint && a.status() == 200)
+            .map(Answer::n).sorted().toList();
+        Set<Integer> sent = new java.util.HashSet<>(all.stream().filter(a -> a.endpoint() == endpoint)
+            .map(Answer::n).toList());
+        List<Integer> delivered = new ArrayList<>(new java.util.LinkedHashSet<>(destination.requests("/ep" + e)
+            .stream().map(r -> Integer.parseInt(r.bodyText().replaceAll(".*\"n\":(\\d+).*", "$1"))).toList()));
+        assertTrue(delivered.containsAll(accepted), "endpoint " + e + ": every 200 delivered, got " + delivered);
+        assertEquals(delivered.stream().sorted().toList(), delivered, "endpoint " + e + ": in ingest order");
+        // A 503 whose journal write was already under way when the ingest timed out may still be stored
+        // (at least once: the sender retries); but nothing is delivered that was never sent.
+        assertTrue(sent.containsAll(delivered), "endpoint " + e + ": only webhooks that were sent");
       }
     }
   }
