@@ -79,7 +79,7 @@ public final class TunnelCodec {
   private static Decoded<InstanceFrame> register(JsonNode json) {
     String instanceId = text(json, "instance_id");
     if (instanceId == null || instanceId.isEmpty()) return missing("instance_id");
-    if (instanceId.length() > MAX_ID_LENGTH) return invalidField("instance_id");
+    if (!acceptableId(instanceId)) return invalidField("instance_id");
     String key = text(json, "public_key");
     Optional<byte[]> decoded = key == null ? Optional.empty() : Base64Payload.decode(key);
     if (decoded.isEmpty() || decoded.get().length != KEY_BYTES) {
@@ -105,7 +105,7 @@ public final class TunnelCodec {
   private static Decoded<InstanceFrame> createClaim(JsonNode json) {
     String userId = text(json, "user_id");
     if (userId == null || userId.isEmpty()) return missing("user_id");
-    if (userId.length() > MAX_ID_LENGTH) return invalidField("user_id");
+    if (!acceptableId(userId)) return invalidField("user_id");
     JsonNode ttl = json.get("ttl_seconds");
     Long ttlSeconds = null;
     if (ttl != null && !ttl.isNull()) {
@@ -133,14 +133,22 @@ public final class TunnelCodec {
     String instanceId = text(json, "instance_id");
     String claimCode = text(json, "claim_code");
     if (instanceId != null && !instanceId.isEmpty()) {
-      if (instanceId.length() > MAX_ID_LENGTH) return invalidField("instance_id");
+      if (!acceptableId(instanceId)) return invalidField("instance_id");
       return ok(new ClientFrame.Connect(instanceId, null, clientKey));
     }
     if (claimCode != null && !claimCode.isEmpty()) {
-      if (claimCode.length() > MAX_ID_LENGTH) return invalidField("claim_code");
+      if (!acceptableId(claimCode)) return invalidField("claim_code");
       return ok(new ClientFrame.Connect(null, claimCode, clientKey));
     }
     return missing("instance_id or claim_code");
+  }
+
+  /**
+   * Ids end up in logs and status pages: bounded length, and no control characters, so that nobody can
+   * forge a log line with an instance id that contains a newline.
+   */
+  private static boolean acceptableId(String id) {
+    return id.length() <= MAX_ID_LENGTH && id.chars().noneMatch(Character::isISOControl);
   }
 
   private static Optional<JsonNode> parse(String text) {

@@ -108,4 +108,20 @@ class TunnelCodecTest {
   private static String invalid(Decoded<?> decoded) {
     return assertInstanceOf(Decoded.Invalid.class, decoded).reply();
   }
+
+  /** Ids are logged: a newline or other control character in one would let a peer forge log lines. */
+  @org.junit.jupiter.api.Test
+  void idsWithControlCharactersAreRefused() {
+    String invalid = "{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: %s\"}";
+    assertEquals(String.format(invalid, "instance_id"), invalid(TunnelCodec.decodeInstance(
+        "{\"type\":\"register\",\"instance_id\":\"a\\nINFO forged\",\"public_key\":\"" + KEY_32 + "\"}")));
+    assertEquals(String.format(invalid, "instance_id"), invalid(TunnelCodec.decodeClient(
+        "{\"type\":\"connect\",\"instance_id\":\"a\\u0000b\"}")));
+    assertEquals(String.format(invalid, "claim_code"), invalid(TunnelCodec.decodeClient(
+        "{\"type\":\"connect\",\"claim_code\":\"ABCD\\rEFGH\"}")));
+    assertEquals(String.format(invalid, "user_id"), invalid(TunnelCodec.decodeInstance(
+        "{\"type\":\"create_claim\",\"user_id\":\"bob\\u001b[31m\"}")));
+    assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(
+        "{\"type\":\"register\",\"instance_id\":\"caf\u00e9-\u4e2d\",\"public_key\":\"" + KEY_32 + "\"}"));
+  }
 }
