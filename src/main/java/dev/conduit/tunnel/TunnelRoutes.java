@@ -68,18 +68,26 @@ public final class TunnelRoutes extends AllDirectives {
     return extractRequest(request -> {
       String ip = clientIp(request);
       return limited(ip, () -> {
-        // Elements are batches: a client session offers all the data of one inbound batch at once.
-        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound = Source.<List<Message>>queue(
-                settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(),
-                settings.maxSessionsPerInstance() + CONTROL_OFFERS)
-            .mapConcat(batch -> batch)
-            .preMaterialize(materializer);
+        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
+            instanceOutbound(settings, materializer);
         CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
             system.scheduler());
         return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
       });
     });
+  }
+
+  /**
+   * An instance socket's outbound queue. Elements are batches: a client session offers all the data of
+   * one inbound batch at once; every session and the instance's own actor may each have an offer pending.
+   */
+  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> instanceOutbound(
+      TunnelSettings settings, Materializer materializer) {
+    return Source.<List<Message>>queue(settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(),
+            settings.maxSessionsPerInstance() + CONTROL_OFFERS)
+        .mapConcat(batch -> batch)
+        .preMaterialize(materializer);
   }
 
   private Route clientSocket() {

@@ -1,9 +1,6 @@
 package dev.conduit.bench;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import dev.conduit.testing.ChildServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,13 +15,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class ChildJvm implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
-  private final String name;
   private final Process process;
   private final int port;
   private final Path log;
 
-  private ChildJvm(String name, Process process, int port, Path log) {
-    this.name = name;
+  private ChildJvm(Process process, int port, Path log) {
     this.process = process;
     this.port = port;
     this.log = log;
@@ -32,7 +27,7 @@ final class ChildJvm implements AutoCloseable {
 
   /** Conduit's fat jar, {@code serve}, configured only through CONDUIT_* variables like a deployment. */
   static ChildJvm conduit(Path jar, Map<String, String> env, Path logDir) throws Exception {
-    int port = freePort();
+    int port = ChildServer.freePort();
     List<String> command = new ArrayList<>(List.of(java(), "-Xmx" + BenchConfig.SERVER_HEAP));
     command.addAll(BenchConfig.CONDUIT_JVM_OPTIONS);
     command.addAll(List.of("-jar", jar.toString(), "serve"));
@@ -44,7 +39,7 @@ final class ChildJvm implements AutoCloseable {
 
   /** A main class from the benchmark classpath, given its port as the first argument. */
   static ChildJvm main(String name, Class<?> mainClass, Path logDir, String... args) throws Exception {
-    int port = freePort();
+    int port = ChildServer.freePort();
     List<String> command = new ArrayList<>(List.of(java(), "-Xmx" + BenchConfig.SERVER_HEAP));
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName(), Integer.toString(port)));
     command.addAll(List.of(args));
@@ -67,7 +62,7 @@ final class ChildJvm implements AutoCloseable {
     Path log = logDir.resolve(name + ".log");
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
-    ChildJvm child = new ChildJvm(name, builder.start(), port, log);
+    ChildJvm child = new ChildJvm(builder.start(), port, log);
     if (port > 0) {
       child.awaitListening();
     }
@@ -75,19 +70,7 @@ final class ChildJvm implements AutoCloseable {
   }
 
   private void awaitListening() throws Exception {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
-      }
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
-        return;
-      } catch (IOException notYet) {
-        Thread.sleep(100);
-      }
-    }
-    throw new IllegalStateException(name + " did not listen on " + port + " within " + START_TIMEOUT + "; see " + log);
+    ChildServer.awaitListening(process, port, START_TIMEOUT, log);
   }
 
   int port() {
@@ -122,11 +105,5 @@ final class ChildJvm implements AutoCloseable {
 
   static String java() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

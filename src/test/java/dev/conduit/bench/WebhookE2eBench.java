@@ -3,6 +3,7 @@ package dev.conduit.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 import dev.conduit.server.Json;
+import dev.conduit.testing.ChildServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -47,7 +48,7 @@ final class WebhookE2eBench implements Benchmark {
     BenchReport report = new BenchReport(name());
     HttpClient http = IngestLoad.client(4);
     HttpServer destination = destination();
-    int grpcPort = ChildJvm.freePort();
+    int grpcPort = ChildServer.freePort();
     Path secret = Files.writeString(runDir.resolve("hub.secret"), WebhookBenchSupport.HUB_SECRET);
     byte[] body = WebhookBenchSupport.body(WebhookIngestBench.BODY_BYTES);
     try (PostgresBenchDatabase db = PostgresBenchDatabase.create();

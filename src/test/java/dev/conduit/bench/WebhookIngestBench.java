@@ -1,5 +1,6 @@
 package dev.conduit.bench;
 
+import dev.conduit.testing.ChildServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
@@ -45,7 +46,7 @@ final class WebhookIngestBench implements Benchmark {
     BenchReport report = new BenchReport(name());
     HttpClient http = IngestLoad.client(4);
     try (PostgresBenchDatabase db = PostgresBenchDatabase.create();
-         ChildJvm edge = WebhookBenchSupport.edge(db, ChildJvm.freePort(), runDir)) {
+         ChildJvm edge = WebhookBenchSupport.edge(db, ChildServer.freePort(), runDir)) {
       // No hub connects: every accepted webhook stays queued in its endpoint (hub "idle" never comes).
       List<URI> targets = WebhookBenchSupport.createEndpoints(http, edge.port(), ENDPOINTS, "idle",
           "http://127.0.0.1:9/hook/");

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.conduit.testing.ChildServer;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestDestination;
 import dev.conduit.testing.TestHub;
 import dev.conduit.testing.TestServer;
 import java.io.FileInputStream;
-import java.net.ServerSocket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -44,7 +44,7 @@ class GrpcPortTest {
 
   @Test
   void h2cOnItsOwnPort() throws Exception {
-    int grpcPort = freePort();
+    int grpcPort = ChildServer.freePort();
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer server = TestServer.start(db, overrides(grpcPort, Map.of()));
          TestDestination destination = TestDestination.start();
@@ -69,7 +69,7 @@ class GrpcPortTest {
 
   @Test
   void tlsWhenACertificateIsConfigured() throws Exception {
-    int grpcPort = freePort();
+    int grpcPort = ChildServer.freePort();
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2)) {
       Path dir = db.dataDir();
       KeyStore keyStore = selfSigned(dir);
@@ -128,11 +128,5 @@ class GrpcPortTest {
   private static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
         + "\n-----END " + type + "-----\n";
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -52,8 +52,16 @@ public final class ChildServer implements AutoCloseable {
   }
 
   private void awaitListening() throws Exception {
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (System.nanoTime() < deadline && process.isAlive()) {
+    awaitListening(process, port, START_TIMEOUT, log);
+  }
+
+  /** Waits until a child process accepts connections on port; fails early if it exits. */
+  public static void awaitListening(Process process, int port, Duration timeout, Path log) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("child exited with " + process.exitValue() + "; log: " + log);
+      }
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
         return;
@@ -61,7 +69,7 @@ public final class ChildServer implements AutoCloseable {
         Thread.sleep(100);
       }
     }
-    throw new IllegalStateException("child server did not start; log: " + log);
+    throw new IllegalStateException("child did not listen on " + port + " within " + timeout + "; log: " + log);
   }
 
   public int port() {

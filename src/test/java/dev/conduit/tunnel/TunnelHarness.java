@@ -23,7 +23,6 @@ import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
@@ -121,9 +120,8 @@ final class TunnelHarness implements AutoCloseable {
   }
 
   Socket instanceSocket() {
-    Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound = Source.<List<Message>>queue(
-        settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(), 128).mapConcat(batch -> batch)
-        .preMaterialize(materializer);
+    Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
+        TunnelRoutes.instanceOutbound(settings, materializer);
     TestProbe<ActorRef<InstanceConnection.Command>> reply = testKit.createTestProbe();
     registry.tell(new TunnelRegistry.AcceptInstance(outbound.first(), "10.0.0.1", reply.ref()));
     return new Socket(reply.receiveMessage().narrow(), outbound.second());

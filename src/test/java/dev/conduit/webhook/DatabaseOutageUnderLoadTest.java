@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -103,9 +102,7 @@ class DatabaseOutageUnderLoadTest {
     for (int s = 0; s < SENDERS; s++) {
       int sender = s;
       Thread thread = new Thread(() -> {
-        AtomicInteger n = new AtomicInteger();
-        while (sending.get()) {
-          int next = n.getAndIncrement();
+        for (int next = 0; sending.get(); next++) {
           for (int e = sender; e < endpoints.size(); e += SENDERS) {
             try {
               EdgeApi.Response response = api.ingest(endpoints.get(e), IngestLoad.simpleBody(e, next));
