@@ -59,8 +59,16 @@ class FuzzGrpcTest {
     // The second hub: an accidentally valid connect must not replace the good hub's connection.
     List<GrpcMessageCorpus.GrpcCase> cases = GrpcMessageCorpus.firstMessages(FuzzSeed.random("grpc"),
         FuzzSeed.cases(), FuzzEdge.FUZZ_HUB, FuzzEdge.FUZZ_HUB_SECRET);
+    int sent = 0;
     for (int i = 0; i < cases.size(); i++) {
-      GrpcMessageCorpus.GrpcCase c = cases.get(i);
+      // Built now, as it is sent: its timestamp (and the refusal a mutant's timestamp earns) is relative
+      // to this moment, not to when the corpus was made.
+      GrpcMessageCorpus.Sent c = cases.get(i).at(Instant.now().getEpochSecond(), FuzzEdge.FUZZ_HUB,
+          FuzzEdge.FUZZ_HUB_SECRET);
+      if (c.skipped()) {
+        continue;
+      }
+      sent++;
       String where = "case " + i + " of " + cases.size() + ": " + c + " (" + FuzzSeed.reproduce() + ")";
       try (RawGrpcCall call = new RawGrpcCall(channel)) {
         call.send(c.first());
@@ -81,7 +89,8 @@ class FuzzGrpcTest {
         }
       }
     }
-    edge.assertStillServes("the gRPC first-message corpus (" + cases.size() + " cases)");
+    assertTrue(sent > cases.size() / 2, "most cases are sent, not skipped: " + sent + " of " + cases.size());
+    edge.assertStillServes("the gRPC first-message corpus (" + sent + " of " + cases.size() + " cases sent)");
   }
 
   /**
