@@ -3,6 +3,8 @@ package dev.conduit;
 import com.typesafe.config.Config;
 import dev.conduit.hub.GrpcTls;
 import dev.conduit.hub.HubSettings;
+import dev.conduit.metrics.Metrics;
+import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
 import dev.conduit.server.HealthRoutes;
 import dev.conduit.server.HttpServer;
@@ -88,10 +90,13 @@ public final class Guardian {
     Clock clock = Clock.systemUTC();
     Duration entityIdleTimeout = config.getDuration("conduit.entity-idle-timeout");
 
+    Metrics metrics = new Metrics();
     TunnelSettings tunnelSettings = TunnelSettings.from(config);
+    TunnelMetrics tunnelMetrics = new TunnelMetrics();
+    tunnelMetrics.register(metrics.registry());
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
-        new TunnelMetrics(), clock, entityIdleTimeout), "tunnel");
+        tunnelMetrics, clock, entityIdleTimeout), "tunnel");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout());
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
         entityIdleTimeout);
@@ -108,6 +113,7 @@ public final class Guardian {
     AtomicBoolean bound = new AtomicBoolean();
     Route routes = Directives.concat(
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
+        new MetricsRoutes(metrics.registry(), config.getString("conduit.metrics.bearer-token")).routes(),
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),

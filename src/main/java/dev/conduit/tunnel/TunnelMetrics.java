@@ -1,9 +1,16 @@
 package dev.conduit.tunnel;
 
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counters for GET /api/status, updated on the hot path without locks. */
+/**
+ * Counters for GET /api/status and /metrics, updated on the hot path without locks; the Prometheus
+ * metrics read them when scraped (callbacks), so relaying pays nothing for being observed.
+ */
 public final class TunnelMetrics {
   final AtomicLong openSessions = new AtomicLong();
   final LongAdder sessionsOpened = new LongAdder();
@@ -25,5 +32,21 @@ public final class TunnelMetrics {
 
   public long framesRelayed() {
     return framesRelayed.sum();
+  }
+
+  /** Exposes these counters in the relay's registry (names and units in the README's metrics table). */
+  public void register(PrometheusRegistry registry) {
+    GaugeWithCallback.builder().name("conduit_tunnel_sessions_open")
+        .help("Client sessions currently paired with an instance")
+        .callback(callback -> callback.call(openSessions.get())).register(registry);
+    CounterWithCallback.builder().name("conduit_tunnel_sessions_opened")
+        .help("Client sessions paired with an instance since start")
+        .callback(callback -> callback.call(sessionsOpened.sum())).register(registry);
+    CounterWithCallback.builder().name("conduit_tunnel_relayed_payload_bytes").unit(Unit.BYTES)
+        .help("Payload bytes relayed between clients and instances, both directions (base64 characters)")
+        .callback(callback -> callback.call(bytesRelayed.sum())).register(registry);
+    CounterWithCallback.builder().name("conduit_tunnel_relayed_frames")
+        .help("Data frames relayed between clients and instances, both directions")
+        .callback(callback -> callback.call(framesRelayed.sum())).register(registry);
   }
 }

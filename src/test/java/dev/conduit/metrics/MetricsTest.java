@@ -1,0 +1,124 @@
+package dev.conduit.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.conduit.noise.KeyPair;
+import dev.conduit.simulate.SimulatedClient;
+import dev.conduit.simulate.SimulatedInstance;
+import dev.conduit.testing.TestDatabase;
+import dev.conduit.testing.TestServer;
+import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_35_0.Metrics.MetricFamily;
+import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_35_0.Metrics.MetricType;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * GET /metrics on a real relay, scraped over HTTP as Prometheus does and parsed with the client
+ * library's own protobuf classes (the exposition's parser), not with string matching.
+ */
+class MetricsTest {
+  private static final String PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+      + "encoding=delimited";
+  private static final String TOKEN = "scrape-token";
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  private static TestDatabase db;
+  private static TestServer server;
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    db = TestDatabase.create(TestDatabase.Kind.H2);
+    server = TestServer.start(db, ConfigFactory.parseMap(Map.of("conduit.metrics.bearer-token", TOKEN)));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (server != null) {
+      server.close();
+    }
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @Test
+  void jvmProcessAndTunnelMetricsParseAndCountARelayedSession() throws Exception {
+    Map<String, MetricFamily> before = scrape();
+    assertEquals(MetricType.GAUGE, before.get("jvm_memory_used_bytes").getType());
+    assertTrue(before.containsKey("jvm_gc_collection_seconds"), before.keySet().toString());
+    assertTrue(before.containsKey("jvm_threads_current"), before.keySet().toString());
+    assertTrue(before.get("process_open_fds").getMetric(0).getGauge().getValue() > 0);
+    assertTrue(before.get("process_max_fds").getMetric(0).getGauge().getValue()
+        >= before.get("process_open_fds").getMetric(0).getGauge().getValue());
+    assertEquals(MetricType.GAUGE, before.get("conduit_tunnel_sessions_open").getType());
+    assertEquals(MetricType.COUNTER, before.get("conduit_tunnel_sessions_opened_total").getType());
+    double opened = counter(before, "conduit_tunnel_sessions_opened_total");
+    double frames = counter(before, "conduit_tunnel_relayed_frames_total");
+
+    byte[] data = "metered".getBytes(StandardCharsets.UTF_8);
+    try (SimulatedInstance instance = SimulatedInstance.start(server.wsBase(), UUID.randomUUID().toString(),
+        KeyPair.generate(), Duration.ofSeconds(30), TIMEOUT);
+         SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), instance.instanceId(), TIMEOUT)) {
+      assertArrayEquals(data, client.echo(data));
+      Map<String, MetricFamily> during = scrape();
+      assertEquals(1.0, during.get("conduit_tunnel_sessions_open").getMetric(0).getGauge().getValue());
+      assertEquals(opened + 1, counter(during, "conduit_tunnel_sessions_opened_total"));
+      // The Noise handshake (two messages) and the echo (two) at least.
+      assertTrue(counter(during, "conduit_tunnel_relayed_frames_total") >= frames + 4, during.toString());
+    }
+  }
+
+  @Test
+  void textFormatByDefaultAndTheTokenIsRequired() throws Exception {
+    HttpResponse<String> text = HTTP.send(request().header("Authorization", "Bearer " + TOKEN).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, text.statusCode());
+    assertTrue(text.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"),
+        text.headers().toString());
+    assertTrue(text.body().contains("# TYPE conduit_tunnel_sessions_open gauge\n"), text.body());
+
+    HttpResponse<String> open = HTTP.send(request().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, open.statusCode());
+    assertEquals("unauthorized", dev.conduit.testing.EdgeApi.MAPPER.readTree(open.body()).path("error").asText());
+    HttpResponse<String> wrong = HTTP.send(request().header("Authorization", "Bearer nope").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, wrong.statusCode());
+  }
+
+  private static HttpRequest.Builder request() {
+    return HttpRequest.newBuilder(server.httpBase().resolve("/metrics")).timeout(TIMEOUT);
+  }
+
+  private static Map<String, MetricFamily> scrape() throws Exception {
+    HttpResponse<byte[]> response = HTTP.send(request().header("Authorization", "Bearer " + TOKEN)
+        .header("Accept", PROTOBUF).build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertEquals(200, response.statusCode());
+    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/vnd.google.protobuf"),
+        response.headers().toString());
+    Map<String, MetricFamily> families = new HashMap<>();
+    ByteArrayInputStream in = new ByteArrayInputStream(response.body());
+    MetricFamily family;
+    while ((family = MetricFamily.parseDelimitedFrom(in)) != null) {
+      families.put(family.getName(), family);
+    }
+    return families;
+  }
+
+  private static double counter(Map<String, MetricFamily> families, String name) {
+    return families.get(name).getMetric(0).getCounter().getValue();
+  }
+}
