@@ -16,7 +16,6 @@ import org.slf4j.Marker;
  * The interval is conduit.connections.log-interval, set at start-up ({@link #interval}).
  */
 public final class AcceptErrorLogFilter extends TurboFilter {
-  private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(AcceptErrorLogFilter.class);
   private static final String SOURCE = "org.apache.pekko.io.TcpListener";
   private static final String MESSAGE = "Accept error";
 
@@ -33,7 +32,8 @@ public final class AcceptErrorLogFilter extends TurboFilter {
       return FilterReply.NEUTRAL;
     }
     throttle.occurrence("accept").ifPresent(count ->
-        LOG.error("accept failed count={} error={}", count, t == null ? format : t.toString()));
+        // Looked up here, not in a static field: this class is built while logging itself starts up.
+        LoggerFactory.getLogger(AcceptErrorLogFilter.class).error("accept failed count={} error={}", count, t == null ? format : t.toString()));
     return FilterReply.DENY;
   }
 }

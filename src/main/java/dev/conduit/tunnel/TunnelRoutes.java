@@ -31,8 +31,6 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The two WebSocket endpoints of relay protocol 1.0. Each socket gets an actor (spawned by the
@@ -40,7 +38,6 @@ import org.slf4j.LoggerFactory;
  * by the {@link ConnectionGate} (at accept time; here for clients behind a trusted proxy).
  */
 public final class TunnelRoutes extends AllDirectives {
-  private static final Logger LOG = LoggerFactory.getLogger(TunnelRoutes.class);
   /** Control frames the instance's own actor may queue beyond one pending frame per session. */
   private static final int CONTROL_OFFERS = 64;
 

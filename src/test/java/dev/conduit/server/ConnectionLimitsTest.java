@@ -120,6 +120,54 @@ class ConnectionLimitsTest {
   }
 
   @Test
+  void behindATrustedProxyWebSocketClientsAreCountedByForwardedAddress() throws Exception {
+    List<RawHttp> open = new ArrayList<>();
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db, ConfigFactory.parseMap(Map.of(
+             "conduit.connections.max-per-address", 2,
+             "conduit.tunnel.trusted-proxies", "127.0.0.1",
+             "conduit.hub.grpc-port", ChildServer.freePort())))) {
+      // The proxy (127.0.0.1) itself has no per-address cap: three connections carry two clients.
+      for (int i = 0; i < 2; i++) {
+        RawHttp socket = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD);
+        open.add(socket);
+        assertEquals(101, socket.get("/relay/client", forwardedUpgrade("203.0.113.5")).status());
+      }
+      RawHttp other = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD);
+      open.add(other);
+      assertEquals(101, other.get("/relay/client", forwardedUpgrade("198.51.100.9")).status());
+
+      try (RawHttp third = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD)) {
+        assertEquals(101, third.get("/relay/client", forwardedUpgrade("203.0.113.5")).status());
+        assertEquals("{\"type\":\"error\",\"code\":\"too_many_connections\","
+            + "\"message\":\"Too many connections from this address\"}", textFrame(third));
+        assertEquals(0x88, third.read(), "then a close frame");
+      }
+    } finally {
+      for (RawHttp connection : open) {
+        connection.close();
+      }
+    }
+  }
+
+  private static String[] forwardedUpgrade(String client) {
+    List<String> headers = new ArrayList<>(List.of(WEBSOCKET_UPGRADE));
+    headers.add("X-Forwarded-For: " + client);
+    return headers.toArray(String[]::new);
+  }
+
+  /** One unmasked text frame from the server (payload under 126 bytes). */
+  private static String textFrame(RawHttp connection) throws IOException {
+    assertEquals(0x81, connection.read(), "a final text frame");
+    int length = connection.read();
+    byte[] payload = new byte[length];
+    for (int i = 0; i < length; i++) {
+      payload[i] = (byte) connection.read();
+    }
+    return new String(payload, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  @Test
   void aTrickledRequestHeadIsClosedAfterTheHeaderTimeout() throws Exception {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer server = TestServer.start(db, ConfigFactory.parseMap(Map.of(
