@@ -24,22 +24,25 @@ import org.apache.pekko.util.ByteString;
  * ports do not come through here: {@link HttpServer} gates them itself.
  */
 public final class GateTelemetry implements TelemetrySpi {
-  private final ConnectionGate gate;
-  private final Materializer materializer;
+  private final ActorSystem system;
 
+  /** Instantiated by pekko-http for every actor system that uses HTTP/2, clients (the hub client) included. */
   public GateTelemetry(ActorSystem system) {
-    this.gate = ConnectionGate.get(system);
-    this.materializer = Materializer.matFromSystem(system);
+    this.system = system;
   }
 
   @Override
   public Flow<Tcp.IncomingConnection, Tcp.IncomingConnection, NotUsed> serverBinding() {
+    // Looked up per binding: only a process that serves HTTP/2 needs the gate.
+    ConnectionGate gate = ConnectionGate.get(system);
+    Materializer materializer = Materializer.matFromSystem(system);
     return org.apache.pekko.stream.javadsl.Flow.<Tcp.IncomingConnection>create()
-        .mapConcat(this::admit)
+        .mapConcat(incoming -> admit(gate, materializer, incoming))
         .asScala();
   }
 
-  private List<Tcp.IncomingConnection> admit(Tcp.IncomingConnection incoming) {
+  private static List<Tcp.IncomingConnection> admit(ConnectionGate gate, Materializer materializer,
+                                                    Tcp.IncomingConnection incoming) {
     ConnectionGate.Admission admission = gate.admit(incoming.remoteAddress().getAddress());
     if (admission.ticket().isEmpty()) {
       Source.<ByteString>empty().via(incoming.flow().asJava()).runWith(Sink.cancelled(), materializer);

@@ -90,8 +90,13 @@ public final class HttpServer {
     Sink<IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
-        connection.handleWith(Flow.fromSinkAndSource(Sink.<HttpRequest>cancelled(), Source.<HttpResponse>empty()),
-            materializer);
+        try {
+          connection.handleWith(Flow.fromSinkAndSource(Sink.<HttpRequest>cancelled(), Source.<HttpResponse>empty()),
+              materializer);
+        } catch (RuntimeException e) {
+          // Never let one connection fail the accept stream (that would unbind the port).
+          LOG.warn("refused connection could not be closed ip={} error={}", connection.remoteAddress(), e.toString());
+        }
         return;
       }
       ConnectionGate.Ticket ticket = admission.ticket().get();
