@@ -18,5 +18,8 @@ ENV CONDUIT_DATA_DIR=/var/lib/conduit \
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/conduit/conduit.jar"]
+# One file descriptor per connection: the soft open-file limit is raised to the hard one (give the
+# container enough, e.g. docker run --ulimit nofile=70000:70000, for max-connections + fd-reserve);
+# Conduit caps its connections below whatever limit it gets and says so at start-up.
+ENTRYPOINT ["/bin/sh", "-c", "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec java -XX:MaxRAMPercentage=75 -jar /opt/conduit/conduit.jar \"$@\"", "conduit"]
 CMD ["serve"]

@@ -7,8 +7,12 @@ import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
 import dev.conduit.server.HealthRoutes;
+import dev.conduit.server.AcceptErrorLogFilter;
+import dev.conduit.server.ConnectionGate;
 import dev.conduit.server.HttpServer;
+import dev.conduit.server.LogThrottle;
 import dev.conduit.server.StatusRoutes;
+import dev.conduit.tunnel.ClientAddress;
 import dev.conduit.tunnel.RateLimiter;
 import dev.conduit.tunnel.TunnelMetrics;
 import dev.conduit.tunnel.TunnelRegistry;
@@ -87,6 +91,11 @@ public final class Guardian {
                                                  EndpointStore endpoints, WebhookStatusTable statusTable,
                                                  CompletableFuture<ServerBinding> started) {
     Config config = context.getSystem().settings().config();
+    // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.
+    ConnectionGate gate = ConnectionGate.get(context.getSystem());
+    AcceptErrorLogFilter.interval(config.getDuration("conduit.connections.log-interval"));
+    context.getLog().info("connection limits max_per_address={} max_total={} fd_limit={}", gate.maxPerAddress(),
+        gate.maxTotal(), ConnectionGate.fileDescriptorLimit().map(String::valueOf).orElse("unknown"));
     Clock clock = Clock.systemUTC();
     Duration entityIdleTimeout = config.getDuration("conduit.entity-idle-timeout");
 
@@ -97,9 +106,14 @@ public final class Guardian {
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
         tunnelMetrics, clock, entityIdleTimeout), "tunnel");
-    TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout());
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
         entityIdleTimeout);
+    double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
+    TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
+        webhooks.adminAuth(),
+        new RateLimiter(config.getInt("conduit.tunnel.status-rate-limit.burst"), lookupsPerSecond, System::nanoTime),
+        lookupsPerSecond, new ClientAddress(tunnelSettings.trustedProxies()),
+        new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime));
 
     TunnelRoutes tunnelRoutes = new TunnelRoutes(context.getSystem(), tunnel, tunnelSettings);
     // On shutdown every tunnel socket is told to reconnect and closed, and the relay waits for those streams

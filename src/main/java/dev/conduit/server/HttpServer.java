@@ -1,6 +1,20 @@
 package dev.conduit.server;
 
+import com.typesafe.config.Config;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.http.javadsl.IncomingConnection;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +33,10 @@ import org.apache.pekko.japi.function.Function;
 
 /** Binds Conduit's ports: the public HTTP/WebSocket port (optionally with gRPC on it) and a gRPC-only port. */
 public final class HttpServer {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+  /** How often a stopping server checks whether its in-flight HTTP/1.1 requests have finished. */
+  private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(20);
+
   private HttpServer() {}
 
   /** A generated gRPC handler and the path prefix it serves, e.g. "/hookly.v1.RelayService/". */
@@ -43,10 +61,85 @@ public final class HttpServer {
       }
       return http.apply(request);
     };
-    boolean http2 = !grpcServices.isEmpty();
-    return Http.get(system).newServerAt(host, port)
-        .adaptSettings(settings -> settings.withEnableHttp2(http2))
-        .bind(dispatch);
+    if (!grpcServices.isEmpty()) {
+      // HTTP/2 bindings are gated by GateTelemetry (pekko-http's accept-loop hook).
+      return Http.get(system).newServerAt(host, port)
+          .adaptSettings(settings -> settings.withEnableHttp2(true))
+          .bind(dispatch);
+    }
+    return bindHttp1(system, host, port, dispatch);
+  }
+
+  /**
+   * An HTTP/1.1-only port, each accepted connection gated by the {@link ConnectionGate} before a
+   * byte is read: over a cap it is closed at once; admitted, its ticket rides on every request (so a
+   * WebSocket upgrade can retain it) and is released when the connection ends. Every request head
+   * must arrive within {@code conduit.http.request-header-timeout} (see {@link RequestHeadTimeout}).
+   * In-flight requests are given until {@code conduit.shutdown-deadline} to finish on shutdown.
+   */
+  private static CompletionStage<ServerBinding> bindHttp1(ActorSystem<?> system, String host, int port,
+                                                         Function<HttpRequest, CompletionStage<HttpResponse>> dispatch) {
+    Config config = system.settings().config();
+    ConnectionGate gate = ConnectionGate.get(system);
+    Materializer materializer = Materializer.matFromSystem(system);
+    Duration headTimeout = config.getDuration("conduit.http.request-header-timeout");
+    LogThrottle timeouts = new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime);
+    int parallelism = ServerSettings.create(Adapter.toClassic(system)).getPipeliningLimit();
+    AtomicInteger inFlight = new AtomicInteger();
+    awaitInFlightOnShutdown(system, inFlight, config.getDuration("conduit.shutdown-deadline"));
+    Sink<IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
+      ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
+      if (admission.ticket().isEmpty()) {
+        try {
+          connection.handleWith(Flow.fromSinkAndSource(Sink.<HttpRequest>cancelled(), Source.<HttpResponse>empty()),
+              materializer);
+        } catch (RuntimeException e) {
+          // Never let one connection fail the accept stream (that would unbind the port).
+          LOG.warn("refused connection could not be closed ip={} error={}", connection.remoteAddress(), e.toString());
+        }
+        return;
+      }
+      ConnectionGate.Ticket ticket = admission.ticket().get();
+      String ip = ticket.address();
+      try {
+        connection.handleWith(Flow.<HttpRequest>create()
+            .via(new RequestHeadTimeout(headTimeout, () -> timeouts.occurrence("head " + ip).ifPresent(count ->
+                LOG.info("connection closed ip={} reason=request_header_timeout after={} count={}", ip, headTimeout,
+                    count))))
+            .map(request -> {
+              inFlight.incrementAndGet();
+              return request.addAttribute(ConnectionGate.TICKET, ticket);
+            })
+            .mapAsync(parallelism, request -> dispatch.apply(request)
+                .whenComplete((response, failure) -> inFlight.decrementAndGet()))
+            .watchTermination((mat, done) -> {
+              done.whenComplete((d, failure) -> ticket.release());
+              return mat;
+            }), materializer);
+      } catch (RuntimeException e) {
+        ticket.release();
+        LOG.warn("connection could not be served ip={} error={}", ip, e.toString());
+      }
+    });
+    return Http.get(system).newServerAt(host, port).connectionSource().to(serve).run(materializer);
+  }
+
+  private static void awaitInFlightOnShutdown(ActorSystem<?> system, AtomicInteger inFlight, Duration deadline) {
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http1-requests-done",
+        () -> {
+          CompletableFuture<Done> done = new CompletableFuture<>();
+          long until = System.nanoTime() + deadline.toNanos();
+          Runnable[] check = new Runnable[1];
+          check[0] = () -> {
+            if (inFlight.get() == 0 || System.nanoTime() > until) {
+              done.complete(Done.getInstance());
+            } else {
+              system.scheduler().scheduleOnce(IN_FLIGHT_POLL, check[0], system.executionContext());
+            }
+          };
+          check[0].run();
+          return done;
+        });
   }
 
   /** A port that serves one gRPC service only (h2c, or TLS with ALPN when tls is given); anything else is 404. */
@@ -56,7 +149,10 @@ public final class HttpServer {
         request.getUri().path().startsWith(service.pathPrefix())
             ? service.handler().apply(request)
             : CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.NOT_FOUND));
-    ServerBuilder builder = Http.get(system).newServerAt(host, port).adaptSettings(s -> s.withEnableHttp2(true));
+    scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(
+        system.settings().config().getDuration("conduit.hub.grpc-idle-timeout").toNanos());
+    ServerBuilder builder = Http.get(system).newServerAt(host, port)
+        .adaptSettings(s -> s.withEnableHttp2(true).withTimeouts(s.getTimeouts().withIdleTimeout(idle)));
     if (tls.isPresent()) {
       builder = builder.enableHttps(ConnectionContext.httpsServer(tls.get()));
     }

@@ -2,7 +2,11 @@ package dev.conduit.tunnel;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import dev.conduit.server.ConnectionGate;
+import java.net.InetAddress;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -27,23 +31,22 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The two WebSocket endpoints of relay protocol 1.0. Each socket gets an actor (spawned by the
- * registry, which supervises it) and a bounded outbound queue; the per-IP connection limit is
- * enforced here, before any actor exists.
+ * registry, which supervises it) and a bounded outbound queue. Connections are counted per address
+ * by the {@link ConnectionGate} (at accept time; here for clients behind a trusted proxy).
  */
 public final class TunnelRoutes extends AllDirectives {
-  private static final Logger LOG = LoggerFactory.getLogger(TunnelRoutes.class);
   /** Control frames the instance's own actor may queue beyond one pending frame per session. */
   private static final int CONTROL_OFFERS = 64;
 
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
   private final TunnelSettings settings;
-  private final ConnectionLimiter connectionLimiter;
+  private final ConnectionGate gate;
+  /** Open tunnel WebSockets, for a graceful stop. */
+  private final AtomicInteger openSockets = new AtomicInteger();
   private final ClientAddress clientAddress;
   private final Materializer materializer;
 
@@ -51,7 +54,7 @@ public final class TunnelRoutes extends AllDirectives {
     this.system = system;
     this.registry = registry;
     this.settings = settings;
-    this.connectionLimiter = new ConnectionLimiter(settings.maxConnectionsPerIp());
+    this.gate = ConnectionGate.get(system);
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
   }
@@ -67,7 +70,7 @@ public final class TunnelRoutes extends AllDirectives {
   private Route instanceSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, () -> {
+      return limited(ip, request, () -> {
         Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
             instanceOutbound(settings, materializer);
         CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
@@ -93,7 +96,7 @@ public final class TunnelRoutes extends AllDirectives {
   private Route clientSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, () -> {
+      return limited(ip, request, () -> {
         Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
             Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
         CompletionStage<ActorRef<ClientSession.Command>> actor = AskPattern.ask(registry,
@@ -113,7 +116,7 @@ public final class TunnelRoutes extends AllDirectives {
     long deadline = System.nanoTime() + within.toNanos();
     Runnable[] check = new Runnable[1];
     check[0] = () -> {
-      if (connectionLimiter.openTotal() == 0 || System.nanoTime() > deadline) {
+      if (openSockets.get() == 0 || System.nanoTime() > deadline) {
         closed.complete(Done.getInstance());
       } else {
         system.scheduler().scheduleOnce(pollInterval, check[0], system.executionContext());
@@ -128,24 +131,55 @@ public final class TunnelRoutes extends AllDirectives {
         settings.frameAssemblyTimeout(), materializer);
   }
 
-  /** Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. */
-  private Route limited(String ip, Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
-    if (!connectionLimiter.tryAcquire(ip)) {
-      LOG.info("connection refused ip={} reason=more than {} open connections", ip, settings.maxConnectionsPerIp());
-      Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));
-      return handleWebSocketMessages(Flow.fromSinkAndSourceCoupled(Sink.<Message>ignore(), Source.single(refusal)));
-    }
-    Flow<Message, Message, NotUsed> flow = Flow.completionStageFlow(socket.get())
-        .watchTermination((mat, done) -> {
-          done.whenComplete((d, failure) -> connectionLimiter.release(ip));
-          return NotUsed.getInstance();
-        });
+  /**
+   * Upgrades to a WebSocket whose flow comes from socket. The connection was counted at accept time
+   * by the {@link ConnectionGate}; on an HTTP/1.1 port the WebSocket stream retains its ticket once
+   * it starts (the request stream ends at the upgrade), so the count lasts as long as the socket.
+   * A client behind a trusted proxy is also counted by its forwarded address; over the cap it gets
+   * an error frame saying why, and the socket is closed.
+   */
+  private Route limited(String ip, HttpRequest request, Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+    Optional<ConnectionGate.Ticket> connection = request.getAttribute(ConnectionGate.TICKET);
+    String peer = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress)
+        .map(InetAddress::getHostAddress).orElse(ip);
+    // Decided when the WebSocket stream starts, i.e. once the upgrade has happened: nothing is counted
+    // or spawned for a request that is not upgraded.
+    Flow<Message, Message, NotUsed> flow = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attributes) -> {
+      connection.ifPresent(ConnectionGate.Ticket::retain);
+      Optional<ConnectionGate.Ticket> forwarded = Optional.empty();
+      if (!peer.equals(ip)) {
+        ConnectionGate.Admission admission = gate.admitForwarded(ip);
+        if (admission.ticket().isEmpty()) {
+          Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));
+          return released(Flow.fromSinkAndSourceCoupled(Sink.<Message>ignore(), Source.single(refusal)),
+              connection, Optional.empty());
+        }
+        forwarded = admission.ticket();
+      }
+      openSockets.incrementAndGet();
+      return released(Flow.completionStageFlow(socket.get()), connection, forwarded)
+          .watchTermination((m, done) -> {
+            done.whenComplete((d, failure) -> openSockets.decrementAndGet());
+            return m;
+          });
+    }).mapMaterializedValue(whenStarted -> NotUsed.getInstance());
     return handleWebSocketMessages(flow);
   }
 
+  /** flow, releasing the given tickets when it ends. */
+  private static <M> Flow<Message, Message, NotUsed> released(Flow<Message, Message, M> flow,
+                                                            Optional<ConnectionGate.Ticket> connection,
+                                                            Optional<ConnectionGate.Ticket> forwarded) {
+    return flow.watchTermination((mat, done) -> {
+      done.whenComplete((d, failure) -> {
+        forwarded.ifPresent(ConnectionGate.Ticket::release);
+        connection.ifPresent(ConnectionGate.Ticket::release);
+      });
+      return NotUsed.getInstance();
+    });
+  }
+
   private String clientIp(HttpRequest request) {
-    var peer = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress);
-    var forwarded = request.getHeader("X-Forwarded-For").map(h -> h.value());
-    return clientAddress.resolve(peer, forwarded);
+    return clientAddress.resolve(request);
   }
 }

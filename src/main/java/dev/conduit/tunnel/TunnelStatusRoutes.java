@@ -4,7 +4,9 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.conduit.server.AdminAuth;
 import dev.conduit.server.Json;
+import dev.conduit.server.LogThrottle;
 import dev.conduit.server.StatusSection;
 import java.util.concurrent.CompletionStage;
 import java.time.Duration;
@@ -12,27 +14,65 @@ import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Operators' view of the tunnel relay: one instance, and the tunnel's counts. Never exposes key pins. */
+/**
+ * One instance's status, and the tunnel's counts. Never exposes key pins. The public
+ * {@code GET /relay/instances/{id}} is rate-limited per client address (429 {@code rate_limited} with
+ * Retry-After) and leaves out the instance's {@code direct_urls} (its private network addresses);
+ * {@code GET /api/instances/{id}} (admin token) includes them.
+ */
 public final class TunnelStatusRoutes extends AllDirectives {
+  private static final Logger LOG = LoggerFactory.getLogger(TunnelStatusRoutes.class);
+
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
   private final Duration timeout;
+  private final AdminAuth adminAuth;
+  private final RateLimiter publicLookups;
+  private final long retryAfterSeconds;
+  private final ClientAddress clientAddress;
+  private final LogThrottle logThrottle;
 
-  public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout) {
+  /**
+   * @param publicLookups per-address token bucket for the public lookup
+   * @param lookupsPerSecond its refill rate, for Retry-After (the wait for one token, in whole seconds)
+   */
+  public TunnelStatusRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, Duration timeout,
+                            AdminAuth adminAuth, RateLimiter publicLookups, double lookupsPerSecond,
+                            ClientAddress clientAddress, LogThrottle logThrottle) {
     this.system = system;
     this.registry = registry;
     this.timeout = timeout;
+    this.adminAuth = adminAuth;
+    this.publicLookups = publicLookups;
+    this.retryAfterSeconds = Math.max(1, (long) Math.ceil(1 / lookupsPerSecond));
+    this.clientAddress = clientAddress;
+    this.logThrottle = logThrottle;
   }
 
   public Route routes() {
-    return get(() -> path(segment("relay").slash("instances").slash(segment()), this::instance));
+    return get(() -> concat(
+        path(segment("relay").slash("instances").slash(segment()), id -> extractRequest(request -> {
+          String ip = clientAddress.resolve(request);
+          if (!publicLookups.tryAcquire(ip)) {
+            logThrottle.occurrence("status " + ip).ifPresent(count ->
+                LOG.info("rate limited ip={} what=instance_status count={}", ip, count));
+            return respondWithHeader(HttpHeader.parse("Retry-After", Long.toString(retryAfterSeconds)), () ->
+                complete(Json.error(StatusCodes.TOO_MANY_REQUESTS, "rate_limited", "Too many lookups, retry later")));
+          }
+          return instance(id, false);
+        })),
+        path(segment("api").slash("instances").slash(segment()), id ->
+            adminAuth.authorized(() -> instance(id, true)))));
   }
 
-  private Route instance(String instanceId) {
+  private Route instance(String instanceId, boolean withDirectUrls) {
     return onComplete(AskPattern.ask(registry,
         (ActorRef<TunnelRegistry.InstanceLookup> replyTo) -> new TunnelRegistry.GetInstance(instanceId, replyTo),
         timeout, system.scheduler()), lookup -> {
@@ -49,8 +89,10 @@ public final class TunnelStatusRoutes extends AllDirectives {
           .put("registered_at", iso(status.registeredAt()))
           .put("last_seen", iso(status.lastSeen()))
           .put("sessions", status.sessions());
-      var urls = body.putArray("direct_urls");
-      status.directUrls().forEach(urls::add);
+      if (withDirectUrls) {
+        var urls = body.putArray("direct_urls");
+        status.directUrls().forEach(urls::add);
+      }
       return complete(Json.response(StatusCodes.OK, body));
     });
   }

@@ -47,10 +47,11 @@ public final class WebhookRelay {
   private final EndpointStore endpoints;
   private final WebhookStatusTable statusTable;
   private final Duration askTimeout;
+  private final AdminAuth adminAuth;
 
   private WebhookRelay(ActorSystem<?> system, Route routes, HttpServer.GrpcService grpc,
                        ActorRef<HubRegistry.Command> hubs, EndpointStore endpoints, WebhookStatusTable statusTable,
-                       Duration askTimeout) {
+                       Duration askTimeout, AdminAuth adminAuth) {
     this.system = system;
     this.routes = routes;
     this.grpc = grpc;
@@ -58,6 +59,7 @@ public final class WebhookRelay {
     this.endpoints = endpoints;
     this.statusTable = statusTable;
     this.askTimeout = askTimeout;
+    this.adminAuth = adminAuth;
   }
 
   /** Spawns the webhook relay's actors under context; endpoints and the status table must be ready. */
@@ -85,9 +87,9 @@ public final class WebhookRelay {
     endpoints.all().forEach(endpoint -> toEndpoint.accept(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
     WebhookStatusProjection.start(system, statusTable, settings.projectionBatchSize());
 
-    AdminAuth adminAuth = new AdminAuth(settings.adminToken());
+    AdminAuth adminAuth = AdminAuth.from(config, clock);
     if (settings.adminToken().isBlank()) {
-      LOG.warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, /api/hubs) answers 503");
+      LOG.warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, /api/hubs, /api/instances) answers 503");
     }
     Route routes = Directives.concat(
         new IngestRoutes(system, keeper.get(), endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
@@ -98,11 +100,16 @@ public final class WebhookRelay {
     RelayService relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
     HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
         RelayServiceHandlerFactory.create(relay, system));
-    return new WebhookRelay(system, routes, grpc, hubs, endpoints, statusTable, settings.askTimeout());
+    return new WebhookRelay(system, routes, grpc, hubs, endpoints, statusTable, settings.askTimeout(), adminAuth);
   }
 
   public Route routes() {
     return routes;
+  }
+
+  /** The admin token check (and its per-address failure count), shared by every admin route. */
+  public AdminAuth adminAuth() {
+    return adminAuth;
   }
 
   public HttpServer.GrpcService grpcService() {

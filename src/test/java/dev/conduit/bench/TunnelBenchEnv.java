@@ -15,7 +15,7 @@ final class TunnelBenchEnv {
   static Map<String, String> of(Path runDir) {
     return Map.of(
         "CONDUIT_DATA_DIR", runDir.resolve("data").toString(),
-        "CONDUIT_TUNNEL_MAX_CONNECTIONS_PER_IP", UNLIMITED,
+        "CONDUIT_MAX_CONNECTIONS_PER_ADDRESS", UNLIMITED,
         "CONDUIT_TUNNEL_RATE_LIMIT_BURST", UNLIMITED,
         "CONDUIT_TUNNEL_RATE_LIMIT_PER_SECOND", UNLIMITED);
   }

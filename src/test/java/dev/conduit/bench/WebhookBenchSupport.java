@@ -33,6 +33,8 @@ final class WebhookBenchSupport {
     env.put("CONDUIT_HUBS", "bench:" + HUB_SECRET + ",idle:" + HUB_SECRET);
     env.put("CONDUIT_GRPC_PORT", Integer.toString(grpcPort));
     env.put("CONDUIT_DATA_DIR", runDir.resolve("data").toString());
+    // Every sender and hub connects from loopback: the per-address connection cap out of the way.
+    env.put("CONDUIT_MAX_CONNECTIONS_PER_ADDRESS", "1000000");
     // Further CONDUIT_* settings under test, e.g. -Dbench.conduit-env=CONDUIT_DB_MAX_CONNECTIONS=20,...
     for (String pair : System.getProperty("bench.conduit-env", "").split(",")) {
       if (pair.contains("=")) {

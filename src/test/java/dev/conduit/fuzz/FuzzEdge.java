@@ -54,9 +54,11 @@ final class FuzzEdge implements AutoCloseable {
     // The corpus opens many sockets and sends many connects from 127.0.0.1: limits out of the way.
     config.put("conduit.tunnel.rate-limit.burst", 1_000_000);
     config.put("conduit.tunnel.rate-limit.per-second", 1_000_000);
-    config.put("conduit.tunnel.max-connections-per-ip", 100_000);
+    config.put("conduit.connections.max-per-address", 100_000);
     config.put("conduit.hub.hubs", HUB + ":" + HUB_SECRET + "," + FUZZ_HUB + ":" + FUZZ_HUB_SECRET);
     config.put("conduit.webhook.admin-token", TOKEN);
+    // The admin corpus sends many bad tokens from 127.0.0.1: each must get its 401, not the throttle's 429.
+    config.put("conduit.webhook.admin-auth.max-failures", 1_000_000);
     config.put("conduit.webhook.max-body-bytes", MAX_BODY_BYTES);
     // Bad signatures are refused (401) rather than stored as unverified: a determinable answer per case.
     config.put("conduit.webhook.reject-unverified", "on");

@@ -1,0 +1,69 @@
+package dev.conduit.server;
+
+import java.time.Duration;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Inlet;
+import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.stage.AbstractInHandler;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.TimerGraphStageLogic;
+
+/**
+ * First stage of an HTTP/1.1 connection's request handler: from the moment the handler is ready for
+ * the next request (connection opened, or previous response sent) the connection has timeout to
+ * deliver a complete request head; otherwise the stage completes, which closes the connection.
+ * pekko-http's own idle timeout restarts on every byte, so a client trickling a header (slowloris,
+ * or a half-sent WebSocket upgrade) would hold the socket for ever; and a keep-alive connection
+ * that sends nothing is closed after the same time. onTimeout runs when it fires (for a log line).
+ */
+public final class RequestHeadTimeout extends GraphStage<FlowShape<HttpRequest, HttpRequest>> {
+  private static final String TIMER = "request-head";
+
+  private final Inlet<HttpRequest> in = Inlet.create("RequestHeadTimeout.in");
+  private final Outlet<HttpRequest> out = Outlet.create("RequestHeadTimeout.out");
+  private final FlowShape<HttpRequest, HttpRequest> shape = FlowShape.of(in, out);
+  private final Duration timeout;
+  private final Runnable onTimeout;
+
+  public RequestHeadTimeout(Duration timeout, Runnable onTimeout) {
+    this.timeout = timeout;
+    this.onTimeout = onTimeout;
+  }
+
+  @Override
+  public FlowShape<HttpRequest, HttpRequest> shape() {
+    return shape;
+  }
+
+  @Override
+  public GraphStageLogic createLogic(Attributes inheritedAttributes) {
+    return new TimerGraphStageLogic(shape) {
+      {
+        setHandler(in, new AbstractInHandler() {
+          @Override
+          public void onPush() {
+            cancelTimer(TIMER);
+            push(out, grab(in));
+          }
+        });
+        setHandler(out, new AbstractOutHandler() {
+          @Override
+          public void onPull() {
+            scheduleOnce(TIMER, timeout);
+            pull(in);
+          }
+        });
+      }
+
+      @Override
+      public void onTimer(Object key) {
+        onTimeout.run();
+        completeStage();
+      }
+    };
+  }
+}
