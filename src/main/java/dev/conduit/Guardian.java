@@ -6,6 +6,7 @@ import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
+import dev.conduit.server.AdminAuth;
 import dev.conduit.server.HealthRoutes;
 import dev.conduit.server.AcceptErrorLogFilter;
 import dev.conduit.server.ConnectionGate;
@@ -127,7 +128,7 @@ public final class Guardian {
     AtomicBoolean bound = new AtomicBoolean();
     Route routes = Directives.concat(
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
-        new MetricsRoutes(metrics.registry(), config.getString("conduit.metrics.bearer-token")).routes(),
+        new MetricsRoutes(metrics.registry(), metricsAuth(config, clock)).routes(),
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
@@ -159,6 +160,11 @@ public final class Guardian {
       pending++;
     }
     return awaitBindings(context, started, config, bound, pending, null);
+  }
+
+  private static Optional<AdminAuth> metricsAuth(Config config, Clock clock) {
+    String token = config.getString("conduit.metrics.bearer-token");
+    return token.isBlank() ? Optional.empty() : Optional.of(AdminAuth.forToken(token, config, clock));
   }
 
   /** Waits for every port; started completes with the public ("http") binding. */

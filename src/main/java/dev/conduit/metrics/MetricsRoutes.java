@@ -7,6 +7,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -23,12 +24,13 @@ import org.apache.pekko.http.javadsl.server.Route;
  */
 public final class MetricsRoutes extends AllDirectives {
   private final PrometheusRegistry registry;
-  private final String bearerToken;
+  private final AdminAuth auth;
   private final ExpositionFormats formats = ExpositionFormats.init();
 
-  public MetricsRoutes(PrometheusRegistry registry, String bearerToken) {
+  /** @param auth the scrape's bearer check, or empty when scrapes are open */
+  public MetricsRoutes(PrometheusRegistry registry, Optional<AdminAuth> auth) {
     this.registry = registry;
-    this.bearerToken = bearerToken;
+    this.auth = auth.orElse(null);
   }
 
   public Route routes() {
@@ -37,7 +39,7 @@ public final class MetricsRoutes extends AllDirectives {
   }
 
   private Route guarded(Supplier<Route> inner) {
-    return bearerToken.isBlank() ? inner.get() : new AdminAuth(bearerToken).authorized(inner);
+    return auth == null ? inner.get() : auth.authorized(inner);
   }
 
   private HttpResponse scrape(ExpositionFormatWriter writer) {

@@ -54,9 +54,14 @@ public final class AdminAuth extends AllDirectives {
    * peer, or its X-Forwarded-For from conduit.tunnel.trusted-proxies.
    */
   public static AdminAuth from(Config config, Clock clock) {
+    return forToken(config.getString("conduit.webhook.admin-token"), config, clock);
+  }
+
+  /** Another bearer token (e.g. the metrics scrape's) under the same throttle and logging settings. */
+  public static AdminAuth forToken(String token, Config config, Clock clock) {
     ClientAddress addresses = new ClientAddress(List.of(config.getString("conduit.tunnel.trusted-proxies")
         .split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList());
-    return new AdminAuth(config.getString("conduit.webhook.admin-token"),
+    return new AdminAuth(token,
         new AuthThrottle(config.getInt("conduit.webhook.admin-auth.max-failures"),
             config.getDuration("conduit.webhook.admin-auth.failure-window")),
         addresses::resolve, clock,
