@@ -61,6 +61,14 @@ public final class TunnelCodec {
             ? ok(new InstanceFrame.RelayMessage(sessionId, payload)) : invalidBase64("payload");
       }
       case "create_claim" -> createClaim(json);
+      case "prove" -> {
+        String mac = text(json, "mac");
+        if (mac == null) yield missing("mac");
+        Optional<byte[]> decoded = Base64Payload.decode(mac);
+        if (decoded.isEmpty()) yield invalidBase64("mac");
+        yield decoded.get().length == PossessionProof.MAC_BYTES
+            ? ok(new InstanceFrame.Prove(decoded.get())) : invalidField("mac");
+      }
       case "" -> missing("type");
       default -> unknownType(json);
     };
