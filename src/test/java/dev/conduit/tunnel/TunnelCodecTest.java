@@ -32,6 +32,9 @@ class TunnelCodecTest {
       "{\"type\":\"create_claim\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: user_id\"}",
       "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":-5}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: ttl_seconds\"}",
       "{\"type\":\"update_urls\",\"direct_urls\":[1]}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: direct_urls\"}",
+      "{\"type\":\"prove\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: mac\"}",
+      "{\"type\":\"prove\",\"mac\":\"%%\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in mac\"}",
+      "{\"type\":\"prove\",\"mac\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: mac\"}",
   })
   void instanceFrameErrors(String frame, String expectedReply) {
     Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(frame);
@@ -61,6 +64,7 @@ class TunnelCodecTest {
       "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":60,\"request_id\":\"r\"}",
       "{\"type\":\"update_urls\",\"direct_urls\":[\"http://a\"]}",
       "{\"type\":\"ping\"}",
+      "{\"type\":\"prove\",\"mac\":\"" + KEY_32 + "\"}",
   })
   void wellFormedInstanceFramesDecode(String frame) {
     assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(frame));
