@@ -24,7 +24,8 @@ import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
- * One instance's WebSocket: registration (through the registry, which checks the key pin), liveness,
+ * One instance's WebSocket: registration (the possession proof of relay protocol 1.1 here, then the
+ * registry, which checks the key pin and decides who holds the id), liveness and liveness probes,
  * claim codes, and the table of sessions it carries. Frames from the instance to a client go straight
  * from here to that client's socket queue; only control traffic passes through the registry.
  */

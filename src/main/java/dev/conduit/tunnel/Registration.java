@@ -36,7 +36,9 @@ public final class Registration {
   public enum Reason {
     /** The candidate was replaced already: a replaced connection never becomes live again. */
     REPLACED,
-    /** The holder registered later than the candidate (crossing registrations), or answered the probe. */
+    /** The holder registered later than the candidate (crossing registrations): the newer one stays. */
+    SUPERSEDED,
+    /** The candidate is unproven and the holder answered the probe. */
     ALREADY_CONNECTED
   }
 
@@ -57,7 +59,7 @@ public final class Registration {
       return new Refresh<>();
     }
     if (holder.generation() > candidate.generation()) {
-      return new Refuse<>(Reason.ALREADY_CONNECTED);
+      return new Refuse<>(Reason.SUPERSEDED);
     }
     if (candidate.proven()) {
       return new Install<>(holder.connection());

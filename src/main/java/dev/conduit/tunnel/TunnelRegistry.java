@@ -22,7 +22,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
  * Supervises every instance connection and client session, and knows which connection is live for
- * which instance id: at most one, guarded by the key pin. Only control traffic (register, connect,
+ * which instance id: exactly one per registered id, guarded by the key pin, decided by registration
+ * generation and possession proof ({@link Registration}). Only control traffic (register, connect,
  * status) passes through here; session frames never do.
  */
 public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Command> {
@@ -208,9 +209,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     }
     if (decision instanceof Registration.Refuse<ActorRef<InstanceConnection.Command>> refuse) {
       String refusal = refuse.reason() == Registration.Reason.REPLACED ? Replies.replaced() : Replies.alreadyConnected();
-      connection.tell(new InstanceConnection.RegisterOutcome(register, false, refusal,
-          refuse.reason() == Registration.Reason.REPLACED ? "replaced by a newer registration"
-              : "another connection holds the id and still answers (prove possession to replace it)"));
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false, refusal, switch (refuse.reason()) {
+        case REPLACED -> "this connection was replaced already";
+        case SUPERSEDED -> "a newer registration (generation " + holder.generation() + " > " + generation + ") holds the id";
+        case ALREADY_CONNECTED -> "the live connection answered the probe (prove possession to replace it)";
+      }));
       return this;
     }
     if (decision instanceof Registration.Install<ActorRef<InstanceConnection.Command>> install

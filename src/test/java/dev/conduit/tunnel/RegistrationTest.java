@@ -43,9 +43,9 @@ class RegistrationTest {
   @Test
   void anOlderRegistrationDoesNotTakeTheIdFromANewerOne() {
     Holder<String> aAt6 = new Holder<>("A", 6);
-    assertEquals(new Registration.Refuse<String>(Reason.ALREADY_CONNECTED),
+    assertEquals(new Registration.Refuse<String>(Reason.SUPERSEDED),
         decide(aAt6, "B", 5, true, false, Liveness.UNKNOWN));
-    assertEquals(new Registration.Refuse<String>(Reason.ALREADY_CONNECTED),
+    assertEquals(new Registration.Refuse<String>(Reason.SUPERSEDED),
         decide(aAt6, "B", 5, false, false, Liveness.SILENT));
   }
 
