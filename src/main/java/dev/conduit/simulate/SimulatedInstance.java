@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conduit.noise.KeyPair;
 import dev.conduit.noise.NoiseIK;
 import dev.conduit.noise.Transport;
+import dev.conduit.tunnel.PossessionProof;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Base64;
@@ -20,8 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A self-hosted instance as the relay sees it: registers its id and static X25519 key, heartbeats,
- * answers each client's Noise IK handshake as responder, and echoes every decrypted message back
+ * A self-hosted instance as the relay sees it: registers its id and static X25519 key (proving possession
+ * of the private key when the relay challenges it, relay protocol 1.1), heartbeats, answers the relay's
+ * pings, answers each client's Noise IK handshake as responder, and echoes every decrypted message back
  * encrypted. Frames other than session data are kept in {@link #events()} for whoever watches.
  */
 public final class SimulatedInstance implements AutoCloseable {
@@ -57,20 +59,30 @@ public final class SimulatedInstance implements AutoCloseable {
     this.reader.setDaemon(true);
   }
 
-  /** Connects, registers and starts echoing; pingInterval is the protocol's 30 s in real use. */
+  /**
+   * Connects, registers (offering relay protocol 1.1 and proving possession of its key) and starts
+   * echoing; pingInterval is the protocol's 30 s in real use.
+   */
   public static SimulatedInstance start(URI relay, String instanceId, KeyPair staticKey, Duration pingInterval,
                                         Duration timeout) throws Exception {
+    return start(relay, instanceId, staticKey, pingInterval, timeout, true);
+  }
+
+  /** As {@link #start}, but as an instance from before relay protocol 1.1: it offers 1.0 only and proves nothing. */
+  public static SimulatedInstance startWithoutProof(URI relay, String instanceId, KeyPair staticKey,
+                                                    Duration pingInterval, Duration timeout) throws Exception {
+    return start(relay, instanceId, staticKey, pingInterval, timeout, false);
+  }
+
+  private static SimulatedInstance start(URI relay, String instanceId, KeyPair staticKey, Duration pingInterval,
+                                         Duration timeout, boolean proves) throws Exception {
     RelayConnection connection = RelayConnection.open(relay.resolve(TUNNEL_PATH), timeout);
-    ObjectNode register = RelayConnection.frame("register")
-        .put("instance_id", instanceId)
-        .put("public_key", Base64.getEncoder().encodeToString(staticKey.publicKey()));
-    register.putArray("direct_urls").add("http://192.168.1.10:8096");
-    ObjectNode versions = register.putObject("protocol_versions");
-    for (String protocol : List.of("relay_protocol", "encryption_protocol", "pairing_protocol", "api_protocol")) {
-      versions.putArray(protocol).add("1.0");
-    }
-    connection.send(register);
+    connection.send(register(instanceId, staticKey, proves));
     JsonNode reply = connection.receive(timeout);
+    if (reply != null && "challenge".equals(reply.path("type").asText())) {
+      connection.send(prove(reply, instanceId, staticKey));
+      reply = connection.receive(timeout);
+    }
     if (reply == null || !"registered".equals(reply.path("type").asText())) {
       connection.close();
       throw new IllegalStateException("registration refused: " + reply);
@@ -80,6 +92,30 @@ public final class SimulatedInstance implements AutoCloseable {
     instance.scheduler.scheduleAtFixedRate(instance::ping, pingInterval.toMillis(), pingInterval.toMillis(),
         TimeUnit.MILLISECONDS);
     return instance;
+  }
+
+  /** The register frame; with proves, relay_protocol offers 1.1 (possession proof) besides 1.0. */
+  public static ObjectNode register(String instanceId, KeyPair staticKey, boolean proves) {
+    ObjectNode register = RelayConnection.frame("register")
+        .put("instance_id", instanceId)
+        .put("public_key", Base64.getEncoder().encodeToString(staticKey.publicKey()));
+    register.putArray("direct_urls").add("http://192.168.1.10:8096");
+    ObjectNode versions = register.putObject("protocol_versions");
+    for (String protocol : List.of("relay_protocol", "encryption_protocol", "pairing_protocol", "api_protocol")) {
+      versions.putArray(protocol).add("1.0");
+    }
+    if (proves) {
+      ((com.fasterxml.jackson.databind.node.ArrayNode) versions.get("relay_protocol")).add("1.1");
+    }
+    return register;
+  }
+
+  /** The prove frame answering a challenge frame. */
+  public static ObjectNode prove(JsonNode challenge, String instanceId, KeyPair staticKey) {
+    byte[] mac = PossessionProof.prove(staticKey,
+        Base64.getDecoder().decode(challenge.path("relay_public_key").asText()),
+        Base64.getDecoder().decode(challenge.path("nonce").asText()), instanceId);
+    return RelayConnection.frame("prove").put("mac", Base64.getEncoder().encodeToString(mac));
   }
 
   /** Asks the relay for a claim code; returns the claim_created frame. */
@@ -134,6 +170,7 @@ public final class SimulatedInstance implements AutoCloseable {
           events.add(frame);
         }
         case "pong" -> { }
+        case "ping" -> connection.send("{\"type\":\"pong\"}"); // the relay's liveness probe
         default -> events.add(frame);
       }
     } catch (Exception e) {

@@ -1,12 +1,12 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.JsonSerializable;
+import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.persistence.PersistFailures;
 import java.time.Clock;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -18,6 +18,9 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
  * are answered one after the other, and only the first gets it.
  */
 public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, ClaimCode.Event, ClaimCode.State> {
+  static final String ENTITY_TYPE = "ClaimCode";
+  /** The longest code the journal could hold (245); a typed claim_code longer than this is refused as invalid_field. */
+  public static final int MAX_CODE_LENGTH = PersistenceIds.maxEntityIdLength(ENTITY_TYPE);
 
   public sealed interface Command {}
 
@@ -62,7 +65,7 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
   private final Clock clock;
 
   private ClaimCode(String code, Clock clock) {
-    super(PersistenceId.of("ClaimCode", code), PersistFailures.restartWithBackoff());
+    super(PersistenceIds.of(ENTITY_TYPE, code), PersistFailures.restartWithBackoff());
     this.clock = clock;
   }
 

@@ -24,14 +24,15 @@ import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
- * One instance's WebSocket: registration (through the registry, which checks the key pin), liveness,
+ * One instance's WebSocket: registration (the possession proof of relay protocol 1.1 here, then the
+ * registry, which checks the key pin and decides who holds the id), liveness and liveness probes,
  * claim codes, and the table of sessions it carries. Frames from the instance to a client go straight
  * from here to that client's socket queue; only control traffic passes through the registry.
  */
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
-      LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping {}
+      LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired {}
 
   /** The registry's answer to a register; message is the error frame to send when refused. */
   public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, String refusal, String reason)
@@ -39,6 +40,17 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   /** A newer connection registered the same instance with the same key. */
   public enum Replaced implements Command { INSTANCE }
+
+  /**
+   * The registry asks whether this connection still answers (an unproven newcomer wants its id): the
+   * instance is sent a ping, and replyTo gets Alive when its pong arrives. No answer means none came.
+   */
+  public record Probe(ActorRef<Alive> replyTo) implements Command {}
+
+  public enum Alive { INSTANCE }
+
+  /** The instance did not answer its challenge within proof-timeout. */
+  enum ProofExpired implements Command { INSTANCE }
 
   /** The relay is shutting down. */
   public enum ServerStopping implements Command { INSTANCE }
@@ -67,6 +79,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private record SessionLink(ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> out) {}
 
   private static final Object LIVENESS = "liveness";
+  private static final Object PROOF = "proof";
   private static final int SESSION_ID_BYTES = 16;
   private static final int MAX_CLAIM_CODE_ATTEMPTS = 5;
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -83,6 +96,13 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private Instant lastSeen;
   private List<String> directUrls = List.of();
   private boolean closing;
+  /** The challenge sent for the register waiting for its proof (null when none). */
+  private PossessionProof.Challenge challenge;
+  private InstanceFrame.Register challenged;
+  /** The public key this connection proved it holds the private key of (null until it did). */
+  private byte[] provenKey;
+  /** Liveness probes waiting for the instance's pong. */
+  private final List<ActorRef<Alive>> probes = new java.util.ArrayList<>();
 
   private InstanceConnection(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
                              SourceQueueWithComplete<List<Message>> out, String clientIp) {
@@ -107,8 +127,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(SocketEvent.Closed.class, closed -> Behaviors.stopped())
         .onMessage(SocketEvent.Failed.class, this::onSocketFailed)
         .onMessage(RegisterOutcome.class, this::onRegisterOutcome)
-        .onMessage(Replaced.class, replaced -> closeWith(
-            Replies.error("replaced", "Replaced by a newer connection for this instance"), "replaced"))
+        .onMessage(Replaced.class, replaced -> closeWith(Replies.replaced(), "replaced"))
         .onMessage(ServerStopping.class, stopping -> closeWith(Replies.shuttingDown(), "relay stopping"))
         .onMessage(OpenSession.class, this::onOpenSession)
         .onMessage(SessionEnded.class, this::onSessionEnded)
@@ -118,6 +137,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(ClaimCreated.class, this::onClaimCreated)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(NotReading.class, this::onNotReading)
+        .onMessage(Probe.class, this::onProbe)
+        .onMessage(ProofExpired.class, expired -> onProofExpired())
         .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
@@ -154,8 +175,12 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       send(Replies.pong());
     } else if (frame instanceof InstanceFrame.Pong) {
       refreshLiveness();
+      probes.forEach(probe -> probe.tell(Alive.INSTANCE));
+      probes.clear();
     } else if (frame instanceof InstanceFrame.Register register) {
       onRegister(register);
+    } else if (frame instanceof InstanceFrame.Prove prove) {
+      onProve(prove);
     } else if (frame instanceof InstanceFrame.UpdateUrls update) {
       if (requireRegistered()) {
         directUrls = update.directUrls();
@@ -202,7 +227,60 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     registering = true;
     refreshLiveness();
-    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf()));
+    boolean proven = java.util.Arrays.equals(provenKey, register.publicKey());
+    if (!proven && RelayVersion.offers(register.protocolVersions(), RelayVersion.POSSESSION_PROOF)) {
+      // Relay protocol 1.1: the key must be proven before the registry sees the register.
+      challenge = PossessionProof.Challenge.create();
+      challenged = register;
+      timers.startSingleTimer(PROOF, ProofExpired.INSTANCE, tunnel.settings().proofTimeout());
+      send(Replies.challenge(challenge.ephemeral().publicKey(), challenge.nonce()));
+      return;
+    }
+    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf(), proven));
+  }
+
+  private void onProve(InstanceFrame.Prove prove) {
+    if (challenge == null) {
+      send(Replies.error("unexpected_proof", "No challenge pending: send register first"));
+      return;
+    }
+    InstanceFrame.Register register = challenged;
+    boolean valid = challenge.verify(register.instanceId(), register.publicKey(), prove.mac());
+    challenge = null;
+    challenged = null;
+    timers.cancel(PROOF);
+    if (!valid) {
+      registering = false;
+      getContext().getLog().info("registration refused instance={} ip={} reason=possession proof failed",
+          register.instanceId(), clientIp);
+      send(Replies.proofFailed());
+      return;
+    }
+    provenKey = register.publicKey();
+    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf(), true));
+  }
+
+  private Behavior<Command> onProofExpired() {
+    if (challenge != null) {
+      getContext().getLog().info("registration refused instance={} ip={} reason=no prove within {}",
+          challenged.instanceId(), clientIp, tunnel.settings().proofTimeout());
+      challenge = null;
+      challenged = null;
+      registering = false;
+      send(Replies.error("proof_timeout", "No prove within " + tunnel.settings().proofTimeout().toSeconds() + " s"));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onProbe(Probe probe) {
+    if (closing) {
+      return this; // no answer: the registry counts the probe as unanswered
+    }
+    if (probes.isEmpty()) {
+      send(Replies.ping());
+    }
+    probes.add(probe.replyTo());
+    return this;
   }
 
   private Behavior<Command> onRegisterOutcome(RegisterOutcome outcome) {
@@ -221,7 +299,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     refreshLiveness();
     getContext().getLog().info("instance registered instance={} ip={} key={}", register.instanceId(), clientIp, outcome.reason());
-    send(Replies.registered());
+    boolean proven = java.util.Arrays.equals(provenKey, register.publicKey());
+    send(Replies.registered(proven ? RelayVersion.POSSESSION_PROOF : RelayVersion.CURRENT));
     return this;
   }
 

@@ -12,6 +12,9 @@ public sealed interface InstanceFrame {
 
   record Ping() implements InstanceFrame {}
 
+  /** Relay protocol 1.1: the answer to a challenge, mac decoded (32 bytes). */
+  record Prove(byte[] mac) implements InstanceFrame {}
+
   record Pong() implements InstanceFrame {}
 
   record UpdateUrls(List<String> directUrls) implements InstanceFrame {}

@@ -1,12 +1,12 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.JsonSerializable;
+import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.persistence.PersistFailures;
 import java.time.Clock;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -17,6 +17,9 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
  * later registration must present the same key. This is what stops an instance id from being hijacked.
  */
 public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Event, KeyPin.State> {
+  static final String ENTITY_TYPE = "KeyPin";
+  /** The longest instance id the journal can hold a pin for (248): longer ones are refused as invalid_field. */
+  public static final int MAX_INSTANCE_ID_LENGTH = PersistenceIds.maxEntityIdLength(ENTITY_TYPE);
 
   public sealed interface Command {}
 
@@ -40,8 +43,7 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
   private final Clock clock;
 
   private KeyPin(String instanceId, Clock clock) {
-    super(PersistenceId.of("KeyPin", instanceId),
-        PersistFailures.restartWithBackoff());
+    super(PersistenceIds.of(ENTITY_TYPE, instanceId), PersistFailures.restartWithBackoff());
     this.clock = clock;
   }
 

@@ -20,12 +20,39 @@ public final class Replies {
   static final String CLAIM_USED = "Claim code has already been used";
   static final String CLAIM_EXPIRED = "Claim code has expired";
 
-  static String registered() {
-    return write(object("registered").put("relay_protocol", RelayVersion.CURRENT));
+  /** relayProtocol: the version negotiated with this instance (1.1 once it proved possession of its key). */
+  static String registered(String relayProtocol) {
+    return write(object("registered").put("relay_protocol", relayProtocol));
   }
 
   static String pong() {
     return "{\"type\":\"pong\"}";
+  }
+
+  /** The relay's liveness probe of a registered instance, which answers pong. */
+  static String ping() {
+    return "{\"type\":\"ping\"}";
+  }
+
+  /** Relay protocol 1.1: prove possession of the registered key (see {@link PossessionProof}). */
+  static String challenge(byte[] relayPublicKey, byte[] nonce) {
+    return write(object("challenge").put("relay_public_key", java.util.Base64.getEncoder().encodeToString(relayPublicKey))
+        .put("nonce", java.util.Base64.getEncoder().encodeToString(nonce)));
+  }
+
+  /** To a live connection another one took over from, and to a registration of a connection already replaced. */
+  static String replaced() {
+    return error("replaced", "Replaced by a newer connection for this instance");
+  }
+
+  /** An unproven register for an id whose live connection still answers (or registered later). */
+  static String alreadyConnected() {
+    return error("already_connected",
+        "Instance is connected on another socket that still answers; prove possession of its key (relay_protocol 1.1) to replace it");
+  }
+
+  static String proofFailed() {
+    return error("proof_failed", "Possession proof failed: mac does not prove the private key of public_key");
   }
 
   static String error(String message) {
@@ -43,7 +70,7 @@ public final class Replies {
   static String versionIncompatible() {
     ObjectNode node = object("error").put("code", "version_incompatible")
         .put("message", "Relay protocol version mismatch");
-    node.putArray("supported_versions").add(RelayVersion.CURRENT);
+    node.putArray("supported_versions").add(RelayVersion.CURRENT).add(RelayVersion.POSSESSION_PROOF);
     return write(node);
   }
 

@@ -16,7 +16,12 @@ import java.util.Optional;
 public final class TunnelCodec {
   static final ObjectMapper MAPPER = Json.MAPPER;
   static final int KEY_BYTES = 32;
-  static final int MAX_ID_LENGTH = 256;
+  /** instance_id (register and connect): its key pin's persistence id must fit the journal. */
+  public static final int MAX_INSTANCE_ID_LENGTH = KeyPin.MAX_INSTANCE_ID_LENGTH;
+  /** claim_code as typed (before normalisation): never longer than a code the journal could hold. */
+  public static final int MAX_CLAIM_CODE_LENGTH = ClaimCode.MAX_CODE_LENGTH;
+  /** user_id is stored inside a claim's event payload (no column limit) and echoed in connected: a protocol bound. */
+  public static final int MAX_USER_ID_LENGTH = 256;
   private static final int MAX_ECHOED_TYPE_LENGTH = 64;
 
   private TunnelCodec() {}
@@ -56,6 +61,14 @@ public final class TunnelCodec {
             ? ok(new InstanceFrame.RelayMessage(sessionId, payload)) : invalidBase64("payload");
       }
       case "create_claim" -> createClaim(json);
+      case "prove" -> {
+        String mac = text(json, "mac");
+        if (mac == null) yield missing("mac");
+        Optional<byte[]> decoded = Base64Payload.decode(mac);
+        if (decoded.isEmpty()) yield invalidBase64("mac");
+        yield decoded.get().length == PossessionProof.MAC_BYTES
+            ? ok(new InstanceFrame.Prove(decoded.get())) : invalidField("mac");
+      }
       case "" -> missing("type");
       default -> unknownType(json);
     };
@@ -79,7 +92,8 @@ public final class TunnelCodec {
   private static Decoded<InstanceFrame> register(JsonNode json) {
     String instanceId = text(json, "instance_id");
     if (instanceId == null || instanceId.isEmpty()) return missing("instance_id");
-    if (!acceptableId(instanceId)) return invalidField("instance_id");
+    Decoded<InstanceFrame> badId = checkId("instance_id", instanceId, MAX_INSTANCE_ID_LENGTH);
+    if (badId != null) return badId;
     String key = text(json, "public_key");
     Optional<byte[]> decoded = key == null ? Optional.empty() : Base64Payload.decode(key);
     if (decoded.isEmpty() || decoded.get().length != KEY_BYTES) {
@@ -105,7 +119,8 @@ public final class TunnelCodec {
   private static Decoded<InstanceFrame> createClaim(JsonNode json) {
     String userId = text(json, "user_id");
     if (userId == null || userId.isEmpty()) return missing("user_id");
-    if (!acceptableId(userId)) return invalidField("user_id");
+    Decoded<InstanceFrame> badId = checkId("user_id", userId, MAX_USER_ID_LENGTH);
+    if (badId != null) return badId;
     JsonNode ttl = json.get("ttl_seconds");
     Long ttlSeconds = null;
     if (ttl != null && !ttl.isNull()) {
@@ -133,22 +148,35 @@ public final class TunnelCodec {
     String instanceId = text(json, "instance_id");
     String claimCode = text(json, "claim_code");
     if (instanceId != null && !instanceId.isEmpty()) {
-      if (!acceptableId(instanceId)) return invalidField("instance_id");
+      Decoded<ClientFrame> badId = checkId("instance_id", instanceId, MAX_INSTANCE_ID_LENGTH);
+      if (badId != null) return badId;
       return ok(new ClientFrame.Connect(instanceId, null, clientKey));
     }
     if (claimCode != null && !claimCode.isEmpty()) {
-      if (!acceptableId(claimCode)) return invalidField("claim_code");
+      Decoded<ClientFrame> badId = checkId("claim_code", claimCode, MAX_CLAIM_CODE_LENGTH);
+      if (badId != null) return badId;
       return ok(new ClientFrame.Connect(null, claimCode, clientKey));
     }
     return missing("instance_id or claim_code");
   }
 
   /**
-   * Ids end up in logs and status pages: bounded length, and no control characters, so that nobody can
-   * forge a log line with an instance id that contains a newline.
+   * Ids end up in the journal, logs and status pages: at most max characters (what storage holds), and
+   * no control characters, so that nobody can forge a log line with an instance id that contains a
+   * newline. Null when acceptable, else the invalid_field refusal.
    */
-  private static boolean acceptableId(String id) {
-    return id.length() <= MAX_ID_LENGTH && id.chars().noneMatch(Character::isISOControl);
+  private static <T> Decoded<T> checkId(String field, String id, int max) {
+    if (id.length() > max) {
+      return new Decoded.Invalid<>(Replies.error("invalid_field",
+          "Invalid field: " + field + " (at most " + max + " characters)"),
+          field + " of " + id.length() + " characters over the limit " + max);
+    }
+    return id.chars().anyMatch(Character::isISOControl) ? invalidField(field) : null;
+  }
+
+  /** True when id is a valid instance id (length and characters), as register and connect check it. */
+  public static boolean isAcceptableInstanceId(String id) {
+    return !id.isEmpty() && checkId("instance_id", id, MAX_INSTANCE_ID_LENGTH) == null;
   }
 
   private static Optional<JsonNode> parse(String text) {

@@ -22,7 +22,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
  * Supervises every instance connection and client session, and knows which connection is live for
- * which instance id: at most one, guarded by the key pin. Only control traffic (register, connect,
+ * which instance id: exactly one per registered id, guarded by the key pin, decided by registration
+ * generation and possession proof ({@link Registration}). Only control traffic (register, connect,
  * status) passes through here; session frames never do.
  */
 public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Command> {
@@ -37,8 +38,9 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   public record AcceptClient(BoundedSourceQueue<Message> out, String clientIp,
                              ActorRef<ActorRef<ClientSession.Command>> replyTo) implements Command {}
 
-  public record Register(InstanceFrame.Register register, ActorRef<InstanceConnection.Command> connection)
-      implements Command {}
+  /** proven: the connection proved possession of register's private key (relay protocol 1.1). */
+  public record Register(InstanceFrame.Register register, ActorRef<InstanceConnection.Command> connection,
+                         boolean proven) implements Command {}
 
   public record Connect(String instanceId, ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> clientOut,
                         String clientPublicKey, ClientSession.ClaimGrant claim) implements Command {}
@@ -55,7 +57,12 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   public record Stats(int instancesOnline, long sessionsOpen, long sessionsOpened, long bytesRelayed, long framesRelayed) {}
 
-  private record PinChecked(Register request, KeyPin.Result result, Throwable failure) implements Command {}
+  private record PinChecked(Register request, long generation, KeyPin.Result result, Throwable failure)
+      implements Command {}
+
+  /** The live holder was pinged for an unproven newcomer; answered is false when no pong came in time. */
+  private record Probed(Register request, long generation, KeyPin.Result pin,
+                        ActorRef<InstanceConnection.Command> holder, boolean answered) implements Command {}
 
   private record PinLookedUp(Connect request, KeyPin.Result result, Throwable failure) implements Command {}
 
@@ -73,7 +80,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private final TunnelContext tunnel;
   private final ActorRef<EntityKeeper.Command<KeyPin.Command>> pins;
-  private final Map<String, ActorRef<InstanceConnection.Command>> live = new HashMap<>();
+  private final Map<String, Registration.Holder<ActorRef<InstanceConnection.Command>>> live = new HashMap<>();
+  /** Connections told they were replaced, until they stop: never made live again. */
+  private final Set<ActorRef<InstanceConnection.Command>> replaced = new HashSet<>();
+  /** Registration generations: strictly increasing in the order registrations reach the registry. */
+  private long generations;
   private final Map<ActorRef<InstanceConnection.Command>, String> instanceIdOf = new HashMap<>();
   /** Every open socket's actor, registered or not, for CloseAll. */
   private final Set<ActorRef<InstanceConnection.Command>> connections = new HashSet<>();
@@ -108,6 +119,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
         .onMessage(AcceptClient.class, this::onAcceptClient)
         .onMessage(Register.class, this::onRegister)
         .onMessage(PinChecked.class, this::onPinChecked)
+        .onMessage(Probed.class, this::onProbed)
         .onMessage(Connect.class, this::onConnect)
         .onMessage(PinLookedUp.class, this::onPinLookedUp)
         .onMessage(ConnectionStopped.class, this::onConnectionStopped)
@@ -146,9 +158,10 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onRegister(Register request) {
     String instanceId = request.register().instanceId();
+    long generation = ++generations;
     getContext().ask(KeyPin.Result.class, pins, tunnel.settings().askTimeout(),
         replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(), replyTo)),
-        (result, failure) -> new PinChecked(request, result, failure));
+        (result, failure) -> new PinChecked(request, generation, result, failure));
     return this;
   }
 
@@ -167,24 +180,61 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
           "public key differs from the pinned key (hijack attempt?)"));
       return this;
     }
+    return decide(checked.request(), checked.generation(), checked.result(), null, Registration.Liveness.UNKNOWN);
+  }
+
+  private Behavior<Command> onProbed(Probed probed) {
+    return decide(probed.request(), probed.generation(), probed.pin(), probed.holder(),
+        probed.answered() ? Registration.Liveness.ANSWERED : Registration.Liveness.SILENT);
+  }
+
+  /** Applies {@link Registration#decide}; a probe result counts only while the probed holder is still live. */
+  private Behavior<Command> decide(Register request, long generation, KeyPin.Result pin,
+                                   ActorRef<InstanceConnection.Command> probed, Registration.Liveness liveness) {
+    InstanceFrame.Register register = request.register();
+    ActorRef<InstanceConnection.Command> connection = request.connection();
     if (getContext().getChild(connection.path().name()).isEmpty()) {
       return this; // the connection closed while its key was being checked
     }
-    ActorRef<InstanceConnection.Command> previous = live.put(register.instanceId(), connection);
-    if (previous != null && !previous.equals(connection)) {
+    Registration.Holder<ActorRef<InstanceConnection.Command>> holder = live.get(register.instanceId());
+    Registration.Liveness known = holder != null && holder.connection().equals(probed)
+        ? liveness : Registration.Liveness.UNKNOWN;
+    Registration.Decision<ActorRef<InstanceConnection.Command>> decision = Registration.decide(holder,
+        new Registration.Candidate<>(connection, generation, request.proven()), replaced.contains(connection), known);
+    if (decision instanceof Registration.Probe<ActorRef<InstanceConnection.Command>> probe) {
+      getContext().ask(InstanceConnection.Alive.class, probe.holder(), tunnel.settings().livenessProbeTimeout(),
+          InstanceConnection.Probe::new,
+          (alive, failure) -> new Probed(request, generation, pin, probe.holder(), failure == null));
+      return this;
+    }
+    if (decision instanceof Registration.Refuse<ActorRef<InstanceConnection.Command>> refuse) {
+      String refusal = refuse.reason() == Registration.Reason.REPLACED ? Replies.replaced() : Replies.alreadyConnected();
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false, refusal, switch (refuse.reason()) {
+        case REPLACED -> "this connection was replaced already";
+        case SUPERSEDED -> "a newer registration (generation " + holder.generation() + " > " + generation + ") holds the id";
+        case ALREADY_CONNECTED -> "the live connection answered the probe (prove possession to replace it)";
+      }));
+      return this;
+    }
+    if (decision instanceof Registration.Install<ActorRef<InstanceConnection.Command>> install
+        && install.replaced() != null) {
+      ActorRef<InstanceConnection.Command> previous = install.replaced();
+      replaced.add(previous);
       instanceIdOf.remove(previous);
       previous.tell(InstanceConnection.Replaced.INSTANCE);
-      getContext().getLog().info("instance connection replaced instance={}", register.instanceId());
+      getContext().getLog().info("instance connection replaced instance={} by={} generation={}", register.instanceId(),
+          request.proven() ? "possession proof" : "silent holder", generation);
     }
+    live.put(register.instanceId(), new Registration.Holder<>(connection, generation));
     instanceIdOf.put(connection, register.instanceId());
     offline.remove(register.instanceId());
     connection.tell(new InstanceConnection.RegisterOutcome(register, true, null,
-        checked.result() == KeyPin.Result.PINNED_NOW ? "pinned" : "matches pin"));
+        pin == KeyPin.Result.PINNED_NOW ? "pinned" : "matches pin"));
     return this;
   }
 
   private Behavior<Command> onConnect(Connect connect) {
-    ActorRef<InstanceConnection.Command> connection = live.get(connect.instanceId());
+    ActorRef<InstanceConnection.Command> connection = liveConnection(connect.instanceId());
     if (connection != null) {
       connection.tell(new InstanceConnection.OpenSession(connect.client(), connect.clientOut(),
           connect.clientPublicKey(), connect.claim()));
@@ -199,8 +249,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onPinLookedUp(PinLookedUp looked) {
     Connect connect = looked.request();
-    ActorRef<InstanceConnection.Command> connection = live.get(connect.instanceId());
-    if (connection != null) {
+    if (liveConnection(connect.instanceId()) != null) {
       return onConnect(connect);
     }
     boolean known = looked.failure() == null && looked.result() != KeyPin.Result.NOT_PINNED;
@@ -211,8 +260,9 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onConnectionStopped(ConnectionStopped stopped) {
     connections.remove(stopped.connection());
+    replaced.remove(stopped.connection());
     String instanceId = instanceIdOf.remove(stopped.connection());
-    if (instanceId != null && stopped.connection().equals(live.get(instanceId))) {
+    if (instanceId != null && stopped.connection().equals(liveConnection(instanceId))) {
       live.remove(instanceId);
     }
     return this;
@@ -220,7 +270,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
 
   private Behavior<Command> onDeparted(Departed departed) {
     String instanceId = departed.lastStatus().instanceId();
-    ActorRef<InstanceConnection.Command> current = live.get(instanceId);
+    ActorRef<InstanceConnection.Command> current = liveConnection(instanceId);
     if (current == null || current.equals(departed.connection())) {
       live.remove(instanceId);
       offline.put(instanceId, departed.lastStatus());
@@ -230,7 +280,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   }
 
   private Behavior<Command> onGetInstance(GetInstance get) {
-    ActorRef<InstanceConnection.Command> connection = live.get(get.instanceId());
+    ActorRef<InstanceConnection.Command> connection = liveConnection(get.instanceId());
     if (connection == null) {
       get.replyTo().tell(new InstanceLookup(offline.get(get.instanceId())));
       return this;
@@ -254,6 +304,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     connections.forEach(connection -> connection.tell(InstanceConnection.ServerStopping.INSTANCE));
     closeAll.replyTo().tell(Done.getInstance());
     return this;
+  }
+
+  private ActorRef<InstanceConnection.Command> liveConnection(String instanceId) {
+    Registration.Holder<ActorRef<InstanceConnection.Command>> holder = live.get(instanceId);
+    return holder == null ? null : holder.connection();
   }
 
   private Behavior<Command> onGetStats(GetStats get) {

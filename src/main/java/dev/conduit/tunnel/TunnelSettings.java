@@ -21,7 +21,9 @@ public record TunnelSettings(
     int inboundBatchBytes,
     Duration frameAssemblyTimeout,
     Duration askTimeout,
-    int offlineStatusRetained) {
+    int offlineStatusRetained,
+    Duration livenessProbeTimeout,
+    Duration proofTimeout) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -41,6 +43,8 @@ public record TunnelSettings(
         (int) c.getBytes("inbound-batch-bytes").longValue(),
         c.getDuration("frame-assembly-timeout"),
         c.getDuration("ask-timeout"),
-        c.getInt("offline-status-retained"));
+        c.getInt("offline-status-retained"),
+        c.getDuration("liveness-probe-timeout"),
+        c.getDuration("proof-timeout"));
   }
 }

@@ -73,6 +73,11 @@ public final class TunnelStatusRoutes extends AllDirectives {
   }
 
   private Route instance(String instanceId, boolean withDirectUrls) {
+    if (!TunnelCodec.isAcceptableInstanceId(instanceId)) {
+      // No such id can have registered: say why instead of a 404 that suggests it might.
+      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_field", "Invalid instance id (at most "
+          + TunnelCodec.MAX_INSTANCE_ID_LENGTH + " characters, no control characters)"));
+    }
     return onComplete(AskPattern.ask(registry,
         (ActorRef<TunnelRegistry.InstanceLookup> replyTo) -> new TunnelRegistry.GetInstance(instanceId, replyTo),
         timeout, system.scheduler()), lookup -> {

@@ -24,6 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class EndpointStore {
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** Characters the hub_id column holds: hub ids in conduit.hub.hubs are refused at start-up when longer. */
+  public static final int HUB_ID_LENGTH = 256;
 
   private final Database database;
   private final Map<String, Endpoint> cache = new ConcurrentHashMap<>();
@@ -38,7 +40,7 @@ public final class EndpointStore {
       try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE IF NOT EXISTS webhook_endpoints ("
             + "id VARCHAR(64) PRIMARY KEY, name VARCHAR(256) NOT NULL, provider VARCHAR(32) NOT NULL, "
-            + "secret VARCHAR(1024), destination_url VARCHAR(2048) NOT NULL, hub_id VARCHAR(256) NOT NULL, "
+            + "secret VARCHAR(1024), destination_url VARCHAR(2048) NOT NULL, hub_id VARCHAR(" + HUB_ID_LENGTH + ") NOT NULL, "
             + "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)");
         try (ResultSet rs = s.executeQuery("SELECT id, name, provider, secret, destination_url, hub_id, "
             + "created_at, updated_at FROM webhook_endpoints")) {

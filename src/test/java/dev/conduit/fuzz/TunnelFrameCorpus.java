@@ -27,7 +27,9 @@ final class TunnelFrameCorpus {
   private static final Set<String> INSTANCE_TYPES = Set.of("register", "ping", "pong", "update_urls",
       "relay_message", "create_claim");
   private static final Set<String> CLIENT_TYPES = Set.of("connect", "message", "ping", "close");
-  private static final int MAX_ID = 256;
+  private static final int MAX_INSTANCE_ID = dev.conduit.tunnel.TunnelCodec.MAX_INSTANCE_ID_LENGTH;
+  private static final int MAX_USER_ID = dev.conduit.tunnel.TunnelCodec.MAX_USER_ID_LENGTH;
+  private static final int MAX_CLAIM_CODE = dev.conduit.tunnel.TunnelCodec.MAX_CLAIM_CODE_LENGTH;
 
   private final SplittableRandom random;
   private final int maxFrameBytes;
@@ -125,7 +127,7 @@ final class TunnelFrameCorpus {
     instance("register without instance_id", "{\"type\":\"register\",\"public_key\":" + quote(key) + "}",
         error("missing_field"));
     instance("empty instance_id", register("", key), error("missing_field"));
-    instance("instance_id too long", register("i".repeat(MAX_ID + 1 + random.nextInt(5000)), key), error("invalid_field"));
+    instance("instance_id too long", register("i".repeat(MAX_INSTANCE_ID + 1 + random.nextInt(5000)), key), error("invalid_field"));
     for (String urls : List.of("[1]", "[\"a\",null]", "[[]]", "[{}]", "[\"ok\",true]")) {
       instance("direct_urls with a non-string", registerWith(id, key, ",\"direct_urls\":" + urls), error("invalid_field"));
       instance("update_urls with a non-string", "{\"type\":\"update_urls\",\"direct_urls\":" + urls + "}",
@@ -162,7 +164,7 @@ final class TunnelFrameCorpus {
     // create_claim: user_id, ttl_seconds.
     instance("create_claim without user_id", "{\"type\":\"create_claim\"}", error("missing_field"));
     instance("create_claim empty user_id", createClaim(quote(""), null), error("missing_field"));
-    instance("create_claim user_id too long", createClaim(quote("u".repeat(MAX_ID + 1)), null), error("invalid_field"));
+    instance("create_claim user_id too long", createClaim(quote("u".repeat(MAX_USER_ID + 1)), null), error("invalid_field"));
     for (String value : Mutations.NON_STRINGS) {
       instance("user_id of wrong JSON type", createClaim(value, null), error("missing_field"));
     }
@@ -195,8 +197,8 @@ final class TunnelFrameCorpus {
       client("connect targets of wrong JSON type", "{\"type\":\"connect\",\"instance_id\":" + value
           + ",\"claim_code\":" + value + "}", error("missing_field"));
     }
-    client("instance_id too long", connectTo("i".repeat(MAX_ID + 1 + random.nextInt(3000))), error("invalid_field"));
-    client("claim_code too long", connectClaim("C".repeat(MAX_ID + 1)), error("invalid_field"));
+    client("instance_id too long", connectTo("i".repeat(MAX_INSTANCE_ID + 1 + random.nextInt(3000))), error("invalid_field"));
+    client("claim_code too long", connectClaim("C".repeat(MAX_CLAIM_CODE + 1)), error("invalid_field"));
     for (int i = 0; i < 8; i++) {
       client("unknown instance", connectTo(uuid()), exact(INSTANCE_NOT_FOUND));
     }

@@ -120,12 +120,41 @@ class TunnelActorsTest {
     assertEquals("key_mismatch", hijacker.expectFrame("error").path("code").asText());
     first.expectNoFrame();
 
-    TunnelHarness.Socket second = registeredInstance(id, key(4));
+    // Without a possession proof the newcomer takes the id only from a connection that does not answer a ping.
+    TunnelHarness.Socket second = harness.instanceSocket();
+    second.sendAndAwaitAck(register(id, key(4)));
+    first.expectFrame("ping");
+    second.expectNoFrame();
+    time(harness.settings.livenessProbeTimeout());
+    assertEquals("1.0", second.expectFrame("registered").path("relay_protocol").asText());
     assertEquals("replaced", first.expectFrame("error").path("code").asText());
     first.expectStopped();
 
     // Clients now reach the second connection only.
     pairedClient(second, id);
+  }
+
+  /** An unproven register for an id whose connection answers the probe is refused; the live one stays. */
+  @Test
+  void unprovenNewcomerIsRefusedWhileTheLiveConnectionAnswers() throws Exception {
+    String id = UUID.randomUUID().toString();
+    TunnelHarness.Socket first = registeredInstance(id, key(7));
+
+    TunnelHarness.Socket newcomer = harness.instanceSocket();
+    newcomer.sendAndAwaitAck(register(id, key(7)));
+    first.expectFrame("ping");
+    first.sendAndAwaitAck("{\"type\":\"pong\"}");
+    JsonNode refusal = newcomer.expectFrame("error");
+    assertEquals("already_connected", refusal.path("code").asText());
+    // However long it waits now, the decision was made: nothing replaces the live connection.
+    time(harness.settings.livenessProbeTimeout().multipliedBy(2));
+    newcomer.expectNoFrame();
+    first.expectNoFrame();
+    pairedClient(first, id);
+  }
+
+  private void time(Duration step) {
+    harness.time.timePasses(step);
   }
 
   @Test

@@ -112,7 +112,7 @@ class TunnelBadInputTest {
           + "\",\"protocol_versions\":{\"relay_protocol\":[\"2.0\"]}}");
       JsonNode error = error(socket);
       assertEquals("version_incompatible", error.path("code").asText());
-      assertEquals("[\"1.0\"]", error.path("supported_versions").toString());
+      assertEquals("[\"1.0\",\"1.1\"]", error.path("supported_versions").toString());
       socket.send("{\"type\":\"create_claim\",\"user_id\":\"u\"}");
       assertEquals("Not registered", error(socket).path("message").asText());
     }

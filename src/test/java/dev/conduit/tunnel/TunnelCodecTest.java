@@ -23,8 +23,8 @@ class TunnelCodecTest {
       "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_33 + "\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
       "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"!!notbase64!!\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
       "{\"type\":\"register\",\"instance_id\":\"i\"}|{\"type\":\"error\",\"message\":\"Registration failed\"}",
-      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[\"2.0\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
-      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[\"2.0\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\",\"1.1\"]}",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\",\"1.1\"]}",
       "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":\"http://x\"}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: direct_urls\"}",
       "{\"type\":\"relay_message\",\"payload\":\"AA==\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: session_id\"}",
       "{\"type\":\"relay_message\",\"session_id\":\"s\",\"payload\":\"A=A=\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
@@ -32,6 +32,9 @@ class TunnelCodecTest {
       "{\"type\":\"create_claim\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: user_id\"}",
       "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":-5}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: ttl_seconds\"}",
       "{\"type\":\"update_urls\",\"direct_urls\":[1]}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: direct_urls\"}",
+      "{\"type\":\"prove\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: mac\"}",
+      "{\"type\":\"prove\",\"mac\":\"%%\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in mac\"}",
+      "{\"type\":\"prove\",\"mac\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: mac\"}",
   })
   void instanceFrameErrors(String frame, String expectedReply) {
     Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(frame);
@@ -43,7 +46,7 @@ class TunnelCodecTest {
       "{|{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
       "{\"type\":\"connect\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: instance_id or claim_code\"}",
       "{\"type\":\"connect\",\"instance_id\":\"i\",\"client_public_key\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"code\":\"invalid_public_key\",\"message\":\"Invalid client public key\"}",
-      "{\"type\":\"connect\",\"instance_id\":\"i\",\"protocol_versions\":{\"relay_protocol\":[\"0.9\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\"]}",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"protocol_versions\":{\"relay_protocol\":[\"0.9\"]}}|{\"type\":\"error\",\"code\":\"version_incompatible\",\"message\":\"Relay protocol version mismatch\",\"supported_versions\":[\"1.0\",\"1.1\"]}",
       "{\"type\":\"message\"}|{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: payload\"}",
       "{\"type\":\"message\",\"payload\":\"%%%%\"}|{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
       "{\"type\":\"register\"}|{\"type\":\"error\",\"code\":\"unknown_type\",\"message\":\"Unknown message type: register\"}",
@@ -61,6 +64,7 @@ class TunnelCodecTest {
       "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":60,\"request_id\":\"r\"}",
       "{\"type\":\"update_urls\",\"direct_urls\":[\"http://a\"]}",
       "{\"type\":\"ping\"}",
+      "{\"type\":\"prove\",\"mac\":\"" + KEY_32 + "\"}",
   })
   void wellFormedInstanceFramesDecode(String frame) {
     assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(frame));

@@ -1,5 +1,6 @@
 package dev.conduit.hub.auth;
 
+import dev.conduit.webhook.EndpointStore;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,6 +30,10 @@ final class HubSpec {
             String secret = entry.substring(colon + 1).strip();
             if (id.isEmpty()) {
                 throw malformed(position, "hub id is empty");
+            }
+            if (id.length() > EndpointStore.HUB_ID_LENGTH) {
+                // Endpoints store their hub id: a longer one could never be given to an endpoint.
+                throw malformed(position, "hub id is longer than " + EndpointStore.HUB_ID_LENGTH + " characters");
             }
             if (secret.isEmpty()) {
                 throw malformed(position, "secret for hub '" + id + "' is empty");

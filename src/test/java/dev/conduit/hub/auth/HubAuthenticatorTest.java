@@ -206,6 +206,15 @@ class HubAuthenticatorTest {
         assertParseError("a:one,a:hidden", "entry 2", "hidden");
     }
 
+    /** Endpoints store their hub id in a VARCHAR(256): a hub id that could never be stored is refused at start-up. */
+    @Test
+    void hubIdsAreAtMostWhatTheEndpointTableHolds() {
+        String longest = "h".repeat(dev.conduit.webhook.EndpointStore.HUB_ID_LENGTH);
+        assertEquals(Map.of(longest, "s"), HubAuthenticator.parseHubs(longest + ":s"));
+        var e = assertThrows(IllegalArgumentException.class, () -> HubAuthenticator.parseHubs(longest + "h:secretvalue"));
+        assertEquals("CONDUIT_HUBS entry 1 is malformed: hub id is longer than 256 characters", e.getMessage());
+    }
+
     private static void assertParseError(String spec, String position, String mustNotContain) {
         var e = assertThrows(IllegalArgumentException.class, () -> HubAuthenticator.parseHubs(spec));
         assertTrue(e.getMessage().contains(position), e.getMessage());
