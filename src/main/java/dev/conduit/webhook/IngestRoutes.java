@@ -120,7 +120,9 @@ public final class IngestRoutes extends AllDirectives {
             (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
                 EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),
             settings.ingestTimeout(), system.scheduler())
-        .thenApply(ingested -> Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
+        .thenApply(ingested -> !ingested.stored()
+            ? Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found")
+            : Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
             .put("id", ingested.webhookId())
             .put("status", WebhookEndpoint.Status.RECEIVED.wireName())
             .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT))));

@@ -203,6 +203,22 @@ public final class WebhookStatusTable {
     });
   }
 
+  /** Endpoints (existing or not) with webhooks not yet delivered, failed or dead-lettered, per this table. */
+  public CompletionStage<List<String>> endpointsWithUnfinished() {
+    return database.withConnection("read webhook_status", c -> {
+      try (Statement s = c.createStatement();
+           ResultSet rs = s.executeQuery("SELECT DISTINCT endpoint_id FROM webhook_status WHERE status IN ('"
+               + WebhookEndpoint.Status.RECEIVED.wireName() + "', '" + WebhookEndpoint.Status.DISPATCHED.wireName()
+               + "', '" + WebhookEndpoint.Status.RETRYING.wireName() + "')")) {
+        List<String> ids = new ArrayList<>();
+        while (rs.next()) {
+          ids.add(rs.getString(1));
+        }
+        return ids;
+      }
+    });
+  }
+
   public CompletionStage<Optional<Row>> get(String id) {
     return database.withConnection("read webhook_status", c -> {
       try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM webhook_status WHERE id = ?")) {
