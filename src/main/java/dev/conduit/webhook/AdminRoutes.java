@@ -340,6 +340,7 @@ public final class AdminRoutes extends AllDirectives {
       node.put("last_status_code", r.lastStatusCode());
     }
     node.put("last_error", r.lastError());
+    node.put("query", r.query());
     return node;
   }
 

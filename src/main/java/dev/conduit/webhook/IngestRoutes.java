@@ -87,7 +87,8 @@ public final class IngestRoutes extends AllDirectives {
     }
     CompletionStage<HttpResponse> response = request.entity()
         .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
-        .thenCompose(strict -> store(endpoint.get(), headers, strict.getData().toArray()))
+        .thenCompose(strict -> store(endpoint.get(), headers, request.getUri().rawQueryString().orElse(null),
+            strict.getData().toArray()))
         .exceptionally(failure -> {
           if (causedBy(failure, EntityStreamSizeException.class)) {
             return tooLarge();
@@ -104,7 +105,8 @@ public final class IngestRoutes extends AllDirectives {
     return completeWithFuture(response);
   }
 
-  private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, byte[] body) {
+  private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, String query,
+                                              byte[] body) {
     VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
@@ -115,7 +117,7 @@ public final class IngestRoutes extends AllDirectives {
       LOG.debug("webhook for endpoint {} unverified: {}", endpoint.id(), verification.reason());
     }
     WebhookEndpoint.Incoming incoming = new WebhookEndpoint.Incoming(UUID.randomUUID().toString(), clock.instant(),
-        headers, body, verification.verdict());
+        headers, body, verification.verdict(), query);
     return AskPattern.ask(endpointsKeeper,
             (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
                 EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),

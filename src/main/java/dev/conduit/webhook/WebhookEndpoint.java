@@ -119,8 +119,24 @@ public final class WebhookEndpoint
     String webhookId();
   }
 
+  /**
+   * headers: lower-cased names to values; byte strings ({@link HeaderBytes}) when headerBytes is true,
+   * text (as pekko-http decoded it) in events stored before that, where headerBytes is absent (null).
+   * query: the ingest URL's raw query string (without "?"), null when there was none (and in older events).
+   */
   public record Received(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
-                         Verdict verdict) implements Event {}
+                         Verdict verdict, String query, Boolean headerBytes) implements Event {
+
+    /** The header values as byte strings, whichever way they were stored. */
+    public Map<String, String> headerByteStrings() {
+      if (Boolean.TRUE.equals(headerBytes)) {
+        return headers;
+      }
+      Map<String, String> converted = new LinkedHashMap<>();
+      headers.forEach((name, value) -> converted.put(name, HeaderBytes.fromText(value)));
+      return converted;
+    }
+  }
 
   public record Dispatched(String webhookId, int attempt, Instant at) implements Event {}
 
@@ -157,9 +173,9 @@ public final class WebhookEndpoint
     }
   }
 
-  /** What ingest hands to the entity. */
+  /** What ingest hands to the entity; headers as byte strings, query raw or null (see {@link Received}). */
   public record Incoming(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
-                         Verdict verdict) {}
+                         Verdict verdict, String query) {}
 
   /**
    * One webhook's delivery metadata. seqNr locates its Received event (headers and payload) in the
@@ -408,7 +424,8 @@ public final class WebhookEndpoint
       return Effect().none();
     }
     List<Event> events = batch.stream().map(Ingest::webhook)
-        .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict()))
+        .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict(),
+            w.query(), true))
         .toList();
     return Effect().persist(events).thenRun(s -> {
       for (Ingest ingest : batch) {
@@ -641,13 +658,17 @@ public final class WebhookEndpoint
   }
 
   private WebhookEnvelope envelope(Received w, Endpoint endpoint, int attempt) {
-    return WebhookEnvelope.newBuilder()
+    WebhookEnvelope.Builder envelope = WebhookEnvelope.newBuilder();
+    if (w.query() != null) {
+      envelope.setQuery(w.query());
+    }
+    return envelope
         .setId(w.webhookId())
         .setEndpointId(endpointId)
         .setDestinationUrl(endpoint.destinationUrl())
         .setReceivedAt(Timestamp.newBuilder().setSeconds(w.receivedAt().getEpochSecond())
             .setNanos(w.receivedAt().getNano()))
-        .putAllHeaders(w.headers())
+        .putAllHeaders(w.headerByteStrings())
         .setPayload(ByteString.copyFrom(w.body()))
         .setAttempt(attempt)
         .build();

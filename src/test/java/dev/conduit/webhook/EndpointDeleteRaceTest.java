@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.RawHttp;
 import dev.conduit.testing.TestDatabase;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,11 +26,17 @@ class EndpointDeleteRaceTest {
   private static final String TOKEN = WebhookRelayEndToEndTest.TOKEN;
   private static final String OFFLINE_HUB = "other";
 
+  /** The relay tests' settings, with the ingest and ask timeouts as hang guards only (a loaded machine). */
+  private static Config config() {
+    return ConfigFactory.parseMap(Map.of("conduit.webhook.ingest-timeout", "30s",
+        "conduit.webhook.ask-timeout", "30s")).withFallback(WebhookRelayEndToEndTest.overrides());
+  }
+
   /** The DELETE comes while the body is still arriving: it wins, the ingest answers 404 and stores nothing. */
   @Test
   void deleteDuringTheBody_ingestAnswers404AndStoresNothing() throws Exception {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
-         TestServer server = TestServer.start(db, WebhookRelayEndToEndTest.overrides())) {
+         TestServer server = TestServer.start(db, config())) {
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String endpoint = api.createEndpoint("racing", "http://127.0.0.1:9/unused", OFFLINE_HUB);
       try (RawHttp sender = RawHttp.connect(server.port())) {
@@ -56,7 +64,7 @@ class EndpointDeleteRaceTest {
   @Test
   void storedFirst_deleteRefusedUnlessForcedWhichFailsTheQueuedWebhook() throws Exception {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
-         TestServer server = TestServer.start(db, WebhookRelayEndToEndTest.overrides())) {
+         TestServer server = TestServer.start(db, config())) {
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String endpoint = api.createEndpoint("stored-first", "http://127.0.0.1:9/unused", OFFLINE_HUB);
       String id;
@@ -93,7 +101,7 @@ class EndpointDeleteRaceTest {
   @Test
   void webhooksStrandedByAnOlderDeleteAreFailedAfterARestart() throws Exception {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.POSTGRES)) {
-      Config config = WebhookRelayEndToEndTest.overrides();
+      Config config = config();
       String endpoint;
       String id;
       try (TestServer server = TestServer.start(db, config)) {

@@ -53,7 +53,9 @@ class WebhookFidelityTest {
       port = socket.getLocalPort();
     }
     Config edgeConfig = ConfigFactory.parseMap(Map.of(
-        "conduit.http.port", port, "conduit.hub.hubs", HUB + ":" + SECRET, "conduit.webhook.admin-token", TOKEN));
+        "conduit.http.port", port, "conduit.hub.hubs", HUB + ":" + SECRET, "conduit.webhook.admin-token", TOKEN,
+        // Hang guards only: a loaded machine must not turn into a 503.
+        "conduit.webhook.ingest-timeout", "30s", "conduit.webhook.ask-timeout", "30s"));
     db = TestDatabase.create(TestDatabase.Kind.H2);
     destination = RawDestination.start();
     Path secretFile = db.dataDir().resolve("hub.secret");
@@ -119,6 +121,20 @@ class WebhookFidelityTest {
     assertArrayEquals(body.getBytes(StandardCharsets.UTF_8), received.body());
     assertTrue(received.headerLines().contains("X-Note: cafe") || received.headerLines().contains("x-note: cafe"),
         "got " + received.headerLines());
+  }
+
+  /** The ingest URL's query string is stored, shown, and appended to the destination's own query. */
+  @Test
+  void theQueryStringIsStoredShownAndForwarded() throws Exception {
+    String endpoint = api.createEndpoint("query", destination.url("/query?x=1"), HUB);
+    RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1("POST /h/" + endpoint
+        + "?token=abc&list=a%2Cb HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n"
+        + "Content-Length: 2\r\n\r\n{}"));
+    assertEquals(200, response.status(), response.bodyText());
+    String id = EdgeApi.MAPPER.readTree(response.body()).path("id").asText();
+    JsonNode delivered = api.awaitStatus(id, "delivered", TIMEOUT);
+    assertEquals("token=abc&list=a%2Cb", delivered.path("query").asText());
+    assertEquals("/query?x=1&token=abc&list=a%2Cb", only("/query").target());
   }
 
   private static RawDestination.Request only(String path) throws InterruptedException {
