@@ -137,6 +137,24 @@ class WebhookFidelityTest {
     assertEquals("/query?x=1&token=abc&list=a%2Cb", only("/query").target());
   }
 
+  /** Over max-header-count (64 by default) request headers: 431 with the JSON error shape, not plain 400. */
+  @Test
+  void tooManyHeadersIs431Json() throws Exception {
+    String endpoint = api.createEndpoint("many-headers", destination.url("/many-headers"), HUB);
+    StringBuilder head = new StringBuilder("POST /h/" + endpoint + " HTTP/1.1\r\nHost: edge\r\n"
+        + "Content-Length: 2\r\n");
+    for (int i = 0; i < 63; i++) {
+      head.append("X-H").append(i).append(": v\r\n");
+    }
+    RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1(head + "\r\n{}"));
+    assertEquals(431, response.status(), response.bodyText());
+    JsonNode error = EdgeApi.MAPPER.readTree(response.body());
+    assertEquals("too_many_headers", error.path("error").asText());
+    assertEquals("More than 64 request headers", error.path("message").asText());
+    JsonNode stored = api.admin("GET", "/api/webhooks?endpoint=" + endpoint, null).json();
+    assertEquals(0, stored.path("webhooks").size());
+  }
+
   private static RawDestination.Request only(String path) throws InterruptedException {
     EdgeApi.await(() -> destination.requests().stream().anyMatch(r -> r.target().startsWith(path)), TIMEOUT,
         () -> "a request to " + path);
