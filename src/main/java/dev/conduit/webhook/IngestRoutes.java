@@ -145,7 +145,8 @@ public final class IngestRoutes extends AllDirectives {
         headers.merge(name, value, (a, b) -> a + ", " + b);
       }
     }
-    if (!request.entity().getContentType().toString().equals("none/none")) {
+    // A Content-Type pekko-http could not parse stays a raw header (exact); a parsed one is only in the entity.
+    if (!headers.containsKey("content-type") && !request.entity().getContentType().toString().equals("none/none")) {
       headers.put("content-type", request.entity().getContentType().toString());
     }
     return headers;

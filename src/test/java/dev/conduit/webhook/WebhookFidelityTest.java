@@ -155,6 +155,19 @@ class WebhookFidelityTest {
     assertEquals(0, stored.path("webhooks").size());
   }
 
+  /** A Content-Type pekko-http cannot parse used to become application/octet-stream; it is kept as sent. */
+  @Test
+  void anUnparseableContentTypeIsForwardedAsSent() throws Exception {
+    String endpoint = api.createEndpoint("odd-type", destination.url("/odd-type"), HUB);
+    RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1("POST /h/" + endpoint
+        + " HTTP/1.1\r\nHost: edge\r\nContent-Type: not a type\r\nContent-Length: 2\r\n\r\n{}"));
+    assertEquals(200, response.status(), response.bodyText());
+    api.awaitStatus(EdgeApi.MAPPER.readTree(response.body()).path("id").asText(), "delivered", TIMEOUT);
+    List<String> contentTypes = only("/odd-type").headerLines().stream()
+        .filter(line -> line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")).toList();
+    assertEquals(List.of("content-type: not a type"), contentTypes);
+  }
+
   private static RawDestination.Request only(String path) throws InterruptedException {
     EdgeApi.await(() -> destination.requests().stream().anyMatch(r -> r.target().startsWith(path)), TIMEOUT,
         () -> "a request to " + path);
