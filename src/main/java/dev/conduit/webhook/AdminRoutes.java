@@ -210,36 +210,41 @@ public final class AdminRoutes extends AllDirectives {
   }
 
   /**
-   * Deleting an endpoint strands whatever is still queued for it (nothing can deliver or dead-letter
-   * webhooks of an endpoint that no longer exists), so that takes an explicit ?force=true.
+   * Deletion goes through the endpoint's entity, ordered with ingest (see {@link WebhookEndpoint.Delete}):
+   * 409 webhooks_queued while anything is queued or being stored, unless ?force=true, which marks what is
+   * queued failed ("endpoint deleted") before the definition goes.
    */
   private CompletionStage<HttpResponse> delete(String id, boolean force) {
     if (endpoints.get(id).isEmpty()) {
       return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
     }
     return AskPattern.ask(keeper,
-            (ActorRef<WebhookEndpoint.State> replyTo) -> EntityKeeper.deliver(id, new WebhookEndpoint.GetState(replyTo)),
+            (ActorRef<WebhookEndpoint.DeleteResult> replyTo) -> EntityKeeper.deliver(id,
+                new WebhookEndpoint.Delete(force, () -> endpoints.delete(id), replyTo)),
             settings.askTimeout(), system.scheduler())
-        .thenCompose(state -> {
-          int queued = state.queue().size();
-          if (queued > 0 && !force) {
-            return CompletableFuture.completedFuture(Json.response(StatusCodes.CONFLICT, Json.MAPPER.createObjectNode()
-                .put("error", "webhooks_queued")
-                .put("message", queued + " webhooks are still queued for this endpoint; let them be delivered, "
-                    + "or DELETE with ?force=true to abandon them")
-                .put("queued", queued)));
-          }
-          return endpoints.delete(id).thenApply(existed -> {
-            if (!existed) {
-              return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
-            }
-            if (queued > 0) {
-              LOG.warn("endpoint deleted with queued webhooks id={} abandoned={}", id, queued);
+        .thenApply(result -> {
+          if (result instanceof WebhookEndpoint.Deleted deleted) {
+            if (deleted.failed() > 0) {
+              LOG.warn("endpoint deleted with queued webhooks id={} failed={}", id, deleted.failed());
             } else {
               LOG.info("endpoint deleted id={}", id);
             }
             return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
-          });
+          }
+          if (result instanceof WebhookEndpoint.StillQueued queued) {
+            return Json.response(StatusCodes.CONFLICT, Json.MAPPER.createObjectNode()
+                .put("error", "webhooks_queued")
+                .put("message", queued.queued() + " webhooks are still queued for this endpoint; let them be "
+                    + "delivered, or DELETE with ?force=true to mark them failed")
+                .put("queued", queued.queued()));
+          }
+          if (result == WebhookEndpoint.DeleteRefused.IN_PROGRESS) {
+            return Json.error(StatusCodes.CONFLICT, "delete_in_progress", "This endpoint is being deleted");
+          }
+          if (result instanceof WebhookEndpoint.DeleteFailed failed) {
+            return unavailable(failed.cause());
+          }
+          return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
         })
         .exceptionally(AdminRoutes::unavailable);
   }
@@ -311,6 +316,8 @@ public final class AdminRoutes extends AllDirectives {
           .thenApply(result -> switch (result) {
             case REPLAYED -> Json.response(StatusCodes.ACCEPTED, Json.MAPPER.createObjectNode()
                 .put("id", id).put("status", WebhookEndpoint.Status.RECEIVED.wireName()));
+            case ENDPOINT_DELETED -> Json.error(StatusCodes.CONFLICT, "endpoint_deleted",
+                "The webhook's endpoint was deleted; it cannot be delivered again");
             case NOT_REPLAYABLE, NOT_FOUND -> Json.error(StatusCodes.CONFLICT, "not_replayable",
                 "Only failed or dead-lettered webhooks can be replayed (this one is " + row.get().status() + ")");
           });
@@ -333,6 +340,7 @@ public final class AdminRoutes extends AllDirectives {
       node.put("last_status_code", r.lastStatusCode());
     }
     node.put("last_error", r.lastError());
+    node.put("query", r.query());
     return node;
   }
 

@@ -23,6 +23,7 @@ import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
@@ -70,12 +71,24 @@ public final class IngestRoutes extends AllDirectives {
     if (endpoint.isEmpty()) {
       return complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
     }
+    Map<String, String> headers;
+    try {
+      headers = headers(request);
+    } catch (InexactHeader e) {
+      LOG.info("webhook refused endpoint={} reason=inexact header name={}", endpointId, e.name);
+      // Close the connection: the bytes after the damaged header line may not be framed as the sender meant.
+      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_header",
+              "Header '" + e.name + "' has bytes that cannot be stored exactly (control characters, or "
+                  + "non-ASCII other than UTF-8 above U+00FF); send the value as ASCII, e.g. percent-encoded")
+          .addHeader(Connection.create("close")));
+    }
     if (request.entity().getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) {
       return complete(tooLarge());
     }
     CompletionStage<HttpResponse> response = request.entity()
         .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
-        .thenCompose(strict -> store(endpoint.get(), request, strict.getData().toArray()))
+        .thenCompose(strict -> store(endpoint.get(), headers, request.getUri().rawQueryString().orElse(null),
+            strict.getData().toArray()))
         .exceptionally(failure -> {
           if (causedBy(failure, EntityStreamSizeException.class)) {
             return tooLarge();
@@ -92,8 +105,8 @@ public final class IngestRoutes extends AllDirectives {
     return completeWithFuture(response);
   }
 
-  private CompletionStage<HttpResponse> store(Endpoint endpoint, HttpRequest request, byte[] body) {
-    Map<String, String> headers = headers(request);
+  private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, String query,
+                                              byte[] body) {
     VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
@@ -104,30 +117,49 @@ public final class IngestRoutes extends AllDirectives {
       LOG.debug("webhook for endpoint {} unverified: {}", endpoint.id(), verification.reason());
     }
     WebhookEndpoint.Incoming incoming = new WebhookEndpoint.Incoming(UUID.randomUUID().toString(), clock.instant(),
-        headers, body, verification.verdict());
+        headers, body, verification.verdict(), query);
     return AskPattern.ask(endpointsKeeper,
             (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
                 EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),
             settings.ingestTimeout(), system.scheduler())
-        .thenApply(ingested -> Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
+        .thenApply(ingested -> !ingested.stored()
+            ? Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found")
+            : Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
             .put("id", ingested.webhookId())
             .put("status", WebhookEndpoint.Status.RECEIVED.wireName())
             .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT))));
   }
 
-  /** Lower-cased names; repeated headers joined with ", "; the content type included. */
+  /**
+   * Lower-cased names; values as byte strings ({@link HeaderBytes}); repeated headers joined with ", ";
+   * the content type included.
+   *
+   * @throws InexactHeader when a value may not be what the sender sent (see {@link HeaderBytes#exact})
+   */
   static Map<String, String> headers(HttpRequest request) {
     Map<String, String> headers = new TreeMap<>();
     for (HttpHeader header : request.getHeaders()) {
       String name = header.lowercaseName();
       if (!DROPPED_HEADERS.contains(name)) {
-        headers.merge(name, header.value(), (a, b) -> a + ", " + b);
+        String value = HeaderBytes.exact(header.value()).orElseThrow(() -> new InexactHeader(name));
+        headers.merge(name, value, (a, b) -> a + ", " + b);
       }
     }
-    if (!request.entity().getContentType().toString().equals("none/none")) {
+    // A Content-Type pekko-http could not parse stays a raw header (exact); a parsed one is only in the entity.
+    if (!headers.containsKey("content-type") && !request.entity().getContentType().toString().equals("none/none")) {
       headers.put("content-type", request.entity().getContentType().toString());
     }
     return headers;
+  }
+
+  /** A header value pekko-http may have altered: the request is refused rather than stored altered. */
+  static final class InexactHeader extends RuntimeException {
+    final String name;
+
+    InexactHeader(String name) {
+      super(name, null, false, false);
+      this.name = name;
+    }
   }
 
   private HttpResponse tooLarge() {

@@ -16,6 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -52,7 +54,8 @@ public final class WebhookEndpoint
   /** Journal a new webhook; the reply comes only after the event is stored. */
   public record Ingest(Incoming webhook, ActorRef<Ingested> replyTo) implements Command {}
 
-  public record Ingested(String webhookId) {}
+  /** stored: false when the endpoint was deleted (or is being deleted) first; nothing was stored then. */
+  public record Ingested(String webhookId, boolean stored) {}
 
   /** The hub's verdict on a webhook (routed here by the hub connection that sent it). */
   public record Ack(String webhookId, boolean success, int statusCode, String error, boolean permanentFailure)
@@ -77,9 +80,36 @@ public final class WebhookEndpoint
 
   public record Replay(String webhookId, ActorRef<ReplayResult> replyTo) implements Command {}
 
-  public enum ReplayResult { REPLAYED, NOT_FOUND, NOT_REPLAYABLE }
+  public enum ReplayResult { REPLAYED, NOT_FOUND, NOT_REPLAYABLE, ENDPOINT_DELETED }
 
   public record GetState(ActorRef<State> replyTo) implements Command {}
+
+  /**
+   * Deletes the endpoint's definition through this entity, so that deletion and ingest are ordered:
+   * without force, refused while anything is queued or being stored; with force, every queued webhook is
+   * first marked failed ("endpoint deleted", replayable only if the endpoint comes back, which it cannot).
+   * Ingests that arrive once the deletion started store nothing and answer {@code stored = false}.
+   *
+   * @param remove deletes the definition (table and cache); true when it existed
+   */
+  public record Delete(boolean force, Supplier<CompletionStage<Boolean>> remove, ActorRef<DeleteResult> replyTo)
+      implements Command {}
+
+  public sealed interface DeleteResult {}
+
+  /** failed: queued webhooks marked failed by a forced delete. */
+  public record Deleted(int failed) implements DeleteResult {}
+
+  /** Not deleted: queued webhooks (or ingests being stored) and no force. */
+  public record StillQueued(int queued) implements DeleteResult {}
+
+  public enum DeleteRefused implements DeleteResult { NOT_FOUND, IN_PROGRESS }
+
+  /** The definition could not be deleted (database); webhooks a forced delete failed stay failed (replayable). */
+  public record DeleteFailed(Throwable cause) implements DeleteResult {}
+
+  /** Error recorded on webhooks failed because their endpoint was deleted. */
+  public static final String ENDPOINT_DELETED = "endpoint deleted";
 
   public enum Passivate implements Command { INSTANCE }
 
@@ -89,8 +119,24 @@ public final class WebhookEndpoint
     String webhookId();
   }
 
+  /**
+   * headers: lower-cased names to values; byte strings ({@link HeaderBytes}) when headerBytes is true,
+   * text (as pekko-http decoded it) in events stored before that, where headerBytes is absent (null).
+   * query: the ingest URL's raw query string (without "?"), null when there was none (and in older events).
+   */
   public record Received(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
-                         Verdict verdict) implements Event {}
+                         Verdict verdict, String query, Boolean headerBytes) implements Event {
+
+    /** The header values as byte strings, whichever way they were stored. */
+    public Map<String, String> headerByteStrings() {
+      if (Boolean.TRUE.equals(headerBytes)) {
+        return headers;
+      }
+      Map<String, String> converted = new LinkedHashMap<>();
+      headers.forEach((name, value) -> converted.put(name, HeaderBytes.fromText(value)));
+      return converted;
+    }
+  }
 
   public record Dispatched(String webhookId, int attempt, Instant at) implements Event {}
 
@@ -127,9 +173,9 @@ public final class WebhookEndpoint
     }
   }
 
-  /** What ingest hands to the entity. */
+  /** What ingest hands to the entity; headers as byte strings, query raw or null (see {@link Received}). */
   public record Incoming(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
-                         Verdict verdict) {}
+                         Verdict verdict, String query) {}
 
   /**
    * One webhook's delivery metadata. seqNr locates its Received event (headers and payload) in the
@@ -215,8 +261,6 @@ public final class WebhookEndpoint
   private Instant inFlightSince;
   /** After BUSY / NO_HUB: no new offer before this instant unless kicked (transient). */
   private Instant offerBlockedUntil;
-  /** Endpoint definition missing: logged once per incarnation. */
-  private boolean warnedNoEndpoint;
 
   private enum Tick implements Command { INSTANCE }
 
@@ -229,6 +273,12 @@ public final class WebhookEndpoint
 
   /** The head's Received event, once read from the journal (transient; reused for its retries). */
   private Received headPayload;
+
+  /** A deletion of the endpoint is under way: ingests are answered "not stored" (transient). */
+  private boolean deleting;
+
+  private record DeleteDone(ActorRef<DeleteResult> replyTo, int failed, Boolean existed, Throwable failure)
+      implements Command {}
 
   /** Journal the ingests collected since the last flush, in one write. */
   private enum Flush implements Command { INSTANCE }
@@ -331,8 +381,10 @@ public final class WebhookEndpoint
           return sweep(state);
         })
         .onCommand(Sweep.class, (state, sweep) -> sweep(state))
-        .onCommand(Wake.class, (state, wake) -> Effect().none().thenRun(this::dispatchHead))
+        .onCommand(Wake.class, (state, wake) -> sweep(state))
         .onCommand(Replay.class, this::replay)
+        .onCommand(Delete.class, this::delete)
+        .onCommand(DeleteDone.class, this::deleteDone)
         .onCommand(GetState.class, (state, get) -> Effect().reply(get.replyTo(), state))
         .onCommand(Passivate.class, (state, passivate) -> Effect().stop())
         .build();
@@ -345,6 +397,10 @@ public final class WebhookEndpoint
       // produce a duplicate of the retry the sender is about to make.
       context.getLog().info("webhook dropped id={} endpoint={}: arrived after the ingest timeout, sender got 503",
           w.webhookId(), endpointId);
+      return Effect().none();
+    }
+    if (deleting) {
+      ingest.replyTo().tell(new Ingested(w.webhookId(), false));
       return Effect().none();
     }
     pendingIngests.add(ingest);
@@ -362,8 +418,14 @@ public final class WebhookEndpoint
     }
     List<Ingest> batch = List.copyOf(pendingIngests);
     pendingIngests.clear();
+    if (deleting || endpoints.apply(endpointId).isEmpty()) {
+      // Lost the race with a deletion (the body was still arriving when the endpoint went): store nothing.
+      batch.forEach(ingest -> refuseIngest(ingest, "endpoint deleted"));
+      return Effect().none();
+    }
     List<Event> events = batch.stream().map(Ingest::webhook)
-        .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict()))
+        .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict(),
+            w.query(), true))
         .toList();
     return Effect().persist(events).thenRun(s -> {
       for (Ingest ingest : batch) {
@@ -371,7 +433,7 @@ public final class WebhookEndpoint
         context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
             endpointId, w.body().length, w.verdict().name().toLowerCase(Locale.ROOT), s.queue().size());
         // Only now, with the event stored, does the sender get its 2xx.
-        ingest.replyTo().tell(new Ingested(w.webhookId()));
+        ingest.replyTo().tell(new Ingested(w.webhookId(), true));
       }
       dispatchHead(s);
     });
@@ -442,6 +504,14 @@ public final class WebhookEndpoint
   private Effect<Event, State> sweep(State state) {
     Instant now = clock.instant();
     List<Event> events = new ArrayList<>();
+    if (!deleting && !state.queue().isEmpty() && endpoints.apply(endpointId).isEmpty()) {
+      // Queued for an endpoint deleted without this entity (by an older version): nothing can deliver
+      // them, and ids are never reused, so they end now rather than wait to be dead-lettered.
+      inFlight = null;
+      state.queue().forEach(w -> events.add(new Failed(w.id(), 0, ENDPOINT_DELETED, now)));
+      return Effect().persist(events).thenRun(s -> events.forEach(e -> context.getLog().info(
+          "webhook failed id={} endpoint={} error={}", e.webhookId(), endpointId, ENDPOINT_DELETED)));
+    }
     if (inFlight != null) {
       if (state.queued(inFlight).isEmpty()) {
         inFlight = null;
@@ -472,7 +542,52 @@ public final class WebhookEndpoint
     });
   }
 
+  private void refuseIngest(Ingest ingest, String reason) {
+    context.getLog().info("webhook refused id={} endpoint={} reason={}", ingest.webhook().webhookId(), endpointId,
+        reason);
+    ingest.replyTo().tell(new Ingested(ingest.webhook().webhookId(), false));
+  }
+
+  private Effect<Event, State> delete(State state, Delete delete) {
+    if (deleting) {
+      return Effect().reply(delete.replyTo(), DeleteRefused.IN_PROGRESS);
+    }
+    if (endpoints.apply(endpointId).isEmpty()) {
+      return Effect().reply(delete.replyTo(), DeleteRefused.NOT_FOUND);
+    }
+    int queued = state.queue().size() + pendingIngests.size();
+    if (queued > 0 && !delete.force()) {
+      return Effect().reply(delete.replyTo(), new StillQueued(queued));
+    }
+    deleting = true;
+    List<Ingest> pending = List.copyOf(pendingIngests);
+    pendingIngests.clear();
+    pending.forEach(ingest -> refuseIngest(ingest, "endpoint deleted"));
+    Instant now = clock.instant();
+    List<Event> failed = state.queue().stream()
+        .<Event>map(w -> new Failed(w.id(), 0, ENDPOINT_DELETED, now)).toList();
+    inFlight = null;
+    return Effect().persist(failed).thenRun(s -> {
+      failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
+          endpointId, ENDPOINT_DELETED));
+      context.pipeToSelf(delete.remove().get(),
+          (existed, failure) -> new DeleteDone(delete.replyTo(), failed.size(), existed, failure));
+    });
+  }
+
+  private Effect<Event, State> deleteDone(State state, DeleteDone done) {
+    deleting = false;
+    if (done.failure() != null) {
+      return Effect().reply(done.replyTo(), new DeleteFailed(done.failure()));
+    }
+    return Effect().reply(done.replyTo(), Boolean.TRUE.equals(done.existed())
+        ? new Deleted(done.failed()) : DeleteRefused.NOT_FOUND);
+  }
+
   private Effect<Event, State> replay(State state, Replay replay) {
+    if (state.parked().containsKey(replay.webhookId()) && endpoints.apply(endpointId).isEmpty()) {
+      return Effect().reply(replay.replyTo(), ReplayResult.ENDPOINT_DELETED);
+    }
     if (state.parked().containsKey(replay.webhookId())) {
       return Effect().persist(new Replayed(replay.webhookId(), clock.instant()))
           .thenRun(s -> {
@@ -500,13 +615,8 @@ public final class WebhookEndpoint
       return;
     }
     Optional<Endpoint> endpoint = endpoints.apply(endpointId);
-    if (endpoint.isEmpty()) {
-      if (!warnedNoEndpoint) {
-        warnedNoEndpoint = true;
-        context.getLog().warn("endpoint {} has {} queued webhooks but no definition (deleted?): they wait until "
-            + "dead-lettered", endpointId, state.queue().size());
-      }
-      return;
+    if (endpoint.isEmpty() || deleting) {
+      return; // the next sweep fails what is queued for a deleted endpoint
     }
     inFlight = head.id();
     inFlightAccepted = false;
@@ -548,13 +658,17 @@ public final class WebhookEndpoint
   }
 
   private WebhookEnvelope envelope(Received w, Endpoint endpoint, int attempt) {
-    return WebhookEnvelope.newBuilder()
+    WebhookEnvelope.Builder envelope = WebhookEnvelope.newBuilder();
+    if (w.query() != null) {
+      envelope.setQuery(w.query());
+    }
+    return envelope
         .setId(w.webhookId())
         .setEndpointId(endpointId)
         .setDestinationUrl(endpoint.destinationUrl())
         .setReceivedAt(Timestamp.newBuilder().setSeconds(w.receivedAt().getEpochSecond())
             .setNanos(w.receivedAt().getNano()))
-        .putAllHeaders(w.headers())
+        .putAllHeaders(w.headerByteStrings())
         .setPayload(ByteString.copyFrom(w.body()))
         .setAttempt(attempt)
         .build();

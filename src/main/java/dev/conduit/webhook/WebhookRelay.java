@@ -85,6 +85,12 @@ public final class WebhookRelay {
 
     // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
     endpoints.all().forEach(endpoint -> toEndpoint.accept(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
+    // So do deleted endpoints that an older version left with webhooks queued: waking fails those.
+    statusTable.endpointsWithUnfinished().thenAccept(ids -> ids.stream().filter(id -> endpoints.get(id).isEmpty())
+        .forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE))).exceptionally(failure -> {
+          LOG.warn("cannot look for webhooks of deleted endpoints: {}", failure.toString());
+          return null;
+        });
     WebhookStatusProjection.start(system, statusTable, settings.projectionBatchSize());
 
     AdminAuth adminAuth = AdminAuth.from(config, clock);

@@ -26,13 +26,14 @@ public final class WebhookStatusTable {
 
   /** A row. Times are null when not set. */
   public record Row(String id, String endpointId, String status, int attempts, String verdict, Instant receivedAt,
-                    Instant updatedAt, Instant nextRetryAt, Integer lastStatusCode, String lastError, long seq) {}
+                    Instant updatedAt, Instant nextRetryAt, Integer lastStatusCode, String lastError, long seq,
+                    String query) {}
 
   /** An event with the journal coordinates the projection needs. */
   public record Change(long ordering, String endpointId, WebhookEndpoint.Event event) {}
 
   private static final String COLUMNS = "id, endpoint_id, status, attempts, verdict, received_at, updated_at, "
-      + "next_retry_at, last_status_code, last_error, seq";
+      + "next_retry_at, last_status_code, last_error, seq, query";
 
   private final Database database;
 
@@ -47,6 +48,8 @@ public final class WebhookStatusTable {
             + "endpoint_id VARCHAR(64) NOT NULL, status VARCHAR(32) NOT NULL, attempts INT NOT NULL, "
             + "verdict VARCHAR(16) NOT NULL, received_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, "
             + "next_retry_at BIGINT, last_status_code INT, last_error VARCHAR(1024), seq BIGINT NOT NULL)");
+        // Added later: tables made by older versions get the column, their rows have no query (null).
+        s.execute("ALTER TABLE webhook_status ADD COLUMN IF NOT EXISTS query VARCHAR");
         s.execute("CREATE INDEX IF NOT EXISTS webhook_status_endpoint_seq ON webhook_status (endpoint_id, seq)");
         s.execute("CREATE INDEX IF NOT EXISTS webhook_status_status_seq ON webhook_status (status, seq)");
         s.execute("CREATE TABLE IF NOT EXISTS projection_offsets (name VARCHAR(128) PRIMARY KEY, "
@@ -96,7 +99,7 @@ public final class WebhookStatusTable {
     if (event instanceof WebhookEndpoint.Received e) {
       // Guarded insert: applying the same event twice (never expected) leaves one row.
       try (PreparedStatement s = c.prepareStatement("INSERT INTO webhook_status (" + COLUMNS + ") "
-          + "SELECT ?, ?, ?, 0, ?, ?, ?, NULL, NULL, NULL, ? WHERE NOT EXISTS "
+          + "SELECT ?, ?, ?, 0, ?, ?, ?, NULL, NULL, NULL, ?, ? WHERE NOT EXISTS "
           + "(SELECT 1 FROM webhook_status WHERE id = ?)")) {
         s.setString(1, e.webhookId());
         s.setString(2, change.endpointId());
@@ -105,7 +108,8 @@ public final class WebhookStatusTable {
         s.setLong(5, e.receivedAt().toEpochMilli());
         s.setLong(6, e.receivedAt().toEpochMilli());
         s.setLong(7, change.ordering());
-        s.setString(8, e.webhookId());
+        s.setString(8, e.query());
+        s.setString(9, e.webhookId());
         s.executeUpdate();
       }
     } else if (event instanceof WebhookEndpoint.Dispatched e) {
@@ -203,6 +207,22 @@ public final class WebhookStatusTable {
     });
   }
 
+  /** Endpoints (existing or not) with webhooks not yet delivered, failed or dead-lettered, per this table. */
+  public CompletionStage<List<String>> endpointsWithUnfinished() {
+    return database.withConnection("read webhook_status", c -> {
+      try (Statement s = c.createStatement();
+           ResultSet rs = s.executeQuery("SELECT DISTINCT endpoint_id FROM webhook_status WHERE status IN ('"
+               + WebhookEndpoint.Status.RECEIVED.wireName() + "', '" + WebhookEndpoint.Status.DISPATCHED.wireName()
+               + "', '" + WebhookEndpoint.Status.RETRYING.wireName() + "')")) {
+        List<String> ids = new ArrayList<>();
+        while (rs.next()) {
+          ids.add(rs.getString(1));
+        }
+        return ids;
+      }
+    });
+  }
+
   public CompletionStage<Optional<Row>> get(String id) {
     return database.withConnection("read webhook_status", c -> {
       try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM webhook_status WHERE id = ?")) {
@@ -254,6 +274,6 @@ public final class WebhookStatusTable {
     Integer lastStatusCode = rs.wasNull() ? null : code;
     return new Row(rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getString(5),
         Instant.ofEpochMilli(rs.getLong(6)), Instant.ofEpochMilli(rs.getLong(7)), nextRetryAt, lastStatusCode,
-        rs.getString(10), rs.getLong(11));
+        rs.getString(10), rs.getLong(11), rs.getString(12));
   }
 }

@@ -9,24 +9,29 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * HTTP/1.1 over a plain socket from a chosen source address (on Linux every 127.x.y.z is loopback, so
- * 127.0.0.2 is "another client"): for tests of per-address limits, which the JDK client cannot bind.
+ * HTTP/1.1 over a plain socket, byte for byte, from a chosen source address: for sending exactly the
+ * bytes a test means (invalid header bytes, a chunked body in controlled pieces, a trickled head) and
+ * for per-address limits (on Linux every 127.x.y.z is loopback, so 127.0.0.2 is "another client"; the
+ * JDK client cannot bind a source). Responses are read by their Content-Length (as the edge's carry).
  * Reads are bounded by a generous hang guard, never used as synchronisation.
  */
 public final class RawHttp implements AutoCloseable {
-  /** An HTTP response: status, head (lower-cased header names kept as sent), body. */
-  public record Response(int status, String head, String body) {
+  private static final Duration DEFAULT_HANG_GUARD = Duration.ofSeconds(30);
+
+  /** A response: status, headers as (name, ISO-8859-1 value) in order, body bytes. */
+  public record Response(int status, List<String[]> headers, byte[] bodyBytes) {
+    /** The body as UTF-8 text. */
+    public String body() {
+      return new String(bodyBytes, StandardCharsets.UTF_8);
+    }
+
+    /** The first header of that name (case-insensitive), or null. */
     public String header(String name) {
-      for (String line : head.split("\r\n")) {
-        int colon = line.indexOf(':');
-        if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
-          return line.substring(colon + 1).trim();
-        }
-      }
-      return null;
+      return headers.stream().filter(h -> h[0].equalsIgnoreCase(name)).map(h -> h[1]).findFirst().orElse(null);
     }
   }
 
@@ -48,14 +53,42 @@ public final class RawHttp implements AutoCloseable {
     return new RawHttp(socket);
   }
 
-  public void write(String text) throws IOException {
-    socket.getOutputStream().write(text.getBytes(StandardCharsets.ISO_8859_1));
-    socket.getOutputStream().flush();
+  /** A TCP connection from 127.0.0.1 to 127.0.0.1:port. */
+  public static RawHttp connect(int port) throws IOException {
+    return connect("127.0.0.1", port, DEFAULT_HANG_GUARD);
+  }
+
+  /** Sends bytes and reads one response on a fresh connection. */
+  public static Response exchange(int port, byte[] request) throws IOException {
+    try (RawHttp http = connect(port)) {
+      http.write(request);
+      return http.readResponse();
+    }
+  }
+
+  public static byte[] latin1(String text) {
+    return text.getBytes(StandardCharsets.ISO_8859_1);
   }
 
   public void write(byte[] bytes) throws IOException {
     socket.getOutputStream().write(bytes);
     socket.getOutputStream().flush();
+  }
+
+  /** Each char of the text as one byte (ISO-8859-1). */
+  public void write(String latin1) throws IOException {
+    write(latin1(latin1));
+  }
+
+  /** One chunk of a chunked body (size line, data, CRLF). */
+  public void writeChunk(byte[] data) throws IOException {
+    write(Integer.toHexString(data.length) + "\r\n");
+    write(data);
+    write("\r\n");
+  }
+
+  public void writeLastChunk() throws IOException {
+    write("0\r\n\r\n");
   }
 
   /** GET path (keep-alive) with optional extra header lines, and its response. */
@@ -68,33 +101,21 @@ public final class RawHttp implements AutoCloseable {
     return readResponse();
   }
 
-  /** The next response head, and the body given by Content-Length (none for 101). */
+  /** The next response: its head, and the body given by Content-Length (none without one, e.g. 101). */
   public Response readResponse() throws IOException {
-    String head = readHead();
-    if (head == null) {
+    String statusLine = readLine();
+    if (statusLine == null) {
       throw new IOException("connection closed before a response");
     }
-    int status = Integer.parseInt(head.substring(9, 12));
-    Response withoutBody = new Response(status, head, "");
-    String length = withoutBody.header("Content-Length");
-    byte[] body = length == null ? new byte[0] : in.readNBytes(Integer.parseInt(length));
-    return new Response(status, head, new String(body, StandardCharsets.UTF_8));
-  }
-
-  /** The head up to the blank line; null when the server closed first. */
-  private String readHead() throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    int matched = 0;
-    byte[] end = {'\r', '\n', '\r', '\n'};
-    while (matched < end.length) {
-      int b = read();
-      if (b < 0) {
-        return null;
-      }
-      head.write(b);
-      matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
+    int status = Integer.parseInt(statusLine.split(" ")[1]);
+    List<String[]> headers = new ArrayList<>();
+    for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
+      int colon = line.indexOf(':');
+      headers.add(new String[] {line.substring(0, colon), line.substring(colon + 1).strip()});
     }
-    return head.toString(StandardCharsets.ISO_8859_1);
+    Response head = new Response(status, headers, new byte[0]);
+    String length = head.header("Content-Length");
+    return length == null ? head : new Response(status, headers, in.readNBytes(Integer.parseInt(length)));
   }
 
   /** One byte, or -1 once the server has closed the connection (a reset counts as closed). */
@@ -109,6 +130,24 @@ public final class RawHttp implements AutoCloseable {
   /** True when the server closes the connection without sending anything more. */
   public boolean closedWithoutReply() throws IOException {
     return read() < 0;
+  }
+
+  private String readLine() throws IOException {
+    return readLine(in);
+  }
+
+  /** A CRLF-terminated line as ISO-8859-1, without the CRLF; null at end of stream. */
+  static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    for (int b = in.read(); b >= 0; b = in.read()) {
+      if (b == '\n') {
+        byte[] bytes = line.toByteArray();
+        int end = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        return new String(bytes, 0, end, StandardCharsets.ISO_8859_1);
+      }
+      line.write(b);
+    }
+    return line.size() == 0 ? null : line.toString(StandardCharsets.ISO_8859_1);
   }
 
   @Override

@@ -113,7 +113,7 @@ class HubClientEndToEndTest {
     }
   }
 
-  private static HubClientSettings hubSettings(int port, Path secretFile) {
+  static HubClientSettings hubSettings(int port, Path secretFile) {
     Map<String, Object> values = new HashMap<>(Map.of(
         "edge-url", "http://127.0.0.1:" + port, "hub-id", HUB, "secret-file", secretFile.toString(),
         "backoff-min", "200ms", "backoff-max", "1s"));
@@ -122,7 +122,7 @@ class HubClientEndToEndTest {
     return HubClientSettings.from(ConfigFactory.parseMap(config).withFallback(ConfigFactory.load()));
   }
 
-  private static String createEndpoint(EdgeApi api, String name, String provider, String secret, String url)
+  static String createEndpoint(EdgeApi api, String name, String provider, String secret, String url)
       throws Exception {
     String body = EdgeApi.MAPPER.createObjectNode().put("name", name).put("provider", provider).put("secret", secret)
         .put("destination_url", url).put("hub_id", HUB).toString();
@@ -131,7 +131,7 @@ class HubClientEndToEndTest {
     return response.json().path("id").asText();
   }
 
-  private static String hmacHex(String secret, String body) throws Exception {
+  static String hmacHex(String secret, String body) throws Exception {
     Mac mac = Mac.getInstance("HmacSHA256");
     mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
     return java.util.HexFormat.of().formatHex(mac.doFinal(body.getBytes(StandardCharsets.UTF_8)));

@@ -73,7 +73,7 @@ class WebhookEndpointTest {
     String id = java.util.UUID.randomUUID().toString();
     var result = entity.<WebhookEndpoint.Ingested>runCommand(replyTo -> new WebhookEndpoint.Ingest(
         new WebhookEndpoint.Incoming(id, clock.instant(), Map.of("content-type", "application/json"),
-            body.getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED), replyTo));
+            body.getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED, null), replyTo));
     assertInstanceOf(WebhookEndpoint.Received.class, result.event());
     assertEquals(id, result.reply().webhookId());
     return id;
@@ -98,6 +98,25 @@ class WebhookEndpointTest {
 
   private void noOffer() {
     hubs.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  /** A Received event journaled before query and headerBytes existed still reads, its headers as text. */
+  @Test
+  void receivedEventsOfOlderVersionsStillDeserialize() throws Exception {
+    var serialization = org.apache.pekko.serialization.SerializationExtension.get(KIT.system());
+    var serializer = (org.apache.pekko.serialization.SerializerWithStringManifest) serialization.serializerFor(
+        WebhookEndpoint.Received.class);
+    String older = "{\"webhookId\":\"w1\",\"receivedAt\":\"2026-01-01T00:00:00Z\","
+        + "\"headers\":{\"x-title\":\"caf\u00e9\"},\"body\":\"e30=\",\"verdict\":\"UNSIGNED\"}";
+    var event = (WebhookEndpoint.Received) serializer.fromBinary(older.getBytes(StandardCharsets.UTF_8),
+        serializer.manifest(new WebhookEndpoint.Received("x", java.time.Instant.EPOCH, Map.of(), new byte[0],
+            Verdict.UNSIGNED, null, true)));
+    assertEquals("w1", event.webhookId());
+    assertEquals(null, event.query());
+    assertEquals(null, event.headerBytes());
+    assertEquals("{}", new String(event.body(), StandardCharsets.UTF_8));
+    // Text then: forwarded as its UTF-8 bytes.
+    assertEquals(Map.of("x-title", "caf\u00c3\u00a9"), event.headerByteStrings());
   }
 
   @Test
@@ -199,7 +218,7 @@ class WebhookEndpointTest {
       String id = "w" + i;
       sent.add(id);
       endpoint.tell(new WebhookEndpoint.Ingest(new WebhookEndpoint.Incoming(id, clock.instant(), Map.of(),
-          new byte[] {(byte) i}, Verdict.UNSIGNED), replies.ref()));
+          new byte[] {(byte) i}, Verdict.UNSIGNED, null), replies.ref()));
     }
     List<String> acknowledged = replies.receiveSeveralMessages(200).stream().map(WebhookEndpoint.Ingested::webhookId)
         .toList();
@@ -249,7 +268,7 @@ class WebhookEndpointTest {
             .withVerifyEquality(false));
     String id = java.util.UUID.randomUUID().toString();
     slow.<WebhookEndpoint.Ingested>runCommand(replyTo -> new WebhookEndpoint.Ingest(new WebhookEndpoint.Incoming(id,
-        clock.instant(), Map.of(), "x".getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED), replyTo));
+        clock.instant(), Map.of(), "x".getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED, null), replyTo));
     assertEquals(id, slowHubs.expectMessageClass(HubRegistry.Offer.class).envelope().getId());
     slow.runCommand(WebhookEndpoint.Sweep.INSTANCE);
     slowHubs.expectNoMessage(Duration.ofMillis(50));

@@ -53,8 +53,29 @@ final class WebhookPoster {
             : DeliveryAcks.forFailure(id, failure, requestTimeout));
   }
 
+  /**
+   * The envelope's destination_url with its query (the ingest URL's raw query string) appended: after "&"
+   * when the destination already has a query, before any fragment.
+   */
+  static String target(String destinationUrl, String query) {
+    if (query.isEmpty()) {
+      return destinationUrl;
+    }
+    int hash = destinationUrl.indexOf('#');
+    String base = hash < 0 ? destinationUrl : destinationUrl.substring(0, hash);
+    String fragment = hash < 0 ? "" : destinationUrl.substring(hash);
+    return base + (base.indexOf('?') < 0 ? "?" : base.endsWith("?") || base.endsWith("&") ? "" : "&") + query
+        + fragment;
+  }
+
   private HttpRequest request(WebhookEnvelope envelope) {
-    URI uri = URI.create(envelope.getDestinationUrl());
+    URI uri;
+    try {
+      uri = URI.create(target(envelope.getDestinationUrl(), envelope.getQuery()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("not a valid URL with the query '" + envelope.getQuery() + "': '"
+          + envelope.getDestinationUrl() + "'", e);
+    }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("http") && !scheme.equals("https")) {
       throw new IllegalArgumentException("not an http(s) URL: '" + envelope.getDestinationUrl() + "'");
@@ -67,11 +88,18 @@ final class WebhookPoster {
       if (SKIPPED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
         continue;
       }
+      String value = header.getValue();
+      if (!value.chars().allMatch(c -> c < 0x80)) {
+        // A byte string with bytes >= 0x80: the JDK client would send each as '?' (or refuse the header).
+        log.warn("webhook {}: header '{}' not forwarded: its value has non-ASCII bytes, which the HTTP client "
+            + "cannot send exactly", envelope.getId(), name);
+        continue;
+      }
       try {
-        builder.header(name, header.getValue());
+        builder.header(name, value);
       } catch (IllegalArgumentException e) {
-        // A name or value the JDK will not send (restricted or malformed): deliver without it.
-        log.debug("Webhook {}: header '{}' not forwarded: {}", envelope.getId(), name, e.getMessage());
+        // A name or value the JDK will not send (restricted or malformed): deliver without it, said out loud.
+        log.warn("webhook {}: header '{}' not forwarded: {}", envelope.getId(), name, e.getMessage());
       }
     }
     return builder.build();

@@ -13,6 +13,15 @@ import org.junit.jupiter.api.Test;
 class HubClientPartsTest {
 
   @Test
+  void theIngestQueryIsAppendedToTheDestination() {
+    assertEquals("http://h/p", WebhookPoster.target("http://h/p", ""));
+    assertEquals("http://h/p?token=abc", WebhookPoster.target("http://h/p", "token=abc"));
+    assertEquals("http://h/p?x=1&token=abc", WebhookPoster.target("http://h/p?x=1", "token=abc"));
+    assertEquals("http://h/p?token=abc", WebhookPoster.target("http://h/p?", "token=abc"));
+    assertEquals("http://h/p?x=1&token=a%20b#f", WebhookPoster.target("http://h/p?x=1#f", "token=a%20b"));
+  }
+
+  @Test
   void backoffDoublesUpToTheCapAndJitterOnlyShortens() {
     Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), 0.2);
     assertEquals(Duration.ofSeconds(1), backoff.delay(0, 0));
