@@ -97,6 +97,15 @@ public final class ChildServer implements AutoCloseable {
     return log;
   }
 
+  /** SIGTERM, as a service manager stops it; waits for the exit and returns the exit status. */
+  public int terminate(Duration timeout) throws InterruptedException {
+    process.destroy(); // SIGTERM on Unix
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("child still running " + timeout + " after SIGTERM; log: " + log);
+    }
+    return process.exitValue();
+  }
+
   /** kill -9: the process gets no chance to flush or say goodbye. */
   public void kill() throws InterruptedException {
     process.destroyForcibly();
