@@ -228,6 +228,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private Behavior<Command> onStale(Stale stale) {
     if (isCurrent(stale.generation())) {
+      replacedInARow = 0;
       log.info("{} edge={} reason=nothing received for {} ms", connected ? "hub disconnected" : "hub connect failed",
           settings.edgeUrl(), settings.staleTimeout().toMillis());
       closeConnection();
