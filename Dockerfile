@@ -14,8 +14,10 @@ COPY --from=build /build/target/conduit.jar /opt/conduit/conduit.jar
 USER conduit
 WORKDIR /var/lib/conduit
 ENV CONDUIT_DATA_DIR=/var/lib/conduit \
-    CONDUIT_HTTP_PORT=8080
-EXPOSE 8080
+    CONDUIT_HTTP_PORT=8080 \
+    CONDUIT_GRPC_PORT=8081
+# 8080: public HTTP/1.1 (ingest, admin, tunnel WebSockets); 8081: the hub stream (gRPC).
+EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 # One file descriptor per connection: the soft open-file limit is raised to the hard one (give the

@@ -7,22 +7,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.ServerBinding;
 
-/** A running relay: its actor system and bound port. Used by Main, the tests and the benchmarks. */
+/** A running relay: its actor system and bound ports. Used by Main, the tests and the benchmarks. */
 public final class ConduitServer implements AutoCloseable {
   private final ActorSystem<Guardian.Command> system;
-  private final ServerBinding binding;
+  private final Guardian.Bindings bindings;
 
-  private ConduitServer(ActorSystem<Guardian.Command> system, ServerBinding binding) {
+  private ConduitServer(ActorSystem<Guardian.Command> system, Guardian.Bindings bindings) {
     this.system = system;
-    this.binding = binding;
+    this.bindings = bindings;
   }
 
   /** Starts the relay with application.conf under overrides; returns once the port is bound. */
   public static ConduitServer start(Config overrides) throws Exception {
     Config config = DatabaseConfig.loadApplicationConfig(overrides);
-    CompletableFuture<ServerBinding> started = new CompletableFuture<>();
+    CompletableFuture<Guardian.Bindings> started = new CompletableFuture<>();
     ActorSystem<Guardian.Command> system = ActorSystem.create(Guardian.create(started), "conduit", config);
     Duration timeout = config.getDuration("conduit.startup-timeout");
     try {
@@ -34,8 +33,14 @@ public final class ConduitServer implements AutoCloseable {
     }
   }
 
+  /** The public HTTP/WebSocket port. */
   public int port() {
-    return binding.localAddress().getPort();
+    return bindings.http().localAddress().getPort();
+  }
+
+  /** The port serving the hub stream (gRPC): its own by default, the HTTP port with grpc-on-http-port. */
+  public int grpcPort() {
+    return bindings.grpc().localAddress().getPort();
   }
 
   public ActorSystem<?> system() {

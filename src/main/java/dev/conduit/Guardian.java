@@ -44,10 +44,13 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * Wires the relay: creates the journal schema and the webhook tables, starts the tunnel and webhook
- * relays, then binds the ports. The public binding (or the reason there is none) completes
- * {@code started}, once every port is bound.
+ * relays, then binds the ports. The bindings (or the reason there are none) complete {@code started},
+ * once every port is bound.
  */
 public final class Guardian {
+
+  /** The public HTTP/WebSocket binding and the one serving gRPC (the same one when gRPC shares the HTTP port). */
+  public record Bindings(ServerBinding http, ServerBinding grpc) {}
 
   public sealed interface Command {}
 
@@ -62,7 +65,7 @@ public final class Guardian {
 
   private Guardian() {}
 
-  public static Behavior<Command> create(CompletableFuture<ServerBinding> started) {
+  public static Behavior<Command> create(CompletableFuture<Bindings> started) {
     return Behaviors.setup(context -> {
       Database database = new Database(context.getSystem());
       if (context.getSystem().settings().config().getBoolean("conduit.create-schema")) {
@@ -90,7 +93,7 @@ public final class Guardian {
 
   private static Behavior<Command> startFeatures(ActorContext<Command> context, Database database,
                                                  EndpointStore endpoints, WebhookStatusTable statusTable,
-                                                 CompletableFuture<ServerBinding> started) {
+                                                 CompletableFuture<Bindings> started) {
     Config config = context.getSystem().settings().config();
     // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.
     ConnectionGate gate = ConnectionGate.get(context.getSystem());
@@ -135,10 +138,10 @@ public final class Guardian {
         webhooks.routes());
 
     HubSettings hubSettings = HubSettings.from(config);
-    boolean grpcOnOwnPort = hubSettings.grpcPort() != 0;
+    boolean grpcOnOwnPort = !hubSettings.grpcOnHttpPort();
     if (hubSettings.tls() && !grpcOnOwnPort) {
-      return fail(context, started, "gRPC TLS needs its own port: set CONDUIT_GRPC_PORT",
-          new IllegalArgumentException("conduit.hub.tls is set but conduit.hub.grpc-port is 0"));
+      return fail(context, started, "gRPC TLS needs its own port: unset CONDUIT_GRPC_ON_HTTP_PORT",
+          new IllegalArgumentException("conduit.hub.tls is set but conduit.hub.grpc-on-http-port is on"));
     }
     String host = config.getString("conduit.http.host");
     int port = config.getInt("conduit.http.port");
@@ -159,7 +162,7 @@ public final class Guardian {
       context.pipeToSelf(grpc, (binding, failure) -> new Bound("grpc", binding, failure));
       pending++;
     }
-    return awaitBindings(context, started, config, bound, pending, null);
+    return awaitBindings(context, started, config, bound, pending, null, null);
   }
 
   private static Optional<AdminAuth> metricsAuth(Config config, Clock clock) {
@@ -167,10 +170,10 @@ public final class Guardian {
     return token.isBlank() ? Optional.empty() : Optional.of(AdminAuth.forToken(token, config, clock));
   }
 
-  /** Waits for every port; started completes with the public ("http") binding. */
-  private static Behavior<Command> awaitBindings(ActorContext<Command> context, CompletableFuture<ServerBinding> started,
+  /** Waits for every port; started completes with the public ("http") and the gRPC binding. */
+  private static Behavior<Command> awaitBindings(ActorContext<Command> context, CompletableFuture<Bindings> started,
                                                  Config config, AtomicBoolean bound, int pending,
-                                                 ServerBinding publicBinding) {
+                                                 ServerBinding publicBinding, ServerBinding grpcBinding) {
     return Behaviors.receive(Command.class)
         .onMessage(Bound.class, result -> {
           if (result.failure() != null) {
@@ -181,17 +184,18 @@ public final class Guardian {
               HttpServer.describe(result.binding()),
               config.getString("pekko-persistence-jdbc.shared-databases.conduit.profile"));
           ServerBinding http = "http".equals(result.what()) ? result.binding() : publicBinding;
+          ServerBinding grpc = "grpc".equals(result.what()) ? result.binding() : grpcBinding;
           if (pending > 1) {
-            return awaitBindings(context, started, config, bound, pending - 1, http);
+            return awaitBindings(context, started, config, bound, pending - 1, http, grpc);
           }
           bound.set(true);
-          started.complete(http);
+          started.complete(new Bindings(http, grpc == null ? http : grpc));
           return Behaviors.empty();
         })
         .build();
   }
 
-  private static Behavior<Command> fail(ActorContext<Command> context, CompletableFuture<ServerBinding> started,
+  private static Behavior<Command> fail(ActorContext<Command> context, CompletableFuture<Bindings> started,
                                         String what, Throwable cause) {
     context.getLog().error("conduit failed to start: {}: {}", what, cause.toString());
     started.completeExceptionally(new IllegalStateException(what, cause));

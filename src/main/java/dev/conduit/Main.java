@@ -5,6 +5,7 @@ import dev.conduit.hub.client.HubCommand;
 import dev.conduit.simulate.Simulator;
 import java.util.Arrays;
 import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
 
 /** Command line: {@code serve} (default), {@code hub ...}, {@code simulate instance|client ...}. */
 public final class Main {
@@ -28,12 +29,32 @@ public final class Main {
     String command = args.length == 0 ? "serve" : args[0];
     String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
     switch (command) {
-      case "serve" -> ConduitServer.start(ConfigFactory.empty());
+      case "serve" -> serve();
       case "hub" -> System.exit(HubCommand.run(rest));
       case "simulate" -> System.exit(Simulator.run(rest));
       case "help", "--help", "-h" -> usage(0);
       default -> usage(2);
     }
+  }
+
+  /**
+   * Runs the relay until SIGTERM, the normal way service managers and container runtimes stop it. Left to
+   * the JVM, SIGTERM would run Pekko's coordinated shutdown from a shutdown hook and end with status 143;
+   * here the same coordinated shutdown runs first and the process exits 0 (1 if it did not finish in time).
+   */
+  private static void serve() throws Exception {
+    ConduitServer server = ConduitServer.start(ConfigFactory.empty());
+    Signal.handle(new Signal("TERM"), signal -> {
+      LoggerFactory.getLogger(Main.class).info("conduit stopping signal=TERM");
+      int status = 0;
+      try {
+        server.close();
+      } catch (Exception e) {
+        LoggerFactory.getLogger(Main.class).error("conduit shutdown incomplete: {}", e.toString());
+        status = 1;
+      }
+      System.exit(status);
+    });
   }
 
   private static void usage(int exitCode) {

@@ -68,6 +68,12 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
                       ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
 
   /** A newer connection for the same hub id was authenticated. */
+  /**
+   * Description of the ABORTED status that ends a replaced connection's stream; hub clients recognise a
+   * replacement by it (with the code), so it is part of the wire behaviour.
+   */
+  public static final String REPLACED_DESCRIPTION = "replaced by a newer connection";
+
   public enum Replaced implements Command { INSTANCE }
 
   public record GetStatus(ActorRef<ConnectionStatus> replyTo) implements Command {}
@@ -162,7 +168,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
         .onMessage(Replaced.class, replaced -> {
           getContext().getLog().info("hub connection closed hub={} reason=replaced outstanding={}", hubId,
               outstanding.size());
-          return close(Status.ABORTED.withDescription("replaced by a newer connection"));
+          return close(Status.ABORTED.withDescription(REPLACED_DESCRIPTION));
         })
         .onMessage(StreamCompleted.class, done -> {
           if (hubId != null) {

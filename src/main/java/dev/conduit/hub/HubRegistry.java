@@ -44,9 +44,13 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
 
   public record GetHubs(ActorRef<List<HubEntry>> replyTo) implements Command {}
 
-  /** A configured hub: its live connection (null when offline), when that connected, when the last one left. */
+  /**
+   * A configured hub: its live connection (null when offline), when that connected, when the last one left,
+   * and how many of its connections a newer one replaced since the edge started (two hub clients sharing
+   * one hub id make this climb).
+   */
   public record HubEntry(String hubId, ActorRef<HubConnection.Command> connection, Instant connectedAt,
-                         Instant lastDisconnectedAt) {}
+                         Instant lastDisconnectedAt, long replacements) {}
 
   private record ConnectionStopped(ActorRef<HubConnection.Command> connection) implements Command {}
 
@@ -60,6 +64,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private final Map<String, Live> live = new HashMap<>();
   private final Map<ActorRef<HubConnection.Command>, String> hubOf = new HashMap<>();
   private final Map<String, Instant> lastDisconnected = new HashMap<>();
+  private final Map<String, Long> replacements = new HashMap<>();
   private long spawned;
 
   private HubRegistry(ActorContext<Command> context, HubSettings settings, HubAuthenticator authenticator,
@@ -111,7 +116,9 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     if (previous != null && !previous.connection().equals(auth.connection())) {
       hubOf.remove(previous.connection());
       previous.connection().tell(HubConnection.Replaced.INSTANCE);
-      getContext().getLog().info("hub replaced hub={} (a newer connection took over)", auth.hubId());
+      long count = replacements.merge(auth.hubId(), 1L, Long::sum);
+      getContext().getLog().info("hub replaced hub={} replacements={} (a newer connection took over)", auth.hubId(),
+          count);
     }
     List<String> endpoints = endpointsOfHub.apply(auth.hubId());
     endpoints.forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Kick.INSTANCE));
@@ -136,7 +143,8 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     for (String hubId : settings.hubs().keySet()) {
       Live connection = live.get(hubId);
       entries.add(new HubEntry(hubId, connection == null ? null : connection.connection(),
-          connection == null ? null : connection.since(), lastDisconnected.get(hubId)));
+          connection == null ? null : connection.since(), lastDisconnected.get(hubId),
+          replacements.getOrDefault(hubId, 0L)));
     }
     get.replyTo().tell(entries);
     return this;

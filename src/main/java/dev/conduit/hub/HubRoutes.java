@@ -42,7 +42,8 @@ public final class HubRoutes extends AllDirectives {
     return AskPattern.ask(registry, HubRegistry.GetHubs::new, timeout, system.scheduler()).thenCompose(entries -> {
       List<CompletableFuture<ObjectNode>> nodes = new ArrayList<>();
       for (HubRegistry.HubEntry entry : entries) {
-        ObjectNode node = Json.MAPPER.createObjectNode().put("hub_id", entry.hubId());
+        ObjectNode node = Json.MAPPER.createObjectNode().put("hub_id", entry.hubId())
+            .put("replacements", entry.replacements());
         if (entry.connection() == null) {
           node.put("connected", false).putNull("connected_since").putNull("last_heartbeat").put("outstanding", 0);
           node.put("last_disconnected_at", iso(entry.lastDisconnectedAt()));

@@ -8,6 +8,7 @@ import java.util.Map;
 /** Hubs allowed to connect and the hub stream's timers and limits, from {@code conduit.hub} (see webhook.conf). */
 public record HubSettings(
     Map<String, String> hubs,
+    boolean grpcOnHttpPort,
     int grpcPort,
     String grpcHost,
     String tlsCertificate,
@@ -23,6 +24,7 @@ public record HubSettings(
     Config c = config.getConfig("conduit.hub");
     return new HubSettings(
         HubAuthenticator.parseHubs(c.getString("hubs")),
+        c.getBoolean("grpc-on-http-port"),
         c.getInt("grpc-port"),
         c.getString("grpc-host"),
         c.getString("tls.certificate"),

@@ -28,6 +28,13 @@ public record DatabaseConfig(Kind kind, String url, String user, String password
     Kind kind;
     if (url.startsWith("jdbc:h2:")) {
       kind = Kind.H2;
+      if (!url.toUpperCase(java.util.Locale.ROOT).contains("DB_CLOSE_ON_EXIT")) {
+        // H2's own JVM shutdown hook would close the database while Pekko's coordinated shutdown still
+        // serves and writes ("Database is already closed"). Without it, the database closes with the
+        // journal's connection pool, which pekko-persistence-jdbc closes when the actor system has
+        // terminated: after the last write.
+        url += ";DB_CLOSE_ON_EXIT=FALSE";
+      }
     } else if (url.startsWith("jdbc:postgresql:")) {
       kind = Kind.POSTGRES;
     } else {

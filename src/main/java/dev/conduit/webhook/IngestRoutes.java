@@ -20,9 +20,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Allow;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -61,9 +63,23 @@ public final class IngestRoutes extends AllDirectives {
     this.clock = clock;
   }
 
+  /**
+   * {@code /h/{id}}: an unknown id is 404 whatever the method; a known one takes POST only, any other
+   * method is 405 {@code method_not_allowed} with {@code Allow: POST}. Answered here rather than left to
+   * the sealed route's rejection handling, which mixed in other routes' methods and paths.
+   */
   public Route routes() {
-    return path(segment("h").slash(segment()), endpointId -> post(() ->
-        withSizeLimit(settings.maxBodyBytes(), () -> extractRequest(request -> ingest(endpointId, request)))));
+    return path(segment("h").slash(segment()), endpointId -> extractMethod(method -> {
+      Optional<Endpoint> endpoint = endpoints.get(endpointId);
+      if (endpoint.isEmpty()) {
+        return complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
+      }
+      if (!method.equals(HttpMethods.POST)) {
+        return complete(Json.error(StatusCodes.METHOD_NOT_ALLOWED, "method_not_allowed",
+            "Only POST is accepted here").addHeader(Allow.create(HttpMethods.POST)));
+      }
+      return withSizeLimit(settings.maxBodyBytes(), () -> extractRequest(request -> ingest(endpointId, request)));
+    }));
   }
 
   private Route ingest(String endpointId, HttpRequest request) {

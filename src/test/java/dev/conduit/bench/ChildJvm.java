@@ -34,6 +34,8 @@ final class ChildJvm implements AutoCloseable {
     Map<String, String> withPort = new java.util.HashMap<>(env);
     withPort.put("CONDUIT_HTTP_HOST", "127.0.0.1");
     withPort.put("CONDUIT_HTTP_PORT", Integer.toString(port));
+    // gRPC has its own port by default (8081); a benchmark that needs it sets it, others take any free one.
+    withPort.putIfAbsent("CONDUIT_GRPC_PORT", "0");
     return start("conduit", command, withPort, port, logDir);
   }
 

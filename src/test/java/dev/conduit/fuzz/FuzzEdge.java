@@ -104,7 +104,7 @@ final class FuzzEdge implements AutoCloseable {
    */
   private TestHub connectHub() {
     lastConnectSecond = Math.max(java.time.Instant.now().getEpochSecond(), lastConnectSecond + 1);
-    return TestHub.connect(server.port(), HUB, HUB_SECRET, lastConnectSecond);
+    return TestHub.connect(server.grpcPort(), HUB, HUB_SECRET, lastConnectSecond);
   }
 
   @Override

@@ -40,7 +40,7 @@ class FuzzGrpcTest {
   @BeforeAll
   static void start() throws Exception {
     edge = new FuzzEdge();
-    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", edge.server.port(), InsecureChannelCredentials.create())
+    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", edge.server.grpcPort(), InsecureChannelCredentials.create())
         .build();
   }
 

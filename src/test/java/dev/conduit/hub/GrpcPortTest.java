@@ -29,7 +29,10 @@ import javax.net.ssl.X509TrustManager;
 import org.apache.pekko.grpc.GrpcClientSettings;
 import org.junit.jupiter.api.Test;
 
-/** The hub stream on its own port (CONDUIT_GRPC_PORT): plain h2c, and HTTP/2 over TLS with a PEM certificate. */
+/**
+ * The hub stream on its own port (CONDUIT_GRPC_PORT, the default): plain h2c, and HTTP/2 over TLS with a PEM
+ * certificate; or, when asked for, on the HTTP port.
+ */
 class GrpcPortTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
   private static final String TOKEN = "t";
@@ -63,6 +66,20 @@ class GrpcPortTest {
             HttpResponse.BodyHandlers.ofString());
         assertEquals(200, response.statusCode(), response.body());
         assertEquals(HttpClient.Version.HTTP_1_1, response.version());
+      }
+    }
+  }
+
+  @Test
+  void onTheHttpPortWhenConfigured() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db, overrides(ChildServer.freePort(),
+             Map.of("conduit.hub.grpc-on-http-port", true)));
+         TestDestination destination = TestDestination.start()) {
+      assertEquals(server.port(), server.grpcPort(), "grpc-port is ignored");
+      try (TestHub hub = TestHub.connect(server.port(), "home", "s3cret")) {
+        assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
+        deliverOne(server, destination);
       }
     }
   }

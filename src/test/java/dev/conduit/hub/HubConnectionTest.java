@@ -38,7 +38,7 @@ class HubConnectionTest {
   private static final Duration NONE = Duration.ofMillis(100);
 
   private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
-  private final HubSettings settings = new HubSettings(Map.of("home", "s3cret"), 0, "127.0.0.1", "", "", Duration.ofSeconds(300), 100,
+  private final HubSettings settings = new HubSettings(Map.of("home", "s3cret"), false, 0, "127.0.0.1", "", "", Duration.ofSeconds(300), 100,
       Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(10), 2);
   private TestProbe<StreamResponse> responses;
   private TestProbe<String> ended;

@@ -116,7 +116,7 @@ class HubFlapTest {
         int index = session;
         CompletableFuture<Void> over = new CompletableFuture<>();
         AtomicBoolean silent = new AtomicBoolean();
-        HubSession hub = HubSession.open(hubSystem, edge.port(), HUB, SECRET, (s, webhook) -> {
+        HubSession hub = HubSession.open(hubSystem, edge.grpcPort(), HUB, SECRET, (s, webhook) -> {
           if (silent.get()) {
             return; // gone without closing its stream: whatever still comes is never acknowledged
           }
@@ -213,7 +213,7 @@ class HubFlapTest {
     CutSchedule schedule = new CutSchedule();
     try (TestDatabase db = TestDatabase.create(kind);
          TestServer edge = TestServer.start(db, edgeConfig());
-         CuttableProxy network = CuttableProxy.start(edge.port());
+         CuttableProxy network = CuttableProxy.start(edge.grpcPort());
          // The cut happens while the hub client's POST waits for its answer: its ack cannot reach the edge.
          TestDestination destination = TestDestination.start(request -> {
            if (schedule.cutNow() > 0) {

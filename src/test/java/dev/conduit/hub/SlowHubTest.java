@@ -86,14 +86,14 @@ class SlowHubTest {
         endpoints.add(api.createEndpoint("fast" + e, destination.url("/ep" + e), FAST));
       }
       List<WebhookEnvelope> slowReceived = new ArrayList<>();
-      HubSession slow = HubSession.openNotReading(hubSystem, edge.port(), SLOW, "slow-secret", (session, webhook) -> {
+      HubSession slow = HubSession.openNotReading(hubSystem, edge.grpcPort(), SLOW, "slow-secret", (session, webhook) -> {
         synchronized (slowReceived) {
           slowReceived.add(webhook);
         }
         session.ack(webhook.getId());
       });
       assertTrue(slow.awaitConnected(TIMEOUT).getSuccess());
-      try (TestHub fast = TestHub.connect(edge.port(), FAST, "fast-secret")) {
+      try (TestHub fast = TestHub.connect(edge.grpcPort(), FAST, "fast-secret")) {
         assertTrue(fast.awaitConnectResponse(TIMEOUT).getSuccess());
 
         List<IngestLoad.Accepted> accepted = IngestLoad.start(api, endpoints, 4, PER_ENDPOINT, SlowHubTest::body)
@@ -173,7 +173,7 @@ class SlowHubTest {
         endpoints.add(api.createEndpoint("slow" + e, "http://127.0.0.1:9/slow" + e, SLOW));
       }
       List<WebhookEnvelope> stale = new ArrayList<>();
-      HubSession stuck = HubSession.openNotReading(hubSystem, edge.port(), SLOW, "slow-secret", (session, webhook) -> {
+      HubSession stuck = HubSession.openNotReading(hubSystem, edge.grpcPort(), SLOW, "slow-secret", (session, webhook) -> {
         synchronized (stale) {
           stale.add(webhook);
         }
@@ -188,7 +188,7 @@ class SlowHubTest {
       assertEquals(MAX_OUTSTANDING, stuckHub.path("outstanding").asInt(), stuckHub.toString());
 
       List<WebhookEnvelope> received = new ArrayList<>();
-      try (HubSession restarted = HubSession.open(hubSystem, edge.port(), SLOW, "slow-secret", (session, webhook) -> {
+      try (HubSession restarted = HubSession.open(hubSystem, edge.grpcPort(), SLOW, "slow-secret", (session, webhook) -> {
         synchronized (received) {
           received.add(webhook);
         }

@@ -19,17 +19,20 @@ public final class ChildServer implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
   private final Process process;
   private final int port;
+  private final int grpcPort;
   private final Path log;
 
-  private ChildServer(Process process, int port, Path log) {
+  private ChildServer(Process process, int port, int grpcPort, Path log) {
     this.process = process;
     this.port = port;
+    this.grpcPort = grpcPort;
     this.log = log;
   }
 
   /** Starts {@code dev.conduit.Main serve} and waits until it listens; env adds or overrides variables. */
   public static ChildServer start(TestDatabase db, Map<String, String> env) throws Exception {
     int port = freePort();
+    int grpcPort = freePort();
     Config config = db.config();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
@@ -37,6 +40,7 @@ public final class ChildServer implements AutoCloseable {
     Map<String, String> vars = builder.environment();
     vars.put("CONDUIT_HTTP_HOST", "127.0.0.1");
     vars.put("CONDUIT_HTTP_PORT", Integer.toString(port));
+    vars.put("CONDUIT_GRPC_PORT", Integer.toString(grpcPort));
     vars.put("CONDUIT_DATA_DIR", config.getString("conduit.data-dir"));
     vars.put("CONDUIT_DB_URL", config.getString("conduit.db.url"));
     if (config.hasPath("conduit.db.user")) {
@@ -46,7 +50,7 @@ public final class ChildServer implements AutoCloseable {
     vars.putAll(env);
     Path log = db.dataDir().resolve("child-" + port + ".log");
     builder.redirectErrorStream(true).redirectOutput(log.toFile());
-    ChildServer child = new ChildServer(builder.start(), port, log);
+    ChildServer child = new ChildServer(builder.start(), port, grpcPort, log);
     child.awaitListening();
     return child;
   }
@@ -76,6 +80,11 @@ public final class ChildServer implements AutoCloseable {
     return port;
   }
 
+  /** The hub stream's (gRPC) own port. */
+  public int grpcPort() {
+    return grpcPort;
+  }
+
   public URI wsBase() {
     return URI.create("ws://127.0.0.1:" + port);
   }
@@ -86,6 +95,15 @@ public final class ChildServer implements AutoCloseable {
 
   public Path log() {
     return log;
+  }
+
+  /** SIGTERM, as a service manager stops it; waits for the exit and returns the exit status. */
+  public int terminate(Duration timeout) throws InterruptedException {
+    process.destroy(); // SIGTERM on Unix
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("child still running " + timeout + " after SIGTERM; log: " + log);
+    }
+    return process.exitValue();
   }
 
   /** kill -9: the process gets no chance to flush or say goodbye. */

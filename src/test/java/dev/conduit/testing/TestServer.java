@@ -14,11 +14,14 @@ public final class TestServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** Starts Conduit on 127.0.0.1 with an ephemeral port; overrides win over the database's settings. */
+  /**
+   * Starts Conduit on 127.0.0.1 with ephemeral ports (HTTP, and gRPC on its own port as by default);
+   * overrides win over the database's settings.
+   */
   public static TestServer start(TestDatabase database, Config overrides) throws Exception {
     Config config = overrides
         .withFallback(ConfigFactory.parseMap(Map.of("conduit.http.host", "127.0.0.1", "conduit.http.port", 0,
-            "conduit.shutdown-deadline", "1s")))
+            "conduit.hub.grpc-port", 0, "conduit.shutdown-deadline", "1s")))
         .withFallback(database.config());
     return new TestServer(ConduitServer.start(config));
   }
@@ -29,6 +32,11 @@ public final class TestServer implements AutoCloseable {
 
   public int port() {
     return server.port();
+  }
+
+  /** The port of the hub stream (gRPC). */
+  public int grpcPort() {
+    return server.grpcPort();
   }
 
   /** ws://127.0.0.1:port */

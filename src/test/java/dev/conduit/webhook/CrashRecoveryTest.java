@@ -54,7 +54,7 @@ class CrashRecoveryTest {
         for (int e = 0; e < ENDPOINTS; e++) {
           endpoints.add(api.createEndpoint("ep" + e, destination.url("/ep" + e), WebhookRelayEndToEndTest.HUB));
         }
-        try (TestHub hub = TestHub.connect(port, WebhookRelayEndToEndTest.HUB, WebhookRelayEndToEndTest.SECRET)) {
+        try (TestHub hub = TestHub.connect(child.grpcPort(), WebhookRelayEndToEndTest.HUB, WebhookRelayEndToEndTest.SECRET)) {
           assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
           ExecutorService pool = Executors.newFixedThreadPool(ENDPOINTS);
           AtomicInteger total = new AtomicInteger();
@@ -88,7 +88,7 @@ class CrashRecoveryTest {
       assertTrue(accepted.size() < ENDPOINTS * PER_ENDPOINT, "killed in the middle of ingest");
 
       try (TestServer server = TestServer.start(db, WebhookRelayEndToEndTest.overrides());
-           TestHub hub = TestHub.connect(server.port(), WebhookRelayEndToEndTest.HUB,
+           TestHub hub = TestHub.connect(server.grpcPort(), WebhookRelayEndToEndTest.HUB,
                WebhookRelayEndToEndTest.SECRET)) {
         assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
         EdgeApi api = new EdgeApi(server.httpBase(), WebhookRelayEndToEndTest.TOKEN);

@@ -61,7 +61,7 @@ class DatabaseDownTest {
       accepted.add(last[0].json().path("id").asText());
       assertEquals(200, api.send("GET", "/readyz", null, java.util.Map.of()).status(), "ready again");
 
-      try (TestHub hub = TestHub.connect(server.port(), WebhookRelayEndToEndTest.HUB,
+      try (TestHub hub = TestHub.connect(server.grpcPort(), WebhookRelayEndToEndTest.HUB,
           WebhookRelayEndToEndTest.SECRET)) {
         assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
         for (String id : accepted) {

@@ -70,7 +70,7 @@ class DatabaseOutageUnderLoadTest {
       all.forEach(answer -> statuses.add(answer.status()));
       assertTrue(Set.of(200, 503).containsAll(statuses), "only 200 or 503 under an outage, got " + statuses);
 
-      try (TestHub hub = TestHub.connect(server.port(), WebhookRelayEndToEndTest.HUB, WebhookRelayEndToEndTest.SECRET)) {
+      try (TestHub hub = TestHub.connect(server.grpcPort(), WebhookRelayEndToEndTest.HUB, WebhookRelayEndToEndTest.SECRET)) {
         assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
         for (Answer answer : all) {
           if (answer.status() == 200) {

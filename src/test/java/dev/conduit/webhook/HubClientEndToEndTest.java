@@ -44,8 +44,9 @@ class HubClientEndToEndTest {
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
+    int grpcPort = dev.conduit.testing.ChildServer.freePort();
     Config edgeConfig = ConfigFactory.parseMap(Map.of(
-        "conduit.http.port", port, "conduit.hub.hubs", HUB + ":" + SECRET, "conduit.webhook.admin-token", TOKEN));
+        "conduit.http.port", port, "conduit.hub.grpc-port", grpcPort, "conduit.hub.hubs", HUB + ":" + SECRET, "conduit.webhook.admin-token", TOKEN));
     AtomicInteger flaky = new AtomicInteger();
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestDestination destination = TestDestination.start(request -> switch (request.path()) {
@@ -61,7 +62,7 @@ class HubClientEndToEndTest {
         String plain;
         List<String> ordered = new ArrayList<>();
         try (TestServer edge = TestServer.start(db, edgeConfig);
-             RunningHubClient hub = HubClient.start(hubSystem, hubSettings(port, secretFile))) {
+             RunningHubClient hub = HubClient.start(hubSystem, hubSettings(grpcPort, secretFile))) {
           EdgeApi api = new EdgeApi(edge.httpBase(), TOKEN);
           github = createEndpoint(api, "github", "github", GITHUB_SECRET, destination.url("/github"));
           plain = api.createEndpoint("plain", destination.url("/plain"), HUB);

@@ -61,7 +61,7 @@ class WebhookRelayEndToEndTest {
       // Phase 1: no hub connected; phase 2: hub connected. Endpoints in parallel, each one in order.
       ids.addAll(ingestInParallel(api, endpoints, 0, perPhase));
       assertEquals(0, destination.requests().size(), "nothing delivered without a hub");
-      try (TestHub hub = TestHub.connect(server.port(), HUB, SECRET)) {
+      try (TestHub hub = TestHub.connect(server.grpcPort(), HUB, SECRET)) {
         assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
         ids.addAll(ingestInParallel(api, endpoints, perPhase, perPhase));
         EdgeApi.await(() -> destination.requests().size() >= endpointsCount * perPhase * 2, TIMEOUT,
@@ -135,7 +135,7 @@ class WebhookRelayEndToEndTest {
            case "/stuck" -> 503;
            default -> 200;
          });
-         TestHub hub = TestHub.connect(server.port(), HUB, SECRET)) {
+         TestHub hub = TestHub.connect(server.grpcPort(), HUB, SECRET)) {
       assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String flaky = api.createEndpoint("flaky", destination.url("/flaky"), HUB);
@@ -252,7 +252,7 @@ class WebhookRelayEndToEndTest {
          TestServer server = TestServer.start(db, overrides().withValue("pekko.http.server.request-timeout",
              com.typesafe.config.ConfigValueFactory.fromAnyRef("1s")));
          TestDestination destination = TestDestination.start();
-         TestHub hub = TestHub.connect(server.port(), HUB, SECRET)) {
+         TestHub hub = TestHub.connect(server.grpcPort(), HUB, SECRET)) {
       assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String endpoint = api.createEndpoint("late", destination.url("/late"), HUB);
@@ -307,13 +307,13 @@ class WebhookRelayEndToEndTest {
               .setHeartbeat(dev.conduit.hub.grpc.Heartbeat.newBuilder().setTimestamp(now)).build()),
           "first message must be connect");
       // A good signature works once; the same signature again is a replay.
-      try (TestHub first = TestHub.raw(server.port(), List.of(TestHub.connectRequest(HUB, now, good)))) {
+      try (TestHub first = TestHub.raw(server.grpcPort(), List.of(TestHub.connectRequest(HUB, now, good)))) {
         assertTrue(first.awaitConnectResponse(TIMEOUT).getSuccess());
         assertRefused(server, List.of(TestHub.connectRequest(HUB, now, good)), "signature already used");
         assertTrue(!first.ended(), "the refused replay did not disturb the live connection");
         // A second valid connection replaces the first, which is ended with a reason.
         long later = now + 1; // a fresh signature (the same second would be a replay)
-        try (TestHub second = TestHub.raw(server.port(), List.of(TestHub.connectRequest(HUB, later,
+        try (TestHub second = TestHub.raw(server.grpcPort(), List.of(TestHub.connectRequest(HUB, later,
             dev.conduit.hub.auth.HubSignature.sign(HUB, later, SECRET))))) {
           assertTrue(second.awaitConnectResponse(TIMEOUT).getSuccess());
           Throwable reason = first.awaitEnd(TIMEOUT);
@@ -326,7 +326,7 @@ class WebhookRelayEndToEndTest {
 
   private static void assertRefused(TestServer server, List<dev.conduit.hub.grpc.StreamRequest> first, String error)
       throws Exception {
-    try (TestHub hub = TestHub.raw(server.port(), first)) {
+    try (TestHub hub = TestHub.raw(server.grpcPort(), first)) {
       dev.conduit.hub.grpc.ConnectResponse response = hub.awaitConnectResponse(TIMEOUT);
       assertEquals(false, response.getSuccess());
       assertEquals(error, response.getError());

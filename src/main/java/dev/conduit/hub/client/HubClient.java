@@ -1,5 +1,6 @@
 package dev.conduit.hub.client;
 
+import dev.conduit.hub.HubConnection;
 import dev.conduit.hub.auth.HubSignature;
 import dev.conduit.hub.grpc.ConnectRequest;
 import dev.conduit.hub.grpc.DeliveryAck;
@@ -7,6 +8,7 @@ import dev.conduit.hub.grpc.Heartbeat;
 import dev.conduit.hub.grpc.StreamRequest;
 import dev.conduit.hub.grpc.StreamResponse;
 import dev.conduit.hub.grpc.WebhookEnvelope;
+import io.grpc.Status;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,7 +48,8 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private record FromEdge(long generation, StreamResponse message) implements Command {}
 
-  private record StreamEnded(long generation, String reason) implements Command {}
+  /** replaced: the edge ended the stream because a newer connection with this hub id took over. */
+  private record StreamEnded(long generation, String reason, boolean replaced) implements Command {}
 
   private record SendHeartbeat() implements Command {}
 
@@ -74,6 +77,8 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   private long generation;
   private boolean connected;
   private int failedAttempts;
+  /** Replacements without a stream ending otherwise in between; unlike failedAttempts, a connect keeps it. */
+  private int replacedInARow;
   private long lastTimestamp;
 
   /** Starts a hub client under {@code system}; fails fast if the secret file cannot be read. */
@@ -144,7 +149,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     }
     stats.connectAttempt();
     getContext().pipeToSelf(connection.terminated(), (done, failure) -> new StreamEnded(gen,
-        failure == null ? "the edge closed the stream" : DeliveryAcks.describe(failure)));
+        failure == null ? "the edge closed the stream" : DeliveryAcks.describe(failure), isReplacement(failure)));
     long timestamp = nextTimestamp();
     connection.send(StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder()
         .setHubId(settings.hubId())
@@ -199,7 +204,20 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private Behavior<Command> onStreamEnded(StreamEnded ended) {
-    if (isCurrent(ended.generation())) {
+    if (isCurrent(ended.generation()) && ended.replaced()) {
+      // Another client with this hub id took over. Reconnecting at once would take the stream back and
+      // the two would replace each other for ever, so each replacement in a row lengthens the backoff
+      // (a successful connect does not reset it; any other end of a stream does).
+      replacedInARow++;
+      stats.replaced();
+      failedAttempts = replacedInARow - 1;
+      closeConnection();
+      Duration delay = scheduleReconnect(true);
+      log.warn("hub replaced edge={} hub={} replaced_in_a_row={} reconnect_in_ms={} cause=the edge accepted a newer"
+              + " connection with this hub id (is another hub client running with the same id and secret?)",
+          settings.edgeUrl(), settings.hubId(), replacedInARow, delay.toMillis());
+    } else if (isCurrent(ended.generation())) {
+      replacedInARow = 0;
       log.info("{} edge={} reason={}", connected ? "hub disconnected" : "hub connect failed", settings.edgeUrl(),
           ended.reason());
       closeConnection();
@@ -210,6 +228,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   private Behavior<Command> onStale(Stale stale) {
     if (isCurrent(stale.generation())) {
+      replacedInARow = 0;
       log.info("{} edge={} reason=nothing received for {} ms", connected ? "hub disconnected" : "hub connect failed",
           settings.edgeUrl(), settings.staleTimeout().toMillis());
       closeConnection();
@@ -312,8 +331,24 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private void scheduleReconnect() {
-    Duration delay = backoff.delay(failedAttempts++, ThreadLocalRandom.current().nextDouble());
+    Duration delay = scheduleReconnect(false);
     log.info("hub reconnect scheduled edge={} in_ms={}", settings.edgeUrl(), delay.toMillis());
+  }
+
+  private Duration scheduleReconnect(boolean afterReplacement) {
+    Duration delay = backoff.delay(failedAttempts++, ThreadLocalRandom.current().nextDouble());
+    stats.reconnectScheduled(delay, afterReplacement);
     timers.startSingleTimer(RECONNECT_TIMER, new Connect(), delay);
+    return delay;
+  }
+
+  /** The edge ends a replaced stream with ABORTED and {@link HubConnection#REPLACED_DESCRIPTION}. */
+  static boolean isReplacement(Throwable failure) {
+    if (failure == null) {
+      return false;
+    }
+    Status status = Status.fromThrowable(failure);
+    return status.getCode() == Status.Code.ABORTED
+        && HubConnection.REPLACED_DESCRIPTION.equals(status.getDescription());
   }
 }

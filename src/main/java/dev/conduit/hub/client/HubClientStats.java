@@ -1,5 +1,9 @@
 package dev.conduit.hub.client;
 
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Counters of a running hub client, for tests, benchmarks and metrics. Thread-safe. */
@@ -9,6 +13,13 @@ public final class HubClientStats {
   private final AtomicLong delivered = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
   private final AtomicLong duplicatesSkipped = new AtomicLong();
+  private final AtomicLong replacements = new AtomicLong();
+  /** How many reconnect delays are remembered: enough to see a backoff reach its cap, bounded memory. */
+  private static final int RECENT_DELAYS = 64;
+  private final Deque<Reconnect> recentReconnects = new ArrayDeque<>();
+
+  /** A reconnect the client scheduled: after how long, and whether the edge had replaced its stream. */
+  public record Reconnect(Duration delay, boolean afterReplacement) {}
 
   /** Streams opened towards the edge (each sends a connect). */
   public long connectAttempts() {
@@ -35,6 +46,31 @@ public final class HubClientStats {
     return duplicatesSkipped.get();
   }
 
+  /** Streams the edge ended because a newer connection with the same hub id took over. */
+  public long replacements() {
+    return replacements.get();
+  }
+
+  /** The last reconnects scheduled (up to 64), oldest first. */
+  public List<Reconnect> recentReconnects() {
+    synchronized (recentReconnects) {
+      return List.copyOf(recentReconnects);
+    }
+  }
+
+  void replaced() {
+    replacements.incrementAndGet();
+  }
+
+  void reconnectScheduled(Duration delay, boolean afterReplacement) {
+    synchronized (recentReconnects) {
+      if (recentReconnects.size() == RECENT_DELAYS) {
+        recentReconnects.removeFirst();
+      }
+      recentReconnects.addLast(new Reconnect(delay, afterReplacement));
+    }
+  }
+
   void connectAttempt() {
     connectAttempts.incrementAndGet();
   }
@@ -54,6 +90,7 @@ public final class HubClientStats {
   @Override
   public String toString() {
     return "HubClientStats[connectAttempts=" + connectAttempts() + ", connects=" + connects() + ", delivered="
-        + delivered() + ", failed=" + failed() + ", duplicatesSkipped=" + duplicatesSkipped() + "]";
+        + delivered() + ", failed=" + failed() + ", duplicatesSkipped=" + duplicatesSkipped() + ", replacements="
+        + replacements() + "]";
   }
 }

@@ -64,7 +64,7 @@ public final class HubCommand {
   private static int usage(int exitCode) {
     System.out.println("""
         usage: java -jar conduit.jar hub --edge URL --hub-id ID --secret-file FILE [--<setting> VALUE ...]
-          --edge URL            the edge: http://host:port (cleartext HTTP/2) or https://host[:port] (TLS)
+          --edge URL            the edge's gRPC port: http://host:8081 (cleartext HTTP/2) or https://host[:port] (TLS)
           --hub-id ID           this hub's id at the edge
           --secret-file FILE    file holding the hub's shared secret
           other settings (see hub-client.conf; also CONDUIT_HUB_CLIENT_* variables):

@@ -10,38 +10,55 @@ import java.util.OptionalLong;
 /**
  * Standard Webhooks (standardwebhooks.com): base64 HMAC-SHA256 over {@code id.timestamp.body},
  * keyed with the base64-decoded secret after its optional {@code whsec_} prefix. The
- * {@code webhook-signature} header lists space-separated {@code v1,<base64>} entries; any match is
- * enough, and other versions (e.g. asymmetric {@code v1a}) are skipped.
+ * {@code webhook-signature} header lists space-separated {@code v1,<base64>} entries; as in the
+ * reference libraries, any matching v1 entry is enough and every other entry (other versions such as
+ * {@code v1a}/{@code v2}, entries without a comma, v1 values that are not a base64 HMAC) is skipped.
+ * Svix sends the same scheme as {@code svix-id}/{@code svix-timestamp}/{@code svix-signature}; like
+ * Svix's libraries, that set is used when all three are present, the {@code webhook-*} set otherwise.
  */
 record StandardWebhooksScheme(TimestampWindow window) implements Scheme {
 
-    static final String ID_HEADER = "webhook-id";
-    static final String TIMESTAMP_HEADER = "webhook-timestamp";
-    static final String SIGNATURE_HEADER = "webhook-signature";
+    /** The three header names of one naming of the scheme. */
+    private record Names(String id, String timestamp, String signature) {
+
+        boolean allPresent(Headers headers) {
+            return headers.get(id).isPresent() && headers.get(timestamp).isPresent()
+                    && headers.get(signature).isPresent();
+        }
+
+        boolean anyPresent(Headers headers) {
+            return headers.get(id).isPresent() || headers.get(timestamp).isPresent()
+                    || headers.get(signature).isPresent();
+        }
+    }
+
+    private static final Names STANDARD = new Names("webhook-id", "webhook-timestamp", "webhook-signature");
+    private static final Names SVIX = new Names("svix-id", "svix-timestamp", "svix-signature");
     private static final String SECRET_PREFIX = "whsec_";
     private static final String VERSION = "v1";
 
     @Override
     public VerificationResult verify(String secret, Headers headers, byte[] body) {
-        Optional<String> id = headers.get(ID_HEADER);
-        Optional<String> timestamp = headers.get(TIMESTAMP_HEADER);
-        Optional<String> signature = headers.get(SIGNATURE_HEADER);
+        Names names = chooseNames(headers);
+        Optional<String> id = headers.get(names.id());
+        Optional<String> timestamp = headers.get(names.timestamp());
+        Optional<String> signature = headers.get(names.signature());
         if (id.isEmpty()) {
-            return VerificationResult.missingHeader(ID_HEADER);
+            return VerificationResult.missingHeader(names.id());
         }
         if (timestamp.isEmpty()) {
-            return VerificationResult.missingHeader(TIMESTAMP_HEADER);
+            return VerificationResult.missingHeader(names.timestamp());
         }
         if (signature.isEmpty()) {
-            return VerificationResult.missingHeader(SIGNATURE_HEADER);
+            return VerificationResult.missingHeader(names.signature());
         }
         OptionalLong seconds = TimestampWindow.parseSeconds(timestamp.get());
         if (seconds.isEmpty()) {
-            return VerificationResult.malformedHeader(TIMESTAMP_HEADER);
+            return VerificationResult.malformedHeader(names.timestamp());
         }
         Optional<List<byte[]>> candidates = parseSignatures(signature.get());
         if (candidates.isEmpty()) {
-            return VerificationResult.malformedHeader(SIGNATURE_HEADER);
+            return VerificationResult.malformedHeader(names.signature());
         }
         if (!window.contains(seconds.getAsLong())) {
             return VerificationResult.outsideTolerance();
@@ -57,25 +74,29 @@ record StandardWebhooksScheme(TimestampWindow window) implements Scheme {
                 : VerificationResult.mismatch();
     }
 
-    /** Empty when an entry lacks a version, a v1 entry is not base64, or no v1 entry exists. */
+    /**
+     * Svix's set when complete; the standard set when any of it is present or nothing is; a partial
+     * Svix set otherwise, so that the missing-header reason names what the sender actually uses.
+     */
+    private static Names chooseNames(Headers headers) {
+        if (SVIX.allPresent(headers)) {
+            return SVIX;
+        }
+        return STANDARD.anyPresent(headers) || !SVIX.anyPresent(headers) ? STANDARD : SVIX;
+    }
+
+    /**
+     * The well-formed v1 signatures; entries of other versions and malformed entries are skipped, as
+     * the reference libraries skip them. Empty when no well-formed v1 entry exists.
+     */
     private static Optional<List<byte[]>> parseSignatures(String header) {
         List<byte[]> v1 = new ArrayList<>();
         for (String entry : header.split(" ")) {
-            if (entry.isEmpty()) {
-                continue;
-            }
             int comma = entry.indexOf(',');
-            if (comma <= 0) {
-                return Optional.empty();
-            }
-            if (!entry.substring(0, comma).equals(VERSION)) {
+            if (comma <= 0 || !entry.substring(0, comma).equals(VERSION)) {
                 continue;
             }
-            Optional<byte[]> sig = Crypto.decodeBase64Mac(entry.substring(comma + 1));
-            if (sig.isEmpty()) {
-                return Optional.empty();
-            }
-            v1.add(sig.get());
+            Crypto.decodeBase64Mac(entry.substring(comma + 1)).ifPresent(v1::add);
         }
         return v1.isEmpty() ? Optional.empty() : Optional.of(List.copyOf(v1));
     }

@@ -9,7 +9,9 @@ import java.util.OptionalLong;
 
 /**
  * {@code Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]}: hex HMAC-SHA256(secret, t + "." + body).
- * Several v1 entries appear while a secret is being rolled; any match is enough. v0 is ignored.
+ * Several v1 entries appear while a secret is being rolled; any match is enough. As in Stripe's
+ * libraries, v0, unknown schemes, items without {@code =} and v1 values that are not a hex HMAC are
+ * skipped; the header is malformed only without a single numeric t or without a well-formed v1.
  */
 record StripeScheme(TimestampWindow window) implements Scheme {
 
@@ -38,14 +40,14 @@ record StripeScheme(TimestampWindow window) implements Scheme {
                 : VerificationResult.mismatch();
     }
 
-    /** Empty when the header lacks a single numeric t, has no v1, or has a non-hex v1. */
+    /** Empty when the header lacks a single numeric t or a well-formed v1. */
     private static Optional<Parsed> parse(String header) {
         String timestamp = null;
         List<byte[]> signatures = new ArrayList<>();
         for (String item : header.split(",", -1)) {
             int eq = item.indexOf('=');
             if (eq <= 0) {
-                return Optional.empty();
+                continue;
             }
             String value = item.substring(eq + 1).strip();
             switch (item.substring(0, eq).strip()) {
@@ -55,13 +57,7 @@ record StripeScheme(TimestampWindow window) implements Scheme {
                     }
                     timestamp = value;
                 }
-                case "v1" -> {
-                    Optional<byte[]> sig = Crypto.decodeHexMac(value);
-                    if (sig.isEmpty()) {
-                        return Optional.empty();
-                    }
-                    signatures.add(sig.get());
-                }
+                case "v1" -> Crypto.decodeHexMac(value).ifPresent(signatures::add);
                 default -> {
                     // v0 (test-mode legacy) and unknown schemes carry no weight.
                 }

@@ -118,6 +118,19 @@ class SignatureVerifierTest {
         }
 
         @ParameterizedTest
+        @ValueSource(strings = {"v1=zz", "v1=abc", "v1=" + "00", "v1=", "garbage", "=x"})
+        void malformedEntryBesideAValidOneIsSkipped(String malformed) {
+            String good = header(NOW, BODY).substring(("t=" + NOW + ",").length());
+            assertVerified(verify("t=" + NOW + "," + malformed + "," + good));
+            assertVerified(verify("t=" + NOW + "," + good + "," + malformed));
+        }
+
+        @Test
+        void onlyMalformedV1EntriesBesideAWrongOneIsAMismatch() {
+            assertInvalid(verify("t=" + NOW + ",v1=zz,v1=" + "00".repeat(32)), "mismatch");
+        }
+
+        @ParameterizedTest
         @ValueSource(strings = {"garbage", "v1=abcd", "t=" + NOW, "t=abc,v1=00", "t=" + NOW + ",v1=xyz",
                 "t=" + NOW + ",v1=abc", "t=1,t=2,v1=00"})
         void malformedHeader(String header) {
@@ -312,6 +325,46 @@ class SignatureVerifierTest {
             String v2 = "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
             String list = other + " " + v2 + " " + sign(NOW, BODY) + " " + other;
             assertVerified(verify(SECRET, headers(ID, NOW, list)));
+        }
+
+        @Test
+        void badV1GoodV1AndV2MixedVerifies() {
+            String v2 = "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+            assertVerified(verify(SECRET, headers(ID, NOW, "v1,not*base64! " + sign(NOW, BODY) + " " + v2)));
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"v1,not*base64!", "v1,AAAA", "v1,", "nocomma", ",abc", "v1a,AAAA", "v2,x"})
+        void anyMalformedOrForeignEntryIsSkipped(String other) {
+            assertVerified(verify(SECRET, headers(ID, NOW, other + " " + sign(NOW, BODY))));
+            assertVerified(verify(SECRET, headers(ID, NOW, sign(NOW, BODY) + "  " + other)));
+        }
+
+        @Test
+        void malformedV1BesideAWrongOneIsAMismatch() {
+            String wrong = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+            assertInvalid(verify(SECRET, headers(ID, NOW, "v1,not*base64! " + wrong)), "mismatch");
+        }
+
+        @Test
+        void svixHeadersAreAliases() {
+            var svix = Map.of("svix-id", ID, "svix-timestamp", Long.toString(NOW), "svix-signature", sign(NOW, BODY));
+            assertVerified(verify(SECRET, svix));
+            assertInvalid(verify(SECRET, Map.of("svix-id", ID, "svix-timestamp", Long.toString(NOW),
+                    "svix-signature", sign(NOW, "tampered".getBytes(UTF_8)))), "mismatch");
+            assertInvalid(verify(SECRET, Map.of("svix-id", ID, "svix-signature", sign(NOW, BODY))),
+                    "missing svix-timestamp");
+        }
+
+        @Test
+        void completeSvixSetWinsOverWebhookSet() {
+            var both = new java.util.HashMap<>(headers("msg_other", NOW, sign(NOW, "x".getBytes(UTF_8))));
+            both.putAll(Map.of("svix-id", ID, "svix-timestamp", Long.toString(NOW), "svix-signature", sign(NOW, BODY)));
+            assertVerified(verify(SECRET, both));
+            // An incomplete Svix set falls back to the complete standard set.
+            var standardPlusPartialSvix = new java.util.HashMap<>(headers(ID, NOW, sign(NOW, BODY)));
+            standardPlusPartialSvix.put("svix-id", "msg_other");
+            assertVerified(verify(SECRET, standardPlusPartialSvix));
         }
 
         @Test
