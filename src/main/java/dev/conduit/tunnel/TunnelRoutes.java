@@ -6,7 +6,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
+import java.util.ArrayList;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -20,7 +21,6 @@ import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -39,6 +39,11 @@ public final class TunnelRoutes extends AllDirectives {
   private static final Logger LOG = LoggerFactory.getLogger(TunnelRoutes.class);
   /** Control frames the instance's own actor may queue beyond one pending frame per session. */
   private static final int CONTROL_OFFERS = 64;
+  /**
+   * Offers a client's queue may have pending: the instance's batch and the session's own (each waits for
+   * its previous one), the connected frame and the last frame with its close marker, with room to spare.
+   */
+  private static final int CLIENT_OFFERS = 8;
 
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
@@ -46,6 +51,7 @@ public final class TunnelRoutes extends AllDirectives {
   private final ConnectionLimiter connectionLimiter;
   private final ClientAddress clientAddress;
   private final Materializer materializer;
+  private final WebSocketFrames frames;
 
   public TunnelRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, TunnelSettings settings) {
     this.system = system;
@@ -54,6 +60,7 @@ public final class TunnelRoutes extends AllDirectives {
     this.connectionLimiter = new ConnectionLimiter(settings.maxConnectionsPerIp());
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
+    this.frames = new WebSocketFrames(system);
   }
 
   public Route routes() {
@@ -67,13 +74,13 @@ public final class TunnelRoutes extends AllDirectives {
   private Route instanceSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, () -> {
+      return limited(ip, "instance ip=" + ip, ending -> {
         Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
             instanceOutbound(settings, materializer);
         CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
             system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
       });
     });
   }
@@ -93,15 +100,41 @@ public final class TunnelRoutes extends AllDirectives {
   private Route clientSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, () -> {
-        Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
-            Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
+      return limited(ip, "client ip=" + ip, ending -> {
+        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
+            clientOutbound(settings, materializer);
         CompletionStage<ActorRef<ClientSession.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptClient(outbound.first(), ip, replyTo), settings.askTimeout(),
             system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
       });
     });
+  }
+
+  /**
+   * A client socket's outbound queue, bounded in bytes: whatever the socket has not taken yet is gathered
+   * up to client-outbound-bytes (a single larger frame still passes); beyond that an offer waits until the
+   * client reads. Elements are batches, like the instance side's; whoever offers waits for its offer
+   * before the next, and slow-consumer-grace bounds that wait (see InstanceConnection, ClientSession).
+   */
+  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> clientOutbound(
+      TunnelSettings settings, Materializer materializer) {
+    return Source.<List<Message>>queue(1, OverflowStrategy.backpressure(), CLIENT_OFFERS)
+        .batchWeighted(settings.clientOutboundBytes(), TunnelRoutes::textBytes, ArrayList::new, (batch, more) -> {
+          batch.addAll(more);
+          return batch;
+        })
+        .mapConcat(batch -> batch)
+        .preMaterialize(materializer);
+  }
+
+  /** The JSON text of a batch: ASCII but for ids and messages the relay quotes, so characters count bytes. */
+  private static long textBytes(List<Message> batch) {
+    long bytes = 0;
+    for (Message message : batch) {
+      bytes += message instanceof SocketClose ? 0 : message.asTextMessage().getStrictText().length();
+    }
+    return bytes;
   }
 
   /**
@@ -123,24 +156,36 @@ public final class TunnelRoutes extends AllDirectives {
     return closed;
   }
 
-  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound) {
-    return WebSocketBridge.flow(owner, outbound, settings.maxFrameBytes(), settings.inboundBatchBytes(),
+  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound,
+                                                 WebSocketBridge.Ending ending) {
+    return WebSocketBridge.flow(owner, outbound, ending, settings.maxFrameBytes(), settings.inboundBatchBytes(),
         settings.frameAssemblyTimeout(), materializer);
   }
 
-  /** Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. */
-  private Route limited(String ip, Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
-    if (!connectionLimiter.tryAcquire(ip)) {
-      LOG.info("connection refused ip={} reason=more than {} open connections", ip, settings.maxConnectionsPerIp());
-      Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));
-      return handleWebSocketMessages(Flow.fromSinkAndSourceCoupled(Sink.<Message>ignore(), Source.single(refusal)));
-    }
-    Flow<Message, Message, NotUsed> flow = Flow.completionStageFlow(socket.get())
-        .watchTermination((mat, done) -> {
-          done.whenComplete((d, failure) -> connectionLimiter.release(ip));
-          return NotUsed.getInstance();
-        });
-    return handleWebSocketMessages(flow);
+  /**
+   * Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. Either way
+   * the relay's close frame carries the reason it closed the socket for (WebSocketFrames).
+   */
+  private Route limited(String ip, String what,
+                        Function<WebSocketBridge.Ending, CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+    return extractWebSocketUpgrade(upgrade -> {
+      WebSocketBridge.Ending ending = new WebSocketBridge.Ending(settings.closeTimeout(), what);
+      if (!connectionLimiter.tryAcquire(ip)) {
+        LOG.info("connection refused ip={} reason=more than {} open connections", ip, settings.maxConnectionsPerIp());
+        Source<Message, NotUsed> refusal = Source.from(List.of(
+            TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address")),
+            SocketClose.of("too_many_connections")));
+        ending.ownerGone(materializer);
+        return complete(frames.handle(upgrade,
+            Flow.fromSinkAndSource(Sink.<Message>ignore(), WebSocketBridge.outbound(refusal, ending)), ending));
+      }
+      Flow<Message, Message, NotUsed> flow = Flow.completionStageFlow(socket.apply(ending))
+          .watchTermination((mat, done) -> {
+            done.whenComplete((d, failure) -> connectionLimiter.release(ip));
+            return NotUsed.getInstance();
+          });
+      return complete(frames.handle(upgrade, flow, ending));
+    });
   }
 
   private String clientIp(HttpRequest request) {

@@ -17,11 +17,13 @@ public record TunnelSettings(
     Duration claimDefaultTtl,
     Duration claimMaxTtl,
     int instanceOutboundBuffer,
-    int clientOutboundBuffer,
+    int clientOutboundBytes,
     int inboundBatchBytes,
     Duration frameAssemblyTimeout,
     Duration askTimeout,
-    int offlineStatusRetained) {
+    int offlineStatusRetained,
+    Duration slowConsumerGrace,
+    Duration closeTimeout) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -37,10 +39,12 @@ public record TunnelSettings(
         c.getDuration("claims.default-ttl"),
         c.getDuration("claims.max-ttl"),
         c.getInt("instance-outbound-buffer"),
-        c.getInt("client-outbound-buffer"),
+        (int) c.getBytes("client-outbound-bytes").longValue(),
         (int) c.getBytes("inbound-batch-bytes").longValue(),
         c.getDuration("frame-assembly-timeout"),
         c.getDuration("ask-timeout"),
-        c.getInt("offline-status-retained"));
+        c.getInt("offline-status-retained"),
+        c.getDuration("slow-consumer-grace"),
+        c.getDuration("close-timeout"));
   }
 }
