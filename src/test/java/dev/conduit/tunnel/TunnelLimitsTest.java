@@ -1,7 +1,6 @@
 package dev.conduit.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
@@ -62,7 +61,8 @@ class TunnelLimitsTest {
         sockets.add(refused);
         JsonNode reply = refused.expect("error", TIMEOUT);
         assertEquals("too_many_connections", reply.path("code").asText());
-        assertTrue(refused.closed().toCompletableFuture().get(10, TimeUnit.SECONDS) > 0);
+        assertEquals(new RelayConnection.CloseFrame(1008, "too_many_connections"),
+            refused.closeFrame().toCompletableFuture().get(10, TimeUnit.SECONDS));
 
         // The established session is unaffected by either limit.
         byte[] data = "unaffected".getBytes(StandardCharsets.UTF_8);
