@@ -59,14 +59,14 @@ class TunnelReplyBackpressureTest {
 
   @Test
   void twentyThousandPingsInOneWriteFromAnInstanceGetTwentyThousandPongs() throws Exception {
-    try (RawWebSocket instance = registeredInstance(server, 0)) {
+    try (RawWebSocket instance = registeredInstance(server, UUID.randomUUID().toString(), 0)) {
       assertEveryReply(instance, Collections.nCopies(BURST, PING), "pong", null);
     }
   }
 
   @Test
   void aBurstOfRelayMessagesThatEachEarnAnErrorGetsEveryError() throws Exception {
-    try (RawWebSocket instance = registeredInstance(server, 0)) {
+    try (RawWebSocket instance = registeredInstance(server, UUID.randomUUID().toString(), 0)) {
       String orphan = "{\"type\":\"relay_message\",\"session_id\":\"no-such-session\",\"payload\":\"aGk=\"}";
       assertEveryReply(instance, Collections.nCopies(BURST, orphan), "error", "unknown_session");
     }
@@ -82,14 +82,15 @@ class TunnelReplyBackpressureTest {
   @Test
   void anInstanceThatDoesNotReadAtAllIsDroppedAfterTheGraceAndToldWhy() throws Exception {
     // A small grace so the test is quick; close-timeout only guards the test's reading afterwards.
+    String id = UUID.randomUUID().toString();
     try (TestDatabase ownDb = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer relay = TestServer.start(ownDb, ConfigFactory.parseMap(Map.of(
              "conduit.tunnel.slow-consumer-grace", "500ms",
              "conduit.tunnel.close-timeout", "60s",
              "conduit.tunnel.instance-outbound-buffer", 4)));
-         RawWebSocket instance = registeredInstance(relay, 4096);
+         RawWebSocket instance = registeredInstance(relay, id, 4096);
          RelayConnection client = RelayConnection.open(relay.wsBase().resolve(SimulatedClient.CLIENT_PATH), TIMEOUT)) {
-      client.send("{\"type\":\"connect\",\"instance_id\":\"" + instanceIdOf(instance) + "\"}");
+      client.send("{\"type\":\"connect\",\"instance_id\":\"" + id + "\"}");
       client.expect("connected", TIMEOUT);
       assertEquals("connection", type(instance.readText()));
 
@@ -151,21 +152,13 @@ class TunnelReplyBackpressureTest {
     written.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private static final Map<RawWebSocket, String> IDS = new java.util.concurrent.ConcurrentHashMap<>();
-
-  private static RawWebSocket registeredInstance(TestServer relay, int receiveBufferBytes) throws Exception {
+  private static RawWebSocket registeredInstance(TestServer relay, String id, int receiveBufferBytes) throws Exception {
     RawWebSocket instance = RawWebSocket.open(relay.wsBase().resolve(SimulatedInstance.TUNNEL_PATH),
         receiveBufferBytes, TIMEOUT);
-    String id = UUID.randomUUID().toString();
     instance.send("{\"type\":\"register\",\"instance_id\":\"" + id + "\",\"public_key\":\""
         + Base64.getEncoder().encodeToString(KeyPair.generate().publicKey()) + "\"}");
     assertEquals("registered", type(instance.readText()));
-    IDS.put(instance, id);
     return instance;
-  }
-
-  private static String instanceIdOf(RawWebSocket instance) {
-    return IDS.get(instance);
   }
 
   private static String type(String json) throws IOException {

@@ -37,12 +37,15 @@ class TunnelSlowConsumerTest {
   private static final int FRAME_BYTES = 48 * 1024;
   /** Far more than the client's queue and socket buffers can hold. */
   private static final int MAX_FRAMES = 4000;
-  /** Payload of a burst frame: enough that a burst is many times client-outbound-bytes. */
-  private static final int BURST_FRAME_BYTES = 4096;
+  /** Payload of a large burst frame: 2,000 of them are many times client-outbound-bytes. */
+  private static final int LARGE_FRAME_BYTES = 4096;
+  /** Payload of a small burst frame: just its number. */
+  private static final int SMALL_FRAME_BYTES = Integer.BYTES;
 
   /**
    * Regression: 300 relay_messages in one write to a client that reads all the time got about 23 frames
-   * through, then the session was closed slow_consumer.
+   * through, then the session was closed slow_consumer. Small frames arrive as one batch (the old
+   * per-frame queue overflowed at once); large ones fill the client's byte budget many times over.
    */
   @Test
   void burstsOfRelayMessagesInOneWriteAllReachAReadingClientInOrder() throws Exception {
@@ -59,16 +62,19 @@ class TunnelSlowConsumerTest {
       assertEquals("connection", Json.MAPPER.readTree(instance.readText()).path("type").asText());
 
       int next = 0;
-      for (int burst : new int[] {300, 2_000}) {
+      int[][] bursts = {{300, SMALL_FRAME_BYTES}, {2_000, SMALL_FRAME_BYTES}, {2_000, LARGE_FRAME_BYTES}};
+      for (int[] sizes : bursts) {
+        int burst = sizes[0];
         List<String> frames = new ArrayList<>();
         for (int i = next; i < next + burst; i++) {
           frames.add("{\"type\":\"relay_message\",\"session_id\":\"" + session + "\",\"payload\":\""
-              + Base64.getEncoder().encodeToString(numbered(i)) + "\"}");
+              + Base64.getEncoder().encodeToString(numbered(i, sizes[1])) + "\"}");
         }
         instance.sendAll(frames);
         for (int i = next; i < next + burst; i++) {
           byte[] payload = Base64.getDecoder().decode(client.expect("message", TIMEOUT).path("payload").asText());
-          assertEquals(i, ByteBuffer.wrap(payload).getInt(), "frame " + (i - next) + " of a burst of " + burst);
+          assertEquals(i, ByteBuffer.wrap(payload).getInt(), "frame " + (i - next) + " of a burst of " + burst
+              + " frames of " + sizes[1] + " bytes");
         }
         next += burst;
       }
@@ -76,9 +82,9 @@ class TunnelSlowConsumerTest {
     }
   }
 
-  /** A burst frame's payload: its number, then padding. */
-  private static byte[] numbered(int i) {
-    return ByteBuffer.allocate(BURST_FRAME_BYTES).putInt(i).array();
+  /** A burst frame's payload of size bytes: its number, then padding. */
+  private static byte[] numbered(int i, int size) {
+    return ByteBuffer.allocate(size).putInt(i).array();
   }
 
   @Test
