@@ -23,10 +23,13 @@ public final class RelayConnection implements AutoCloseable {
   private final WebSocket socket;
   private final Listener listener;
   private final BlockingQueue<String> received;
-  private final CompletableFuture<Integer> closed;
+  private final CompletableFuture<CloseFrame> closed;
+
+  /** How the relay closed the socket: its close frame's status and reason (1006 and "" when it dropped). */
+  public record CloseFrame(int status, String reason) {}
 
   private RelayConnection(WebSocket socket, Listener listener, BlockingQueue<String> received,
-                          CompletableFuture<Integer> closed) {
+                          CompletableFuture<CloseFrame> closed) {
     this.socket = socket;
     this.listener = listener;
     this.received = received;
@@ -36,7 +39,7 @@ public final class RelayConnection implements AutoCloseable {
   /** Opens a WebSocket to uri (e.g. ws://127.0.0.1:8080/relay/client/websocket). */
   public static RelayConnection open(HttpClient http, URI uri, Duration timeout) throws Exception {
     BlockingQueue<String> received = new LinkedBlockingQueue<>();
-    CompletableFuture<Integer> closed = new CompletableFuture<>();
+    CompletableFuture<CloseFrame> closed = new CompletableFuture<>();
     Listener listener = new Listener(received, closed);
     WebSocket socket = http.newWebSocketBuilder().connectTimeout(timeout)
         .buildAsync(uri, listener).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -107,6 +110,11 @@ public final class RelayConnection implements AutoCloseable {
 
   /** Completes with the close status code when the relay closes the socket (or it drops: 1006). */
   public CompletionStage<Integer> closed() {
+    return closed.thenApply(CloseFrame::status);
+  }
+
+  /** Completes with the relay's close frame when it closes the socket (1006 when it drops). */
+  public CompletionStage<CloseFrame> closeFrame() {
     return closed;
   }
 
@@ -129,11 +137,11 @@ public final class RelayConnection implements AutoCloseable {
   private static final class Listener implements WebSocket.Listener {
     private static final int ABNORMAL_CLOSURE = 1006;
     private final BlockingQueue<String> received;
-    private final CompletableFuture<Integer> closed;
+    private final CompletableFuture<CloseFrame> closed;
     private StringBuilder partial = new StringBuilder();
     private volatile boolean paused;
 
-    Listener(BlockingQueue<String> received, CompletableFuture<Integer> closed) {
+    Listener(BlockingQueue<String> received, CompletableFuture<CloseFrame> closed) {
       this.received = received;
       this.closed = closed;
     }
@@ -153,13 +161,13 @@ public final class RelayConnection implements AutoCloseable {
 
     @Override
     public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-      closed.complete(statusCode);
+      closed.complete(new CloseFrame(statusCode, reason));
       return null;
     }
 
     @Override
     public void onError(WebSocket webSocket, Throwable error) {
-      closed.complete(ABNORMAL_CLOSURE);
+      closed.complete(new CloseFrame(ABNORMAL_CLOSURE, ""));
     }
   }
 }

@@ -4,6 +4,7 @@ import dev.conduit.persistence.EntityKeeper;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -15,7 +16,6 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
@@ -27,7 +27,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
 
   public sealed interface Command permits SocketEvent, Paired, ConnectFailed, InstanceGone, SlowConsumer,
-      IdleTimeout, ClaimChecked, Forwarded, ServerStopping {}
+      IdleTimeout, ClaimChecked, Forwarded, ServerStopping, RepliesStalled {}
 
   /** The claim a connect was made with (null on the instance-id path); consumer is this attempt's token. */
   public record ClaimGrant(String code, String claimId, String userId, String consumer) {}
@@ -52,22 +52,19 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   enum IdleTimeout implements Command { INSTANCE }
 
+  /** The replies of a batch were still not taken after slow-consumer-grace: the client does not read. */
+  enum RepliesStalled implements Command { INSTANCE }
+
   record ClaimChecked(String code, ClaimCode.ConsumeResult result, Throwable failure) implements Command {}
 
-  /** The instance's queue took (or refused) a forwarded frame; then the next client frame may come. */
+  /** Both queues took (or refused) a batch's output; then the next client frame may come. */
   record Forwarded(ActorRef<SocketEvent.Ack> ackTo, Throwable failure) implements Command {}
 
   private static final Object IDLE = "idle";
-
-  /** Fails a client's socket that stopped reading; expected, so without a stack trace. */
-  private static final class SlowConsumerException extends RuntimeException {
-    SlowConsumerException() {
-      super("client does not read its socket", null, false, false);
-    }
-  }
+  private static final Object STALL = "stall";
 
   private final TunnelContext tunnel;
-  private final BoundedSourceQueue<Message> out;
+  private final SourceQueueWithComplete<List<Message>> out;
   private final String clientIp;
   private final TimerScheduler<Command> timers;
 
@@ -80,9 +77,15 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private ActorRef<InstanceConnection.Command> instance;
   private SourceQueueWithComplete<List<Message>> instanceOut;
   private boolean closing;
+  /** The socket's end is queued (or its queue failed): nothing more goes to it. */
+  private boolean socketEnded;
+  /** While a batch is handled: the replies it earns (queued at its end, in one offer). */
+  private List<Message> replies;
+  /** The replies of the batch being waited for, until the client's queue takes them. */
+  private CompletableFuture<QueueOfferResult> repliesPending;
 
   private ClientSession(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
-                        BoundedSourceQueue<Message> out, String clientIp) {
+                        SourceQueueWithComplete<List<Message>> out, String clientIp) {
     super(context);
     this.timers = timers;
     this.tunnel = tunnel;
@@ -91,7 +94,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     resetIdleTimer();
   }
 
-  static Behavior<Command> create(TunnelContext tunnel, BoundedSourceQueue<Message> out, String clientIp) {
+  static Behavior<Command> create(TunnelContext tunnel, SourceQueueWithComplete<List<Message>> out, String clientIp) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
         new ClientSession(context, timers, tunnel, out, clientIp)));
   }
@@ -109,12 +112,16 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .onMessage(ConnectFailed.class, this::onConnectFailed)
         .onMessage(InstanceGone.class, this::onInstanceGone)
         .onMessage(SlowConsumer.class, slow -> abort())
-        .onMessage(ServerStopping.class, stopping -> closeWith(Replies.shuttingDown(), "relay_stopping"))
-        .onMessage(IdleTimeout.class, idle -> closeWith(Replies.error("idle_timeout",
+        .onMessage(RepliesStalled.class, this::onRepliesStalled)
+        .onMessage(ServerStopping.class, stopping -> closeWith("shutting_down", Replies.shuttingDown(), "relay_stopping"))
+        .onMessage(IdleTimeout.class, idle -> closeWith("idle_timeout", Replies.error("idle_timeout",
             "Closed after " + tunnel.settings().clientIdleTimeout().toSeconds() + " s without traffic"), "idle_timeout"))
         .onSignal(PostStop.class, signal -> {
           releasePendingClaim();
           leaveInstance("client_closed");
+          if (!socketEnded) {
+            out.complete(); // the peer closed (or the actor failed): end the outbound side too
+          }
           return this;
         })
         .build();
@@ -122,10 +129,21 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   /**
    * Handles a batch of client frames in order. Data for the instance is collected and offered to its
-   * queue as one element; the next batch is read only once the queue took it (backpressure).
+   * queue as one element, the replies the batch earns to the client's own queue as another; the next
+   * batch is read only once both queues took theirs (backpressure). Replies the client does not take
+   * within slow-consumer-grace close it (slow_consumer).
    */
   private Behavior<Command> onFrames(SocketEvent.Frames frames) {
     resetIdleTimer();
+    replies = new ArrayList<>();
+    try {
+      return handleBatch(frames);
+    } finally {
+      replies = null;
+    }
+  }
+
+  private Behavior<Command> handleBatch(SocketEvent.Frames frames) {
     List<Message> toInstance = new ArrayList<>();
     for (SocketEvent.Inbound inbound : frames.frames()) {
       if (closing) {
@@ -150,15 +168,39 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         onConnect(connect);
       } else if (message instanceof ClientFrame.Close) {
         offer(toInstance);
-        return closeWith(null, "client_closed");
+        return closeWith("client_closed", null, "client_closed");
       }
     }
-    CompletionStage<QueueOfferResult> offered = offer(toInstance);
-    if (offered == null || offered.toCompletableFuture().isDone() && !offered.toCompletableFuture().isCompletedExceptionally()) {
+    CompletableFuture<QueueOfferResult> forwarded = future(offer(toInstance));
+    CompletableFuture<QueueOfferResult> replied = replies.isEmpty() ? null : out.offer(replies).toCompletableFuture();
+    if (done(forwarded) && done(replied)) {
       return ack(frames.ackTo());
     }
-    getContext().pipeToSelf(offered, (result, failure) -> new Forwarded(frames.ackTo(), failure));
+    if (!done(replied)) {
+      repliesPending = replied;
+      timers.startSingleTimer(STALL, RepliesStalled.INSTANCE, tunnel.settings().slowConsumerGrace());
+    }
+    CompletableFuture<?> both = CompletableFuture.allOf(settle(forwarded), settle(replied));
+    getContext().pipeToSelf(both.thenApply(ok -> forwarded == null ? null : forwarded.getNow(null)),
+        (result, failure) -> new Forwarded(frames.ackTo(), forwarded == null ? null : failureOf(forwarded)));
     return this;
+  }
+
+  private static CompletableFuture<QueueOfferResult> future(CompletionStage<QueueOfferResult> offer) {
+    return offer == null ? null : offer.toCompletableFuture();
+  }
+
+  /** Done and not refused by a full set of pending offers (null: nothing was offered). */
+  private static boolean done(CompletableFuture<QueueOfferResult> offer) {
+    return offer == null || offer.isDone() && !offer.isCompletedExceptionally();
+  }
+
+  private static CompletableFuture<?> settle(CompletableFuture<QueueOfferResult> offer) {
+    return offer == null ? CompletableFuture.completedFuture(null) : offer.handle((result, failure) -> null);
+  }
+
+  private static Throwable failureOf(CompletableFuture<QueueOfferResult> offer) {
+    return offer.handle((result, failure) -> failure).join();
   }
 
   private void collect(ClientFrame.Message data, List<Message> toInstance) {
@@ -177,6 +219,8 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   }
 
   private Behavior<Command> onForwarded(Forwarded forwarded) {
+    timers.cancel(STALL);
+    repliesPending = null;
     if (forwarded.failure() != null) {
       getContext().getLog().debug("instance queue refused a frame session={} cause={}", sessionId, forwarded.failure().toString());
     }
@@ -267,7 +311,11 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       getContext().getLog().info("session closed session={} instance={} reason=instance_offline", sessionId, instanceId);
       instance = null;
     }
-    return closeWith(Replies.instanceOffline(), "instance_offline");
+    return closeWith("instance_offline", Replies.instanceOffline(), "instance_offline");
+  }
+
+  private Behavior<Command> onRepliesStalled(RepliesStalled stalled) {
+    return repliesPending != null && !repliesPending.isDone() ? abort() : this;
   }
 
   private void releasePendingClaim() {
@@ -277,26 +325,34 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     }
   }
 
-  /** Sends a last frame (if any) and closes the socket. */
-  private Behavior<Command> closeWith(String lastFrame, String reason) {
-    if (lastFrame != null) {
-      send(lastFrame);
-    }
-    try {
-      out.complete();
-    } catch (IllegalStateException socketGoneFirst) {
-      // The client's socket closed first (its queue is done): nothing left to close.
+  /**
+   * Queues the batch's replies so far, a last frame (if any) and the close marker (the socket ends there,
+   * with a close frame carrying code), and stops; the bridge gets them out within close-timeout.
+   */
+  private Behavior<Command> closeWith(String code, String lastFrame, String reason) {
+    if (!socketEnded) {
+      socketEnded = true;
+      List<Message> last = replies == null ? new ArrayList<>() : new ArrayList<>(replies);
+      if (lastFrame != null) {
+        last.add(TextMessage.create(lastFrame));
+      }
+      last.add(SocketClose.of(code));
+      // Refused only when the socket is gone already (its queue is done): nothing left to close then.
+      out.offer(last);
     }
     return end(reason);
   }
 
-  /** The client does not read: its queue is full, so the socket is dropped without a last word. */
+  /**
+   * The client does not read: its queue is failed (what it holds is dropped) and its socket ends with a
+   * slow_consumer error and close frame, which it gets if it reads again within close-timeout.
+   */
   private Behavior<Command> abort() {
     getContext().getLog().info("client too slow, closing session={} instance={} ip={}", sessionId, instanceId, clientIp);
-    try {
-      out.fail(new SlowConsumerException());
-    } catch (IllegalStateException socketGoneFirst) {
-      // Already closed.
+    if (!socketEnded) {
+      socketEnded = true;
+      out.fail(new SocketClose.Failed(Replies.error("slow_consumer", "Closed: not reading its socket"),
+          SocketClose.of("slow_consumer")));
     }
     return end("slow_consumer");
   }
@@ -325,8 +381,13 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     timers.startSingleTimer(IDLE, IdleTimeout.INSTANCE, tunnel.settings().clientIdleTimeout());
   }
 
+  /** Within a batch the frame joins the batch's replies; outside one it is offered at once. */
   private void send(String json) {
-    out.offer(TextMessage.create(json));
+    if (replies != null) {
+      replies.add(TextMessage.create(json));
+    } else if (!socketEnded) {
+      out.offer(List.of(TextMessage.create(json)));
+    }
   }
 
   private Behavior<Command> ack(ActorRef<SocketEvent.Ack> ackTo) {

@@ -5,10 +5,13 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -19,7 +22,6 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
@@ -32,7 +34,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
-      LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired {}
+      LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired, Delivered,
+      DeliveryStalled {}
 
   /** The registry's answer to a register; message is the error frame to send when refused. */
   public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, String refusal, String reason)
@@ -56,7 +59,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   public enum ServerStopping implements Command { INSTANCE }
 
   /** A client wants a session with this instance. */
-  public record OpenSession(ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> clientOut,
+  public record OpenSession(ActorRef<ClientSession.Command> client, SourceQueueWithComplete<List<Message>> clientOut,
                             String clientPublicKey, ClientSession.ClaimGrant claim) implements Command {}
 
   /** The client side of a session has gone; reason goes to the instance in session_closed. */
@@ -72,14 +75,31 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   /** A control frame could not even be queued: the instance stopped reading its socket long ago. */
   record NotReading(Throwable cause) implements Command {}
 
+  /** Every queue took what inbound batch number seq produced. */
+  record Delivered(long seq) implements Command {}
+
+  /** Batch seq's frames were still not taken after slow-consumer-grace. */
+  record DeliveryStalled(long seq) implements Command {}
+
   public record InstanceStatus(String instanceId, boolean online, Instant registeredAt, Instant lastSeen,
                                int sessions, List<String> directUrls) {}
 
   /** A session as the instance side sees it: the client's actor and its socket queue. */
-  private record SessionLink(ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> out) {}
+  private record SessionLink(ActorRef<ClientSession.Command> client, SourceQueueWithComplete<List<Message>> out) {}
+
+  /** What one inbound batch produced for one session's client. */
+  private record ToClient(SessionLink link, List<Message> frames) {}
+
+  /**
+   * An inbound batch whose output is not queued yet: the instance's socket is not read on (not acked)
+   * until it is, or until slow-consumer-grace says who does not read. own is null when there were no replies.
+   */
+  private record Delivery(long seq, ActorRef<SocketEvent.Ack> ackTo, CompletableFuture<QueueOfferResult> own,
+                          Map<String, CompletableFuture<QueueOfferResult>> clients) {}
 
   private static final Object LIVENESS = "liveness";
   private static final Object PROOF = "proof";
+  private static final Object STALL = "stall";
   private static final int SESSION_ID_BYTES = 16;
   private static final int MAX_CLAIM_CODE_ATTEMPTS = 5;
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -103,6 +123,12 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private byte[] provenKey;
   /** Liveness probes waiting for the instance's pong. */
   private final List<ActorRef<Alive>> probes = new java.util.ArrayList<>();
+  /** While a batch is handled: the replies it earns (queued at its end, in one offer). */
+  private List<Message> replies;
+  /** While a batch is handled: its frames for each session, in order (one offer per client at its end). */
+  private Map<String, ToClient> toClients;
+  private long deliveries;
+  private Delivery pending;
 
   private InstanceConnection(ActorContext<Command> context, TimerScheduler<Command> timers, TunnelContext tunnel,
                              SourceQueueWithComplete<List<Message>> out, String clientIp) {
@@ -127,34 +153,119 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(SocketEvent.Closed.class, closed -> Behaviors.stopped())
         .onMessage(SocketEvent.Failed.class, this::onSocketFailed)
         .onMessage(RegisterOutcome.class, this::onRegisterOutcome)
-        .onMessage(Replaced.class, replaced -> closeWith(Replies.replaced(), "replaced"))
-        .onMessage(ServerStopping.class, stopping -> closeWith(Replies.shuttingDown(), "relay stopping"))
+        .onMessage(Replaced.class, replaced -> closeWith("replaced", Replies.replaced(), "replaced"))
+        .onMessage(ServerStopping.class, stopping -> closeWith("shutting_down", Replies.shuttingDown(), "relay stopping"))
         .onMessage(OpenSession.class, this::onOpenSession)
         .onMessage(SessionEnded.class, this::onSessionEnded)
-        .onMessage(LivenessExpired.class, expired -> closeWith(
+        .onMessage(LivenessExpired.class, expired -> closeWith("timeout",
             Replies.error("timeout", "No register, ping or pong within " + tunnel.settings().instanceTimeout().toSeconds() + " s"),
             "evicted: silent for " + tunnel.settings().instanceTimeout()))
         .onMessage(ClaimCreated.class, this::onClaimCreated)
         .onMessage(GetStatus.class, this::onGetStatus)
-        .onMessage(NotReading.class, this::onNotReading)
+        .onMessage(NotReading.class, notReading -> closeNotReading(notReading.cause().getMessage()))
         .onMessage(Probe.class, this::onProbe)
         .onMessage(ProofExpired.class, expired -> onProofExpired())
+        .onMessage(Delivered.class, this::onDelivered)
+        .onMessage(DeliveryStalled.class, this::onDeliveryStalled)
         .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
 
+  /**
+   * Handles a batch of instance frames in order. Its replies and its frames for each client are queued
+   * at its end, one offer per queue, and the next batch is read only once every queue took its part:
+   * the instance's reading is what paces its replies and its clients (backpressure, bounded memory).
+   */
   private Behavior<Command> onFrames(SocketEvent.Frames frames) {
-    for (SocketEvent.Inbound inbound : frames.frames()) {
-      if (closing) {
-        break;
+    replies = new ArrayList<>();
+    toClients = new LinkedHashMap<>();
+    try {
+      for (SocketEvent.Inbound inbound : frames.frames()) {
+        if (closing) {
+          break;
+        }
+        if (inbound instanceof SocketEvent.Text text) {
+          onFrame(text.text());
+        } else {
+          onFrameTooLarge(inbound.bytes());
+        }
       }
-      if (inbound instanceof SocketEvent.Text text) {
-        onFrame(text.text());
-      } else {
-        onFrameTooLarge(inbound.bytes());
-      }
+      return deliver(replies, toClients, frames.ackTo());
+    } finally {
+      replies = null;
+      toClients = null;
     }
-    return ack(frames.ackTo());
+  }
+
+  private Behavior<Command> deliver(List<Message> own, Map<String, ToClient> clients, ActorRef<SocketEvent.Ack> ackTo) {
+    if (closing) {
+      return Behaviors.stopped();
+    }
+    CompletableFuture<QueueOfferResult> ownOffer = own.isEmpty() ? null : out.offer(own).toCompletableFuture();
+    Map<String, CompletableFuture<QueueOfferResult>> clientOffers = new LinkedHashMap<>();
+    clients.forEach((sessionId, to) -> clientOffers.put(sessionId, to.link().out().offer(to.frames()).toCompletableFuture()));
+    Delivery delivery = new Delivery(++deliveries, ackTo, ownOffer, clientOffers);
+    if (settled(delivery)) {
+      return delivered(delivery);
+    }
+    pending = delivery;
+    timers.startSingleTimer(STALL, new DeliveryStalled(delivery.seq()), tunnel.settings().slowConsumerGrace());
+    List<CompletableFuture<?>> all = new ArrayList<>(clientOffers.values());
+    if (ownOffer != null) {
+      all.add(ownOffer);
+    }
+    CompletableFuture<Void> done = CompletableFuture.allOf(all.stream()
+        .map(offer -> offer.handle((result, failure) -> null)).toArray(CompletableFuture[]::new));
+    getContext().pipeToSelf(done, (ok, failure) -> new Delivered(delivery.seq()));
+    return this;
+  }
+
+  private static boolean settled(Delivery delivery) {
+    return (delivery.own() == null || delivery.own().isDone())
+        && delivery.clients().values().stream().allMatch(CompletableFuture::isDone);
+  }
+
+  /** Every offer settled: the next batch may come, unless the instance's own queue refused its replies. */
+  private Behavior<Command> delivered(Delivery delivery) {
+    if (delivery.own() != null && delivery.own().isCompletedExceptionally()) {
+      return closeNotReading(delivery.own().handle((result, failure) -> failure.getMessage()).join());
+    }
+    return ack(delivery.ackTo());
+  }
+
+  private Behavior<Command> onDelivered(Delivered done) {
+    if (pending == null || pending.seq() != done.seq()) {
+      return this; // settled by the stall check already
+    }
+    Delivery delivery = pending;
+    pending = null;
+    timers.cancel(STALL);
+    return delivered(delivery);
+  }
+
+  /**
+   * The grace is over: a client whose queue still has not taken its frames does not read and loses its
+   * session (slow_consumer); if the instance's own queue has not taken its replies, the instance does not read.
+   */
+  private Behavior<Command> onDeliveryStalled(DeliveryStalled stalled) {
+    if (pending == null || pending.seq() != stalled.seq()) {
+      return this;
+    }
+    Delivery delivery = pending;
+    pending = null;
+    if (delivery.own() != null && !delivery.own().isDone()) {
+      return closeNotReading("replies not taken within " + tunnel.settings().slowConsumerGrace().toSeconds() + " s");
+    }
+    delivery.clients().forEach((sessionId, offer) -> {
+      SessionLink link = sessions.get(sessionId);
+      if (!offer.isDone() && link != null) {
+        getContext().getLog().info("client too slow, closing session={} instance={} reason=queue full for {}",
+            sessionId, instanceId(), tunnel.settings().slowConsumerGrace());
+        link.client().tell(ClientSession.SlowConsumer.INSTANCE);
+        endSession(sessionId, "slow_consumer");
+      }
+    });
+    return ack(delivery.ackTo());
   }
 
   private void onFrame(String text) {
@@ -203,14 +314,10 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       getContext().getLog().debug("relay_message for unknown session instance={}", instanceId());
       return;
     }
-    QueueOfferResult result = link.out().offer(TextMessage.create(Replies.messageToClient(relay.payload())));
-    if (result == QueueOfferResult.enqueued()) {
-      tunnel.metrics().bytesRelayed.add(relay.payload().length());
-      tunnel.metrics().framesRelayed.increment();
-    } else {
-      // The client is not reading: close its session rather than buffer without bound.
-      link.client().tell(ClientSession.SlowConsumer.INSTANCE);
-    }
+    toClients.computeIfAbsent(relay.sessionId(), id -> new ToClient(link, new ArrayList<>())).frames()
+        .add(TextMessage.create(Replies.messageToClient(relay.payload())));
+    tunnel.metrics().bytesRelayed.add(relay.payload().length());
+    tunnel.metrics().framesRelayed.increment();
   }
 
   private void onRegister(InstanceFrame.Register register) {
@@ -329,13 +436,17 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   }
 
   private Behavior<Command> onSessionEnded(SessionEnded ended) {
-    SessionLink link = sessions.remove(ended.sessionId());
+    endSession(ended.sessionId(), ended.reason());
+    return this;
+  }
+
+  private void endSession(String sessionId, String reason) {
+    SessionLink link = sessions.remove(sessionId);
     if (link != null) {
       getContext().unwatch(link.client());
       tunnel.metrics().openSessions.decrementAndGet();
-      send(Replies.sessionClosed(ended.sessionId(), ended.reason()));
+      send(Replies.sessionClosed(sessionId, reason));
     }
-    return this;
   }
 
   private void createClaim(InstanceFrame.CreateClaim request, int attempt) {
@@ -388,13 +499,15 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     return Behaviors.stopped();
   }
 
-  /** Sends a last error frame, then closes the socket; the actor stops when the socket is gone. */
-  private Behavior<Command> closeWith(String errorFrame, String reason) {
+  /**
+   * Queues a last error frame and the close marker behind it (the socket ends there, with a close frame
+   * carrying code), and stops; the bridge gets them out within close-timeout.
+   */
+  private Behavior<Command> closeWith(String code, String errorFrame, String reason) {
     if (!closing) {
       closing = true;
       getContext().getLog().info("instance closed instance={} ip={} reason={}", instanceId(), clientIp, reason);
-      send(errorFrame);
-      out.complete();
+      out.offer(List.of(TextMessage.create(errorFrame), SocketClose.of(code)));
       endSessions();
     }
     return Behaviors.stopped();
@@ -445,10 +558,16 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   }
 
   /**
-   * Control frames; data to the instance is offered by the client sessions themselves. An offer only
-   * fails once the queue and every pending offer are full, so the socket is dropped, not the frame.
+   * Control frames; data to the instance is offered by the client sessions themselves. Within a batch a
+   * frame joins the batch's replies; outside one (bounded by sessions and rate limits) it is offered at
+   * once. An offer only fails once the queue and every pending offer are full, so the socket is dropped
+   * (with its reason), not the frame.
    */
   private void send(String json) {
+    if (replies != null) {
+      replies.add(TextMessage.create(json));
+      return;
+    }
     ActorRef<Command> self = getContext().getSelf();
     out.offer(List.of(TextMessage.create(json))).whenComplete((result, failure) -> {
       if (failure != null) {
@@ -457,12 +576,17 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     });
   }
 
-  private Behavior<Command> onNotReading(NotReading notReading) {
+  /**
+   * The instance does not read: its queue is failed (what it holds is dropped), and its socket ends with
+   * a not_reading error and close frame, which it gets if it reads again within close-timeout.
+   */
+  private Behavior<Command> closeNotReading(String detail) {
     if (!closing) {
       closing = true;
       getContext().getLog().info("instance closed instance={} ip={} reason=not reading its socket ({})",
-          instanceId(), clientIp, notReading.cause().getMessage());
-      out.fail(notReading.cause());
+          instanceId(), clientIp, detail);
+      out.fail(new SocketClose.Failed(Replies.error("not_reading", "Closed: not reading its socket (" + detail + ")"),
+          SocketClose.of("not_reading")));
       endSessions();
     }
     return Behaviors.stopped();

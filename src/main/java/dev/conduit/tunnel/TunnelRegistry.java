@@ -17,7 +17,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
@@ -35,14 +34,15 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
                                ActorRef<ActorRef<InstanceConnection.Command>> replyTo) implements Command {}
 
   /** A new client WebSocket: spawn its session actor and answer with it. */
-  public record AcceptClient(BoundedSourceQueue<Message> out, String clientIp,
+  public record AcceptClient(SourceQueueWithComplete<java.util.List<Message>> out, String clientIp,
                              ActorRef<ActorRef<ClientSession.Command>> replyTo) implements Command {}
 
   /** proven: the connection proved possession of register's private key (relay protocol 1.1). */
   public record Register(InstanceFrame.Register register, ActorRef<InstanceConnection.Command> connection,
                          boolean proven) implements Command {}
 
-  public record Connect(String instanceId, ActorRef<ClientSession.Command> client, BoundedSourceQueue<Message> clientOut,
+  public record Connect(String instanceId, ActorRef<ClientSession.Command> client,
+                        SourceQueueWithComplete<java.util.List<Message>> clientOut,
                         String clientPublicKey, ClientSession.ClaimGrant claim) implements Command {}
 
   public record GetInstance(String instanceId, ActorRef<InstanceLookup> replyTo) implements Command {}

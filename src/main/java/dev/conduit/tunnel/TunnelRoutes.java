@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
+import java.util.ArrayList;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -24,7 +25,6 @@ import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.OverflowStrategy;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -40,6 +40,11 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class TunnelRoutes extends AllDirectives {
   /** Control frames the instance's own actor may queue beyond one pending frame per session. */
   private static final int CONTROL_OFFERS = 64;
+  /**
+   * Offers a client's queue may have pending: the instance's batch and the session's own (each waits for
+   * its previous one), the connected frame and the last frame with its close marker, with room to spare.
+   */
+  private static final int CLIENT_OFFERS = 8;
 
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
@@ -49,6 +54,7 @@ public final class TunnelRoutes extends AllDirectives {
   private final AtomicInteger openSockets = new AtomicInteger();
   private final ClientAddress clientAddress;
   private final Materializer materializer;
+  private final WebSocketFrames frames;
 
   public TunnelRoutes(ActorSystem<?> system, ActorRef<TunnelRegistry.Command> registry, TunnelSettings settings) {
     this.system = system;
@@ -57,6 +63,7 @@ public final class TunnelRoutes extends AllDirectives {
     this.gate = ConnectionGate.get(system);
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
+    this.frames = new WebSocketFrames(system);
   }
 
   public Route routes() {
@@ -70,13 +77,13 @@ public final class TunnelRoutes extends AllDirectives {
   private Route instanceSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, request, () -> {
+      return limited(ip, request, "instance ip=" + ip, ending -> {
         Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
             instanceOutbound(settings, materializer);
         CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
             system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
       });
     });
   }
@@ -96,15 +103,41 @@ public final class TunnelRoutes extends AllDirectives {
   private Route clientSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, request, () -> {
-        Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
-            Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
+      return limited(ip, request, "client ip=" + ip, ending -> {
+        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
+            clientOutbound(settings, materializer);
         CompletionStage<ActorRef<ClientSession.Command>> actor = AskPattern.ask(registry,
             replyTo -> new TunnelRegistry.AcceptClient(outbound.first(), ip, replyTo), settings.askTimeout(),
             system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second()));
+        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
       });
     });
+  }
+
+  /**
+   * A client socket's outbound queue, bounded in bytes: whatever the socket has not taken yet is gathered
+   * up to client-outbound-bytes (a single larger frame still passes); beyond that an offer waits until the
+   * client reads. Elements are batches, like the instance side's; whoever offers waits for its offer
+   * before the next, and slow-consumer-grace bounds that wait (see InstanceConnection, ClientSession).
+   */
+  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> clientOutbound(
+      TunnelSettings settings, Materializer materializer) {
+    return Source.<List<Message>>queue(1, OverflowStrategy.backpressure(), CLIENT_OFFERS)
+        .batchWeighted(settings.clientOutboundBytes(), TunnelRoutes::textBytes, ArrayList::new, (batch, more) -> {
+          batch.addAll(more);
+          return batch;
+        })
+        .mapConcat(batch -> batch)
+        .preMaterialize(materializer);
+  }
+
+  /** The JSON text of a batch: ASCII but for ids and messages the relay quotes, so characters count bytes. */
+  private static long textBytes(List<Message> batch) {
+    long bytes = 0;
+    for (Message message : batch) {
+      bytes += message instanceof SocketClose ? 0 : message.asTextMessage().getStrictText().length();
+    }
+    return bytes;
   }
 
   /**
@@ -126,44 +159,53 @@ public final class TunnelRoutes extends AllDirectives {
     return closed;
   }
 
-  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound) {
-    return WebSocketBridge.flow(owner, outbound, settings.maxFrameBytes(), settings.inboundBatchBytes(),
+  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound,
+                                                 WebSocketBridge.Ending ending) {
+    return WebSocketBridge.flow(owner, outbound, ending, settings.maxFrameBytes(), settings.inboundBatchBytes(),
         settings.frameAssemblyTimeout(), materializer);
   }
 
   /**
-   * Upgrades to a WebSocket whose flow comes from socket. The connection was counted at accept time
-   * by the {@link ConnectionGate}; on an HTTP/1.1 port the WebSocket stream retains its ticket once
-   * it starts (the request stream ends at the upgrade), so the count lasts as long as the socket.
-   * A client behind a trusted proxy is also counted by its forwarded address; over the cap it gets
-   * an error frame saying why, and the socket is closed.
+   * Upgrades to a WebSocket whose flow comes from socket, or one that says why not and closes. Either way
+   * the relay's close frame carries the reason it closed the socket for (WebSocketFrames). The connection
+   * was counted at accept time by the {@link ConnectionGate}; on an HTTP/1.1 port the WebSocket stream
+   * retains its ticket once it starts (the request stream ends at the upgrade), so the count lasts as
+   * long as the socket. A client behind a trusted proxy is also counted by its forwarded address; over
+   * the cap it gets an error frame saying why, and the socket is closed.
    */
-  private Route limited(String ip, HttpRequest request, Supplier<CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+  private Route limited(String ip, HttpRequest request, String what,
+                        Function<WebSocketBridge.Ending, CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
     Optional<ConnectionGate.Ticket> connection = request.getAttribute(ConnectionGate.TICKET);
     String peer = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress)
         .map(InetAddress::getHostAddress).orElse(ip);
-    // Decided when the WebSocket stream starts, i.e. once the upgrade has happened: nothing is counted
-    // or spawned for a request that is not upgraded.
-    Flow<Message, Message, NotUsed> flow = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attributes) -> {
-      connection.ifPresent(ConnectionGate.Ticket::retain);
-      Optional<ConnectionGate.Ticket> forwarded = Optional.empty();
-      if (!peer.equals(ip)) {
-        ConnectionGate.Admission admission = gate.admitForwarded(ip);
-        if (admission.ticket().isEmpty()) {
-          Message refusal = TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address"));
-          return released(Flow.fromSinkAndSourceCoupled(Sink.<Message>ignore(), Source.single(refusal)),
-              connection, Optional.empty());
+    return extractWebSocketUpgrade(upgrade -> {
+      WebSocketBridge.Ending ending = new WebSocketBridge.Ending(settings.closeTimeout(), what);
+      // Decided when the WebSocket stream starts, i.e. once the upgrade has happened: nothing is counted
+      // or spawned for a request that is not upgraded.
+      Flow<Message, Message, NotUsed> flow = Flow.<Message, Message, NotUsed>fromMaterializer((mat, attributes) -> {
+        connection.ifPresent(ConnectionGate.Ticket::retain);
+        Optional<ConnectionGate.Ticket> forwarded = Optional.empty();
+        if (!peer.equals(ip)) {
+          ConnectionGate.Admission admission = gate.admitForwarded(ip);
+          if (admission.ticket().isEmpty()) {
+            Source<Message, NotUsed> refusal = Source.from(List.of(
+                TextMessage.create(Replies.error("too_many_connections", "Too many connections from this address")),
+                SocketClose.of("too_many_connections")));
+            ending.ownerGone(materializer);
+            return released(Flow.fromSinkAndSource(Sink.<Message>ignore(), WebSocketBridge.outbound(refusal, ending)),
+                connection, Optional.empty());
+          }
+          forwarded = admission.ticket();
         }
-        forwarded = admission.ticket();
-      }
-      openSockets.incrementAndGet();
-      return released(Flow.completionStageFlow(socket.get()), connection, forwarded)
-          .watchTermination((m, done) -> {
-            done.whenComplete((d, failure) -> openSockets.decrementAndGet());
-            return m;
-          });
-    }).mapMaterializedValue(whenStarted -> NotUsed.getInstance());
-    return handleWebSocketMessages(flow);
+        openSockets.incrementAndGet();
+        return released(Flow.completionStageFlow(socket.apply(ending)), connection, forwarded)
+            .watchTermination((m, done) -> {
+              done.whenComplete((d, failure) -> openSockets.decrementAndGet());
+              return m;
+            });
+      }).mapMaterializedValue(whenStarted -> NotUsed.getInstance());
+      return complete(frames.handle(upgrade, flow, ending));
+    });
   }
 
   /** flow, releasing the given tickets when it ends. */

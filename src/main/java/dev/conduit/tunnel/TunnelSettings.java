@@ -17,13 +17,15 @@ public record TunnelSettings(
     Duration claimDefaultTtl,
     Duration claimMaxTtl,
     int instanceOutboundBuffer,
-    int clientOutboundBuffer,
+    int clientOutboundBytes,
     int inboundBatchBytes,
     Duration frameAssemblyTimeout,
     Duration askTimeout,
     int offlineStatusRetained,
     Duration livenessProbeTimeout,
-    Duration proofTimeout) {
+    Duration proofTimeout,
+    Duration slowConsumerGrace,
+    Duration closeTimeout) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -39,12 +41,14 @@ public record TunnelSettings(
         c.getDuration("claims.default-ttl"),
         c.getDuration("claims.max-ttl"),
         c.getInt("instance-outbound-buffer"),
-        c.getInt("client-outbound-buffer"),
+        (int) c.getBytes("client-outbound-bytes").longValue(),
         (int) c.getBytes("inbound-batch-bytes").longValue(),
         c.getDuration("frame-assembly-timeout"),
         c.getDuration("ask-timeout"),
         c.getInt("offline-status-retained"),
         c.getDuration("liveness-probe-timeout"),
-        c.getDuration("proof-timeout"));
+        c.getDuration("proof-timeout"),
+        c.getDuration("slow-consumer-grace"),
+        c.getDuration("close-timeout"));
   }
 }

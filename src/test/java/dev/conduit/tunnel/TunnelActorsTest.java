@@ -44,6 +44,13 @@ class TunnelActorsTest {
     return new Paired(client, sessionId);
   }
 
+  /** The socket's outbound side ended there, with a close frame of this status and reason. */
+  private static void assertClosedWith(TunnelHarness.Socket socket, int status, String reason) throws Exception {
+    SocketClose close = socket.closedWith();
+    assertEquals(reason, close == null ? null : close.reason);
+    assertEquals(status, close.status);
+  }
+
   @Test
   void instanceSilentForSixtySecondsIsEvicted() throws Exception {
     TunnelHarness.Socket instance = registeredInstance("inst-1", key(1));
@@ -52,6 +59,7 @@ class TunnelActorsTest {
     JsonNode error = instance.expectFrameAfter(Duration.ofSeconds(2));
     assertEquals("timeout", error.path("code").asText());
     instance.expectStopped();
+    assertClosedWith(instance, 1008, "timeout");
   }
 
   @Test
@@ -95,6 +103,7 @@ class TunnelActorsTest {
     harness.time.timePasses(Duration.ofSeconds(1));
     assertEquals("idle_timeout", client.expectFrame("error").path("code").asText());
     client.expectStopped();
+    assertClosedWith(client, 1008, "idle_timeout");
     JsonNode closed = instance.expectFrame("session_closed");
     assertEquals(sessionId, closed.path("session_id").asText());
     assertEquals("idle_timeout", closed.path("reason").asText());
@@ -129,6 +138,7 @@ class TunnelActorsTest {
     assertEquals("1.0", second.expectFrame("registered").path("relay_protocol").asText());
     assertEquals("replaced", first.expectFrame("error").path("code").asText());
     first.expectStopped();
+    assertClosedWith(first, 1000, "replaced");
 
     // Clients now reach the second connection only.
     pairedClient(second, id);
@@ -192,6 +202,7 @@ class TunnelActorsTest {
     assertEquals("instance_offline", offline.path("code").asText());
     assertEquals("Instance is offline", offline.path("message").asText());
     other.expectStopped();
+    assertClosedWith(other, 1000, "instance_offline");
   }
 
   @Test
@@ -245,6 +256,7 @@ class TunnelActorsTest {
       }
       assertEquals("shutting_down", frame.path("code").asText(), frame.toString());
       socket.expectStopped();
+      assertClosedWith(socket, 1001, "shutting_down");
     }
   }
 

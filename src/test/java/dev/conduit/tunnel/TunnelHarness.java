@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
@@ -21,7 +23,6 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
@@ -57,23 +58,35 @@ final class TunnelHarness implements AutoCloseable {
 
   static TunnelSettings settings() {
     return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 64, 100, 1.0,
-        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, 256 * 1024, Duration.ofSeconds(10),
+        List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64 * 1024, 256 * 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(5),
-        1000, Duration.ofSeconds(5), Duration.ofSeconds(10));
+        1000, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(5));
   }
 
-  /** One simulated socket: frames in through the actor's SocketEvent protocol, frames out from its queue. */
+  /**
+   * One simulated socket: frames in through the actor's SocketEvent protocol, frames out from its queue
+   * as the bridge puts them on the wire (close marker taken off, see {@link #closedWith()}).
+   */
   final class Socket {
     final ActorRef<SocketEvent> actor;
     final BlockingQueue<String> out = new LinkedBlockingQueue<>();
     final TestProbe<SocketEvent.Ack> acks = testKit.createTestProbe();
     final TestProbe<Object> watcher = testKit.createTestProbe();
+    final WebSocketBridge.Ending ending = new WebSocketBridge.Ending(settings.closeTimeout(), "test socket");
+    private final CompletionStage<Done> outboundDone;
 
     Socket(ActorRef<SocketEvent> actor, Source<Message, NotUsed> outbound) {
       this.actor = actor;
-      outbound.runWith(Sink.foreach(m -> out.add(m.asTextMessage().getStrictText())), materializer);
+      this.outboundDone = WebSocketBridge.outbound(outbound, ending)
+          .runWith(Sink.foreach(m -> out.add(m.asTextMessage().getStrictText())), materializer);
       actor.tell(new SocketEvent.Opened(acks.ref()));
       acks.expectMessage(SocketEvent.Ack.INSTANCE);
+    }
+
+    /** Waits until the outbound side ended; the close the relay chose for it (null: none). */
+    SocketClose closedWith() throws Exception {
+      outboundDone.toCompletableFuture().get(RECEIVE.toMillis(), TimeUnit.MILLISECONDS);
+      return ending.close();
     }
 
     void send(String json) {
@@ -128,8 +141,8 @@ final class TunnelHarness implements AutoCloseable {
   }
 
   Socket clientSocket() {
-    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
-        Source.<Message>queue(settings.clientOutboundBuffer()).preMaterialize(materializer);
+    Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
+        TunnelRoutes.clientOutbound(settings, materializer);
     TestProbe<ActorRef<ClientSession.Command>> reply = testKit.createTestProbe();
     registry.tell(new TunnelRegistry.AcceptClient(outbound.first(), "10.0.0.2", reply.ref()));
     return new Socket(reply.receiveMessage().narrow(), outbound.second());

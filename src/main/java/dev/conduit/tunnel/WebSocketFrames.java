@@ -1,0 +1,79 @@
+package dev.conduit.tunnel;
+
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.impl.engine.ws.FrameEvent;
+import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
+import org.apache.pekko.http.impl.engine.ws.FrameStart;
+import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
+import org.apache.pekko.http.impl.engine.ws.WebSocket$;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Graph;
+import org.apache.pekko.stream.javadsl.Flow;
+import scala.Option;
+import scala.concurrent.duration.FiniteDuration;
+
+/**
+ * Answers a WebSocket upgrade so that the relay's close frame carries its status code and reason.
+ *
+ * <p>pekko-http's message API always closes with 1000 and no reason (akka/akka-http#2458: no user API
+ * for a close code). This class therefore uses pekko-http's frame-level upgrade
+ * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) with the very protocol stack
+ * {@code handleMessages} uses, and only rewrites the relay's own regular close frame into the close chosen
+ * for the socket ({@link WebSocketBridge.Ending}). It is the one place that depends on pekko-http internals:
+ * TunnelCloseReasonTest fails if an upgrade changes them.
+ */
+final class WebSocketFrames {
+  /** RFC 6455 opcode of a close frame. */
+  private static final byte CLOSE = 8;
+
+  private final WebSocketSettings settings;
+  private final LoggingAdapter log;
+
+  WebSocketFrames(ActorSystem<?> system) {
+    this.settings = (WebSocketSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())
+        .getWebsocketSettings();
+    this.log = Logging.getLogger(system.classicSystem(), WebSocketFrames.class);
+  }
+
+  /** The switching-protocols response that runs messages over the upgraded connection. */
+  HttpResponse handle(WebSocketUpgrade upgrade, Flow<Message, Message, ?> messages, WebSocketBridge.Ending ending) {
+    FiniteDuration closeTimeout = FiniteDuration.create(ending.closeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    org.apache.pekko.stream.scaladsl.Flow<org.apache.pekko.http.scaladsl.model.ws.Message,
+        org.apache.pekko.http.scaladsl.model.ws.Message, NotUsed> scalaMessages =
+        Flow.<org.apache.pekko.http.scaladsl.model.ws.Message>create()
+            .map(Message::adapt)
+            .via(messages)
+            .map(Message::asScala)
+            .asScala();
+    Flow<FrameEvent, FrameEvent, NotUsed> frames = Flow.<FrameEvent>create()
+        .via(ending.cut().flow())
+        .via(WebSocket$.MODULE$.stack(true, settings, closeTimeout, log).join(scalaMessages))
+        .map(frame -> withReason(frame, ending))
+        .via(ending.cut().flow())
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((d, failure) -> ending.finished());
+          return notUsed;
+        });
+    @SuppressWarnings("unchecked")
+    Graph<FlowShape<FrameEvent, FrameEvent>, Object> handler = (Graph<FlowShape<FrameEvent, FrameEvent>, Object>) (Graph<?, ?>) frames;
+    return ((UpgradeToWebSocketLowLevel) upgrade).handleFrames(handler, Option.empty());
+  }
+
+  /** The relay's close frame, with the status and reason of the close chosen for this socket. */
+  private static FrameEvent withReason(FrameEvent frame, WebSocketBridge.Ending ending) {
+    SocketClose close = ending.close();
+    if (close != null && frame instanceof FrameStart start
+        && start.header().opcode().code() == CLOSE) {
+      return FrameEvent$.MODULE$.closeFrame(close.status, close.reason, Option.empty());
+    }
+    return frame;
+  }
+}
