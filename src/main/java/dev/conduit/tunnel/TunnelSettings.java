@@ -21,7 +21,8 @@ public record TunnelSettings(
     int inboundBatchBytes,
     Duration frameAssemblyTimeout,
     Duration askTimeout,
-    int offlineStatusRetained) {
+    int offlineStatusRetained,
+    FieldLimits fieldLimits) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -41,6 +42,7 @@ public record TunnelSettings(
         (int) c.getBytes("inbound-batch-bytes").longValue(),
         c.getDuration("frame-assembly-timeout"),
         c.getDuration("ask-timeout"),
-        c.getInt("offline-status-retained"));
+        c.getInt("offline-status-retained"),
+        FieldLimits.from(c));
   }
 }

@@ -59,7 +59,7 @@ final class TunnelHarness implements AutoCloseable {
     return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 64, 100, 1.0,
         List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64, 256 * 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(5),
-        1000);
+        1000, FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")));
   }
 
   /** One simulated socket: frames in through the actor's SocketEvent protocol, frames out from its queue. */
