@@ -19,7 +19,7 @@ public final class LogSafety {
   private static final Pattern CREDENTIAL_FIELD = Pattern.compile(
       "(?i)\\b(proxy-authorization|authorization|x-hub-signature-256|x-hub-signature|stripe-signature"
           + "|x-telegram-bot-api-secret-token|x-webhook-signature|webhook-signature|secret|password)"
-          + "(['\"]?\\s*[:=]\\s*)(\"[^\"]*\"|'[^']*'|[^\\s,;}]+(?:\\s+[^\\s,;}]+)?)");
+          + "(['\"]?\\s*[:=]\\s*)(\"[^\"]*\"|'[^']*'|(?:(?:bearer|basic|digest)\\s+)?[^\\s;}]+)");
   /** An HTTP auth scheme and its credentials, wherever they appear (e.g. pekko-http quoting a raw header). */
   private static final Pattern AUTH_SCHEME = Pattern.compile("(?i)\\b(bearer|basic|digest)(\\s+)[^\\s,;]+");
 
