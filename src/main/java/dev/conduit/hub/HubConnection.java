@@ -177,6 +177,12 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           return close(null);
         })
         .onMessage(StreamFailed.class, failed -> {
+          GrpcMessageLimit.Refused refused = causeOf(failed.cause(), GrpcMessageLimit.Refused.class);
+          if (refused != null) {
+            getContext().getLog().info("hub {} hub={} reason={}", hubId == null ? "refused" : "disconnected",
+                hubId == null ? "-" : hubId, refused.getMessage());
+            return close(refused.status());
+          }
           getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
               failed.cause().toString());
           // Never a silent OK: a hub that sent bytes that are no StreamRequest learns why it was cut off.
@@ -293,12 +299,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   }
 
   private static boolean malformed(Throwable cause) {
+    return causeOf(cause, com.google.protobuf.InvalidProtocolBufferException.class) != null;
+  }
+
+  /** The first throwable of this type in cause's chain, or null. */
+  private static <T extends Throwable> T causeOf(Throwable cause, Class<T> type) {
     for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof com.google.protobuf.InvalidProtocolBufferException) {
-        return true;
+      if (type.isInstance(t)) {
+        return type.cast(t);
       }
     }
-    return false;
+    return null;
   }
 
   /** connect_response{success=false, error} then the stream ends. */

@@ -5,7 +5,11 @@ import dev.conduit.hub.auth.HubAuthenticator;
 import java.time.Duration;
 import java.util.Map;
 
-/** Hubs allowed to connect and the hub stream's timers and limits, from {@code conduit.hub} (see webhook.conf). */
+/**
+ * Hubs allowed to connect and the hub stream's timers and limits, from {@code conduit.hub} (see webhook.conf).
+ * maxFirstMessageBytes caps the unauthenticated first message of a call, maxMessageBytes every later one
+ * (bytes of the gRPC message, see {@link GrpcMessageLimit}).
+ */
 public record HubSettings(
     Map<String, String> hubs,
     boolean grpcOnHttpPort,
@@ -18,7 +22,9 @@ public record HubSettings(
     Duration heartbeatInterval,
     Duration staleTimeout,
     Duration connectTimeout,
-    int maxOutstanding) {
+    int maxOutstanding,
+    int maxFirstMessageBytes,
+    int maxMessageBytes) {
 
   public static HubSettings from(Config config) {
     Config c = config.getConfig("conduit.hub");
@@ -34,7 +40,9 @@ public record HubSettings(
         c.getDuration("heartbeat-interval"),
         c.getDuration("stale-timeout"),
         c.getDuration("connect-timeout"),
-        c.getInt("max-outstanding"));
+        c.getInt("max-outstanding"),
+        (int) c.getBytes("max-first-message-bytes").longValue(),
+        (int) c.getBytes("max-message-bytes").longValue());
   }
 
   public boolean tls() {

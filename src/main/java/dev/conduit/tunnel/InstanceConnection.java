@@ -269,7 +269,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   }
 
   private void onFrame(String text) {
-    Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(text);
+    Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(text, tunnel.settings().fieldLimits());
     if (decoded instanceof Decoded.Ok<InstanceFrame> ok) {
       handle(ok.frame());
     } else if (decoded instanceof Decoded.Invalid<InstanceFrame> invalid) {

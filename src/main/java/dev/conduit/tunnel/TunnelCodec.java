@@ -26,13 +26,14 @@ public final class TunnelCodec {
 
   private TunnelCodec() {}
 
-  public static Decoded<InstanceFrame> decodeInstance(String text) {
+  /** Decodes an instance's frame; limits bound what a register or update_urls may make the relay keep. */
+  public static Decoded<InstanceFrame> decodeInstance(String text, FieldLimits limits) {
     DataFrame data = DataFrame.read(MAPPER.getFactory(), text);
     if (data != null && "relay_message".equals(data.type()) && data.sessionId() != null && data.payload() != null
         && Base64Payload.isValid(data.payload())) {
       return ok(new InstanceFrame.RelayMessage(data.sessionId(), data.payload()));
     }
-    return parse(text).map(TunnelCodec::instanceFrame).orElseGet(TunnelCodec::malformed);
+    return parse(text).map(json -> refusalOr(() -> instanceFrame(json, limits))).orElseGet(TunnelCodec::malformed);
   }
 
   public static Decoded<ClientFrame> decodeClient(String text) {
@@ -40,36 +41,28 @@ public final class TunnelCodec {
     if (data != null && "message".equals(data.type()) && data.payload() != null && Base64Payload.isValid(data.payload())) {
       return ok(new ClientFrame.Message(data.payload()));
     }
-    return parse(text).map(TunnelCodec::clientFrame).orElseGet(TunnelCodec::malformed);
+    return parse(text).map(json -> refusalOr(() -> clientFrame(json))).orElseGet(TunnelCodec::malformed);
   }
 
-  private static Decoded<InstanceFrame> instanceFrame(JsonNode json) {
+  private static Decoded<InstanceFrame> instanceFrame(JsonNode json, FieldLimits limits) {
     return switch (typeOf(json)) {
-      case "register" -> register(json);
+      case "register" -> register(json, limits);
       case "ping" -> ok(new InstanceFrame.Ping());
       case "pong" -> ok(new InstanceFrame.Pong());
-      case "update_urls" -> {
-        Optional<List<String>> urls = stringArray(json, "direct_urls");
-        yield urls == null ? invalidField("direct_urls") : ok(new InstanceFrame.UpdateUrls(urls.orElse(List.of())));
-      }
+      case "update_urls" -> ok(new InstanceFrame.UpdateUrls(directUrls(json, limits)));
       case "relay_message" -> {
-        String sessionId = text(json, "session_id");
-        String payload = text(json, "payload");
-        if (sessionId == null) yield missing("session_id");
-        if (payload == null) yield missing("payload");
+        String sessionId = requiredText(json, "session_id");
+        String payload = requiredText(json, "payload");
         yield Base64Payload.isValid(payload)
             ? ok(new InstanceFrame.RelayMessage(sessionId, payload)) : invalidBase64("payload");
       }
-      case "create_claim" -> createClaim(json);
+      case "create_claim" -> createClaim(json, limits);
       case "prove" -> {
-        String mac = text(json, "mac");
-        if (mac == null) yield missing("mac");
-        Optional<byte[]> decoded = Base64Payload.decode(mac);
+        Optional<byte[]> decoded = Base64Payload.decode(requiredText(json, "mac"));
         if (decoded.isEmpty()) yield invalidBase64("mac");
         yield decoded.get().length == PossessionProof.MAC_BYTES
             ? ok(new InstanceFrame.Prove(decoded.get())) : invalidField("mac");
       }
-      case "" -> missing("type");
       default -> unknownType(json);
     };
   }
@@ -78,20 +71,17 @@ public final class TunnelCodec {
     return switch (typeOf(json)) {
       case "connect" -> connect(json);
       case "message" -> {
-        String payload = text(json, "payload");
-        if (payload == null) yield missing("payload");
+        String payload = requiredText(json, "payload");
         yield Base64Payload.isValid(payload) ? ok(new ClientFrame.Message(payload)) : invalidBase64("payload");
       }
       case "ping" -> ok(new ClientFrame.Ping());
       case "close" -> ok(new ClientFrame.Close());
-      case "" -> missing("type");
       default -> unknownType(json);
     };
   }
 
-  private static Decoded<InstanceFrame> register(JsonNode json) {
-    String instanceId = text(json, "instance_id");
-    if (instanceId == null || instanceId.isEmpty()) return missing("instance_id");
+  private static Decoded<InstanceFrame> register(JsonNode json, FieldLimits limits) {
+    String instanceId = requiredText(json, "instance_id");
     Decoded<InstanceFrame> badId = checkId("instance_id", instanceId, MAX_INSTANCE_ID_LENGTH);
     if (badId != null) return badId;
     String key = text(json, "public_key");
@@ -102,23 +92,39 @@ public final class TunnelCodec {
           : "public_key decodes to " + decoded.get().length + " bytes, expected " + KEY_BYTES;
       return new Decoded.Invalid<>(Replies.registrationFailed(), why);
     }
-    Optional<List<String>> urls = stringArray(json, "direct_urls");
-    if (urls == null) return invalidField("direct_urls");
+    List<String> urls = directUrls(json, limits);
     JsonNode versions = json.get("protocol_versions");
     if (versions != null && !versions.isNull()) {
       if (!versions.isObject()) return invalidField("protocol_versions");
+      // Kept while the instance is registered and echoed to each of its clients: bounded.
+      if (versions.toString().length() > limits.maxProtocolVersionsChars()) {
+        return invalidField("protocol_versions", "at most " + limits.maxProtocolVersionsChars() + " characters of JSON");
+      }
       if (!RelayVersion.supportsAnyOf(versions.get("relay_protocol"))) {
         return new Decoded.Invalid<>(Replies.versionIncompatible(), "relay_protocol without major 1");
       }
     } else {
       versions = null;
     }
-    return ok(new InstanceFrame.Register(instanceId, decoded.get(), key, urls.orElse(List.of()), versions));
+    return ok(new InstanceFrame.Register(instanceId, decoded.get(), key, urls, versions));
   }
 
-  private static Decoded<InstanceFrame> createClaim(JsonNode json) {
-    String userId = text(json, "user_id");
-    if (userId == null || userId.isEmpty()) return missing("user_id");
+  /** direct_urls of a register or update_urls: absent or null is none; bounded in count and length. */
+  private static List<String> directUrls(JsonNode json, FieldLimits limits) {
+    Optional<List<String>> urls = stringArray(json, "direct_urls");
+    if (urls == null) throw new Refusal(invalidField("direct_urls"));
+    List<String> list = urls.orElse(List.of());
+    if (list.size() > limits.maxDirectUrls()) {
+      throw new Refusal(invalidField("direct_urls", "at most " + limits.maxDirectUrls() + " URLs"));
+    }
+    if (list.stream().anyMatch(url -> url.length() > limits.maxDirectUrlLength())) {
+      throw new Refusal(invalidField("direct_urls", "each URL at most " + limits.maxDirectUrlLength() + " characters"));
+    }
+    return list;
+  }
+
+  private static Decoded<InstanceFrame> createClaim(JsonNode json, FieldLimits limits) {
+    String userId = requiredText(json, "user_id");
     Decoded<InstanceFrame> badId = checkId("user_id", userId, MAX_USER_ID_LENGTH);
     if (badId != null) return badId;
     JsonNode ttl = json.get("ttl_seconds");
@@ -128,14 +134,19 @@ public final class TunnelCodec {
       ttlSeconds = ttl.asLong();
     }
     JsonNode requestId = json.get("request_id");
+    if (requestId != null && requestId.toString().length() > limits.maxRequestIdChars()) {
+      return invalidField("request_id", "at most " + limits.maxRequestIdChars() + " characters of JSON");
+    }
     return ok(new InstanceFrame.CreateClaim(userId, ttlSeconds, requestId));
   }
 
   private static Decoded<ClientFrame> connect(JsonNode json) {
     JsonNode versions = json.get("protocol_versions");
-    if (versions != null && !versions.isNull()
-        && (!versions.isObject() || !RelayVersion.supportsAnyOf(versions.get("relay_protocol")))) {
-      return new Decoded.Invalid<>(Replies.versionIncompatible(), "relay_protocol without major 1");
+    if (versions != null && !versions.isNull()) {
+      if (!versions.isObject()) return invalidField("protocol_versions");
+      if (!RelayVersion.supportsAnyOf(versions.get("relay_protocol"))) {
+        return new Decoded.Invalid<>(Replies.versionIncompatible(), "relay_protocol without major 1");
+      }
     }
     String clientKey = text(json, "client_public_key");
     if (clientKey != null && !clientKey.isEmpty()) {
@@ -167,9 +178,7 @@ public final class TunnelCodec {
    */
   private static <T> Decoded<T> checkId(String field, String id, int max) {
     if (id.length() > max) {
-      return new Decoded.Invalid<>(Replies.error("invalid_field",
-          "Invalid field: " + field + " (at most " + max + " characters)"),
-          field + " of " + id.length() + " characters over the limit " + max);
+      return invalidField(field, "at most " + max + " characters");
     }
     return id.chars().anyMatch(Character::isISOControl) ? invalidField(field) : null;
   }
@@ -188,16 +197,51 @@ public final class TunnelCodec {
     }
   }
 
-  /** The type string, "" when absent or not a string. */
+  /** The type string; a missing or empty type is missing_field, a type that is no string invalid_field. */
   private static String typeOf(JsonNode json) {
-    JsonNode type = json.get("type");
-    return type != null && type.isTextual() ? type.asText() : "";
+    String type = text(json, "type");
+    if (type == null || type.isEmpty()) throw new Refusal(missing("type"));
+    return type;
   }
 
-  /** The string field, null when absent, null or not a string. */
+  /**
+   * The string field, null when absent or JSON null. Present with another JSON type (number, array,
+   * object, boolean) it is invalid_field, never mistaken for absent: the README promises every field so.
+   */
   private static String text(JsonNode json, String field) {
     JsonNode node = json.get(field);
-    return node != null && node.isTextual() ? node.asText() : null;
+    if (node == null || node.isNull()) return null;
+    if (!node.isTextual()) throw new Refusal(invalidField(field));
+    return node.asText();
+  }
+
+  /** Like {@link #text}, but absent, null or empty is missing_field. */
+  private static String requiredText(JsonNode json, String field) {
+    String value = text(json, field);
+    if (value == null || value.isEmpty()) throw new Refusal(missing(field));
+    return value;
+  }
+
+  /**
+   * A field's error found deep in a helper, carried out to the decode entry point; stackless, since it
+   * is an answer to bad input, not a fault.
+   */
+  private static final class Refusal extends RuntimeException {
+    private final transient Decoded<?> decoded;
+
+    Refusal(Decoded<?> decoded) {
+      super(null, null, false, false);
+      this.decoded = decoded;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> Decoded<T> refusalOr(java.util.function.Supplier<Decoded<T>> decode) {
+    try {
+      return decode.get();
+    } catch (Refusal refusal) {
+      return (Decoded<T>) refusal.decoded;
+    }
   }
 
   /** Optional.empty() when absent or null, null when present but not an array of strings. */
@@ -228,6 +272,12 @@ public final class TunnelCodec {
 
   private static <T> Decoded<T> invalidField(String field) {
     return new Decoded.Invalid<>(Replies.error("invalid_field", "Invalid field: " + field), "invalid " + field);
+  }
+
+  /** invalid_field with the bound that was exceeded, e.g. "Invalid field: direct_urls (at most 8 URLs)". */
+  private static <T> Decoded<T> invalidField(String field, String bound) {
+    return new Decoded.Invalid<>(Replies.error("invalid_field", "Invalid field: " + field + " (" + bound + ")"),
+        "invalid " + field + ": over the limit (" + bound + ")");
   }
 
   private static <T> Decoded<T> invalidBase64(String field) {

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import dev.conduit.server.ConnectionGate;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.function.Supplier;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.List;
@@ -19,7 +20,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -31,6 +35,8 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The two WebSocket endpoints of relay protocol 1.0. Each socket gets an actor (spawned by the
@@ -38,6 +44,7 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
  * by the {@link ConnectionGate} (at accept time; here for clients behind a trusted proxy).
  */
 public final class TunnelRoutes extends AllDirectives {
+  private static final Logger LOG = LoggerFactory.getLogger(TunnelRoutes.class);
   /** Control frames the instance's own actor may queue beyond one pending frame per session. */
   private static final int CONTROL_OFFERS = 64;
   /**
@@ -45,6 +52,8 @@ public final class TunnelRoutes extends AllDirectives {
    * its previous one), the connected frame and the last frame with its close marker, with room to spare.
    */
   private static final int CLIENT_OFFERS = 8;
+  /** The only WebSocket protocol version (RFC 6455). */
+  private static final String WEBSOCKET_VERSION = "13";
 
   private final ActorSystem<?> system;
   private final ActorRef<TunnelRegistry.Command> registry;
@@ -68,10 +77,28 @@ public final class TunnelRoutes extends AllDirectives {
 
   public Route routes() {
     return concat(
-        path(segment("relay").slash("tunnel").slash("websocket"), this::instanceSocket),
-        path(segment("relay").slash("tunnel"), this::instanceSocket),
-        path(segment("relay").slash("client").slash("websocket"), this::clientSocket),
-        path(segment("relay").slash("client"), this::clientSocket));
+        path(segment("relay").slash("tunnel").slash("websocket"), () -> supportedVersion(this::instanceSocket)),
+        path(segment("relay").slash("tunnel"), () -> supportedVersion(this::instanceSocket)),
+        path(segment("relay").slash("client").slash("websocket"), () -> supportedVersion(this::clientSocket)),
+        path(segment("relay").slash("client"), () -> supportedVersion(this::clientSocket)));
+  }
+
+  /**
+   * RFC 6455 §4.2.2: a handshake asking for a WebSocket version other than 13 is refused with the
+   * versions this server speaks in Sec-WebSocket-Version, so the peer can retry with one of them
+   * (pekko-http's own rejection says only "Expected WebSocket Upgrade request").
+   */
+  private Route supportedVersion(Supplier<Route> socket) {
+    return extractRequest(request -> {
+      String version = request.getHeader("Sec-WebSocket-Version").map(HttpHeader::value).orElse(null);
+      if (version == null || version.trim().equals(WEBSOCKET_VERSION)) {
+        return socket.get();
+      }
+      LOG.info("websocket upgrade refused ip={} reason=unsupported Sec-WebSocket-Version {}", clientIp(request), version);
+      return respondWithHeader(RawHeader.create("Sec-WebSocket-Version", WEBSOCKET_VERSION), () ->
+          complete(StatusCodes.BAD_REQUEST, "Unsupported WebSocket version " + version + ": this server speaks "
+              + WEBSOCKET_VERSION));
+    });
   }
 
   private Route instanceSocket() {

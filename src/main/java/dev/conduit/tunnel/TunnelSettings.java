@@ -25,7 +25,8 @@ public record TunnelSettings(
     Duration livenessProbeTimeout,
     Duration proofTimeout,
     Duration slowConsumerGrace,
-    Duration closeTimeout) {
+    Duration closeTimeout,
+    FieldLimits fieldLimits) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -49,6 +50,7 @@ public record TunnelSettings(
         c.getDuration("liveness-probe-timeout"),
         c.getDuration("proof-timeout"),
         c.getDuration("slow-consumer-grace"),
-        c.getDuration("close-timeout"));
+        c.getDuration("close-timeout"),
+        FieldLimits.from(c));
   }
 }

@@ -9,6 +9,7 @@ import dev.conduit.hub.HubSettings;
 import dev.conduit.hub.RelayServiceImpl;
 import dev.conduit.hub.auth.HubAuthenticator;
 import dev.conduit.hub.grpc.RelayService;
+import dev.conduit.hub.GrpcMessageLimit;
 import dev.conduit.hub.grpc.RelayServiceHandlerFactory;
 import dev.conduit.persistence.Database;
 import dev.conduit.persistence.EntityKeeper;
@@ -105,7 +106,8 @@ public final class WebhookRelay {
         new HubRoutes(system, adminAuth, hubs, settings.askTimeout()).routes());
     RelayService relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
     HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
-        RelayServiceHandlerFactory.create(relay, system));
+        GrpcMessageLimit.wrap(RelayServiceHandlerFactory.create(relay, system), hubSettings.maxFirstMessageBytes(),
+            hubSettings.maxMessageBytes(), system));
     return new WebhookRelay(system, routes, grpc, hubs, endpoints, statusTable, settings.askTimeout(), adminAuth);
   }
 

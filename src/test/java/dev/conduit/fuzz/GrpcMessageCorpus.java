@@ -72,12 +72,15 @@ final class GrpcMessageCorpus {
 
   static List<GrpcCase> firstMessages(SplittableRandom random, int count, String hub, String secret) {
     List<GrpcCase> cases = new ArrayList<>();
+    // Over max-first-message-bytes (4 KiB): refused from its header with RESOURCE_EXHAUSTED, no connect_response.
+    cases.add(new GrpcCase("connect over the size cap", now -> connect("x".repeat(100_000), now, "zz").toByteArray(),
+        null));
     cases.add(of("empty message", StreamRequest.getDefaultInstance(), FIRST_NOT_CONNECT));
     cases.add(of("ack first", StreamRequest.newBuilder().setAck(DeliveryAck.newBuilder().setWebhookId("x")
         .setSuccess(true).setStatusCode(200)).build(), FIRST_NOT_CONNECT));
     cases.add(new GrpcCase("heartbeat first", now -> StreamRequest.newBuilder()
         .setHeartbeat(Heartbeat.newBuilder().setTimestamp(now)).build().toByteArray(), FIRST_NOT_CONNECT));
-    for (String unknown : List.of("", " ", hub.toUpperCase(), hub + " ", "x".repeat(100_000), "\u00fc\u0000\ud83d\ude00",
+    for (String unknown : List.of("", " ", hub.toUpperCase(), hub + " ", "x".repeat(3_000), "\u00fc\u0000\ud83d\ude00",
         Mutations.randomToken(random, 20))) {
       cases.add(new GrpcCase("unknown hub", now -> connect(unknown, now,
           HubSignature.sign(unknown.isEmpty() ? "x" : unknown, now, secret)).toByteArray(), UNKNOWN_HUB));
@@ -165,7 +168,8 @@ final class GrpcMessageCorpus {
           .setWebhookId(i % 3 == 0 ? "" : Mutations.randomAscii(random, 1 + random.nextInt(60)))
           .setSuccess(random.nextBoolean()).setPermanentFailure(random.nextBoolean())
           .setStatusCode(Mutations.pick(random, List.of(0, -1, 999, 1_000_000, Integer.MIN_VALUE, Integer.MAX_VALUE)))
-          .setErrorMessage(i % 5 == 0 ? "e".repeat(100_000) : Mutations.randomAscii(random, random.nextInt(30)));
+          // Long, but under max-message-bytes (64 KiB); over it the call ends (GrpcMessageLimitTest).
+          .setErrorMessage(i % 5 == 0 ? "e".repeat(60_000) : Mutations.randomAscii(random, random.nextInt(30)));
       messages.add(StreamRequest.newBuilder().setAck(ack).build());
       messages.add(StreamRequest.newBuilder().setHeartbeat(Heartbeat.newBuilder()
           .setTimestamp(Mutations.pick(random, List.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, random.nextLong()))))

@@ -60,7 +60,7 @@ final class TunnelFrameCorpus {
       both(side, "not a JSON object", text, new TunnelExpect.Error("invalid_json"));
     }
     for (String value : Mutations.NON_STRINGS) {
-      both(side, "type of wrong JSON type", "{\"type\":" + value + "}", new TunnelExpect.Error("missing_field"));
+      both(side, "type of wrong JSON type", "{\"type\":" + value + "}", wrongType(value));
     }
     both(side, "no type", "{\"payload\":\"aGk=\"}", new TunnelExpect.Error("missing_field"));
     both(side, "empty type", "{\"type\":\"\"}", new TunnelExpect.Error("missing_field"));
@@ -114,9 +114,9 @@ final class TunnelFrameCorpus {
     }
     for (String value : Mutations.NON_STRINGS) {
       instance("public_key of wrong JSON type", "{\"type\":\"register\",\"instance_id\":" + quote(id)
-          + ",\"public_key\":" + value + "}", exact(REGISTRATION_FAILED));
+          + ",\"public_key\":" + value + "}", value.equals("null") ? exact(REGISTRATION_FAILED) : error("invalid_field"));
       instance("instance_id of wrong JSON type", "{\"type\":\"register\",\"instance_id\":" + value
-          + ",\"public_key\":" + quote(key) + "}", error("missing_field"));
+          + ",\"public_key\":" + quote(key) + "}", wrongType(value));
       instance("direct_urls of wrong type", registerWith(id, key, ",\"direct_urls\":" + value),
           Set.of("null", "[]", "[\"a\"]").contains(value) ? null : error("invalid_field"));
       instance("protocol_versions of wrong type", registerWith(id, key, ",\"protocol_versions\":" + value),
@@ -153,9 +153,9 @@ final class TunnelFrameCorpus {
         error("missing_field"));
     for (String value : Mutations.NON_STRINGS) {
       instance("session_id of wrong JSON type", "{\"type\":\"relay_message\",\"session_id\":" + value
-          + ",\"payload\":\"aGk=\"}", error("missing_field"));
+          + ",\"payload\":\"aGk=\"}", wrongType(value));
       instance("relay payload of wrong JSON type", "{\"type\":\"relay_message\",\"session_id\":" + quote(session)
-          + ",\"payload\":" + value + "}", error("missing_field"));
+          + ",\"payload\":" + value + "}", wrongType(value));
     }
     for (String bad : Mutations.BAD_BASE64) {
       instance("relay payload not base64", relayMessage(session, bad), error("invalid_base64"));
@@ -166,7 +166,7 @@ final class TunnelFrameCorpus {
     instance("create_claim empty user_id", createClaim(quote(""), null), error("missing_field"));
     instance("create_claim user_id too long", createClaim(quote("u".repeat(MAX_USER_ID + 1)), null), error("invalid_field"));
     for (String value : Mutations.NON_STRINGS) {
-      instance("user_id of wrong JSON type", createClaim(value, null), error("missing_field"));
+      instance("user_id of wrong JSON type", createClaim(value, null), wrongType(value));
     }
     for (String ttl : List.of("0", "-5", "1.5", "\"300\"", "true", "[]", "{}", "1e3", "99999999999999999999999")) {
       instance("ttl_seconds invalid", createClaim(quote("u"), ttl), error("invalid_field"));
@@ -185,7 +185,11 @@ final class TunnelFrameCorpus {
       client("client_public_key not base64", connectWith(uuid(), ",\"client_public_key\":" + quote(bad)),
           error("invalid_public_key"));
     }
-    for (String versions : List.of("1", "\"1.0\"", "[]", "{}", "{\"relay_protocol\":[\"2.0\"]}",
+    for (String versions : List.of("1", "\"1.0\"", "[]")) {
+      client("connect protocol_versions not an object", connectWith(uuid(), ",\"protocol_versions\":" + versions),
+          error("invalid_field"));
+    }
+    for (String versions : List.of("{}", "{\"relay_protocol\":[\"2.0\"]}",
         "{\"relay_protocol\":\"1.0\"}")) {
       client("connect protocol_versions unsupported", connectWith(uuid(), ",\"protocol_versions\":" + versions),
           error("version_incompatible"));
@@ -195,7 +199,7 @@ final class TunnelFrameCorpus {
         error("missing_field"));
     for (String value : Mutations.NON_STRINGS) {
       client("connect targets of wrong JSON type", "{\"type\":\"connect\",\"instance_id\":" + value
-          + ",\"claim_code\":" + value + "}", error("missing_field"));
+          + ",\"claim_code\":" + value + "}", wrongType(value));
     }
     client("instance_id too long", connectTo("i".repeat(MAX_INSTANCE_ID + 1 + random.nextInt(3000))), error("invalid_field"));
     client("claim_code too long", connectClaim("C".repeat(MAX_CLAIM_CODE + 1)), error("invalid_field"));
@@ -209,7 +213,7 @@ final class TunnelFrameCorpus {
     client("message without payload", "{\"type\":\"message\"}", error("missing_field"));
     for (String value : Mutations.NON_STRINGS) {
       client("message payload of wrong JSON type", "{\"type\":\"message\",\"payload\":" + value + "}",
-          error("missing_field"));
+          wrongType(value));
     }
     for (String bad : Mutations.BAD_BASE64) {
       client("message payload not base64", "{\"type\":\"message\",\"payload\":" + quote(bad) + "}",
@@ -264,8 +268,11 @@ final class TunnelFrameCorpus {
       return new TunnelExpect.Error("invalid_json");
     }
     JsonNode type = json.get("type");
-    if (type == null || !type.isTextual() || type.asText().isEmpty()) {
+    if (type == null || type.isNull() || type.isTextual() && type.asText().isEmpty()) {
       return new TunnelExpect.Error("missing_field");
+    }
+    if (!type.isTextual()) {
+      return new TunnelExpect.Error("invalid_field");
     }
     String name = type.asText();
     if (!types(side).contains(name)) {
@@ -280,6 +287,11 @@ final class TunnelFrameCorpus {
   }
 
   // ------------------------------------------------------------ helpers
+
+  /** A field sent with a non-string JSON value: JSON null counts as absent, anything else is the wrong type. */
+  private static TunnelExpect wrongType(String value) {
+    return new TunnelExpect.Error(value.equals("null") ? "missing_field" : "invalid_field");
+  }
 
   private static Set<String> types(Side side) {
     return side == Side.INSTANCE ? INSTANCE_TYPES : CLIENT_TYPES;

@@ -39,7 +39,7 @@ class HubConnectionTest {
 
   private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final HubSettings settings = new HubSettings(Map.of("home", "s3cret"), false, 0, "127.0.0.1", "", "", Duration.ofSeconds(300), 100,
-      Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(10), 2);
+      Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(10), 2, 4096, 65536);
   private TestProbe<StreamResponse> responses;
   private TestProbe<String> ended;
   private TestProbe<HubRegistry.Command> registry;

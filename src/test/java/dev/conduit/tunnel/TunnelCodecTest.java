@@ -11,6 +11,14 @@ class TunnelCodecTest {
   private static final String KEY_32 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
   private static final String KEY_31 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
   private static final String KEY_33 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  /** Small bounds, so the cases below show each one exactly. */
+  private static final FieldLimits LIMITS = new FieldLimits(2, 20, 60, 16);
+  private static final String INVALID = "{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: ";
+  private static final String MISSING = "{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: ";
+
+  private static Decoded<InstanceFrame> decodeInstance(String frame) {
+    return TunnelCodec.decodeInstance(frame, LIMITS);
+  }
 
   @ParameterizedTest(name = "instance {0}")
   @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
@@ -37,7 +45,7 @@ class TunnelCodecTest {
       "{\"type\":\"prove\",\"mac\":\"" + KEY_31 + "\"}|{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: mac\"}",
   })
   void instanceFrameErrors(String frame, String expectedReply) {
-    Decoded<InstanceFrame> decoded = TunnelCodec.decodeInstance(frame);
+    Decoded<InstanceFrame> decoded = decodeInstance(frame);
     assertEquals(expectedReply, assertInstanceOf(Decoded.Invalid.class, decoded).reply());
   }
 
@@ -67,7 +75,7 @@ class TunnelCodecTest {
       "{\"type\":\"prove\",\"mac\":\"" + KEY_32 + "\"}",
   })
   void wellFormedInstanceFramesDecode(String frame) {
-    assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(frame));
+    assertInstanceOf(Decoded.Ok.class, decodeInstance(frame));
   }
 
   @ParameterizedTest
@@ -96,11 +104,11 @@ class TunnelCodecTest {
     assertEquals(new ClientFrame.Message(big),
         ok(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"" + big + "\"}")));
     assertEquals(new InstanceFrame.RelayMessage("s1", big),
-        ok(TunnelCodec.decodeInstance("{\"type\":\"relay_message\",\"session_id\":\"s1\",\"payload\":\"" + big + "\"}")));
+        ok(decodeInstance("{\"type\":\"relay_message\",\"session_id\":\"s1\",\"payload\":\"" + big + "\"}")));
     assertEquals("{\"type\":\"error\",\"code\":\"invalid_base64\",\"message\":\"Invalid base64 in payload\"}",
         invalid(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"a\\\"b\"}")));
     assertEquals("{\"type\":\"error\",\"code\":\"missing_field\",\"message\":\"Missing field: session_id\"}",
-        invalid(TunnelCodec.decodeInstance("{\"type\":\"relay_message\",\"payload\":\"aGk=\"}")));
+        invalid(decodeInstance("{\"type\":\"relay_message\",\"payload\":\"aGk=\"}")));
     assertEquals("{\"type\":\"error\",\"code\":\"invalid_json\",\"message\":\"Malformed JSON: expected one JSON object\"}",
         invalid(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":\"aGk=\"")));
   }
@@ -117,15 +125,84 @@ class TunnelCodecTest {
   @org.junit.jupiter.api.Test
   void idsWithControlCharactersAreRefused() {
     String invalid = "{\"type\":\"error\",\"code\":\"invalid_field\",\"message\":\"Invalid field: %s\"}";
-    assertEquals(String.format(invalid, "instance_id"), invalid(TunnelCodec.decodeInstance(
+    assertEquals(String.format(invalid, "instance_id"), invalid(decodeInstance(
         "{\"type\":\"register\",\"instance_id\":\"a\\nINFO forged\",\"public_key\":\"" + KEY_32 + "\"}")));
     assertEquals(String.format(invalid, "instance_id"), invalid(TunnelCodec.decodeClient(
         "{\"type\":\"connect\",\"instance_id\":\"a\\u0000b\"}")));
     assertEquals(String.format(invalid, "claim_code"), invalid(TunnelCodec.decodeClient(
         "{\"type\":\"connect\",\"claim_code\":\"ABCD\\rEFGH\"}")));
-    assertEquals(String.format(invalid, "user_id"), invalid(TunnelCodec.decodeInstance(
+    assertEquals(String.format(invalid, "user_id"), invalid(decodeInstance(
         "{\"type\":\"create_claim\",\"user_id\":\"bob\\u001b[31m\"}")));
-    assertInstanceOf(Decoded.Ok.class, TunnelCodec.decodeInstance(
+    assertInstanceOf(Decoded.Ok.class, decodeInstance(
         "{\"type\":\"register\",\"instance_id\":\"caf\u00e9-\u4e2d\",\"public_key\":\"" + KEY_32 + "\"}"));
+  }
+
+  /** A field present with the wrong JSON type is invalid_field (README), never taken for absent (missing_field). */
+  @ParameterizedTest(name = "instance {0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "{\"type\":1}|type",
+      "{\"type\":[\"ping\"]}|type",
+      "{\"type\":\"register\",\"instance_id\":[\"x\"],\"public_key\":\"" + KEY_32 + "\"}|instance_id",
+      "{\"type\":\"register\",\"instance_id\":7,\"public_key\":\"" + KEY_32 + "\"}|instance_id",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":32}|public_key",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":{}}|direct_urls",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":[\"1.0\"]}|protocol_versions",
+      "{\"type\":\"update_urls\",\"direct_urls\":true}|direct_urls",
+      "{\"type\":\"relay_message\",\"session_id\":5,\"payload\":\"aGk=\"}|session_id",
+      "{\"type\":\"relay_message\",\"session_id\":\"s\",\"payload\":5}|payload",
+      "{\"type\":\"create_claim\",\"user_id\":{}}|user_id",
+      "{\"type\":\"create_claim\",\"user_id\":\"u\",\"ttl_seconds\":\"300\"}|ttl_seconds",
+  })
+  void instanceFieldsOfTheWrongJsonTypeAreInvalidField(String frame, String field) {
+    assertEquals(INVALID + field + "\"}", invalid(decodeInstance(frame)));
+  }
+
+  @ParameterizedTest(name = "client {0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "{\"type\":1}|type",
+      "{\"type\":{}}|type",
+      "{\"type\":\"connect\",\"instance_id\":[\"x\"]}|instance_id",
+      "{\"type\":\"connect\",\"instance_id\":[\"x\"],\"claim_code\":\"ABCD2345\"}|instance_id",
+      "{\"type\":\"connect\",\"claim_code\":5}|claim_code",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"client_public_key\":5}|client_public_key",
+      "{\"type\":\"connect\",\"instance_id\":\"i\",\"protocol_versions\":\"1.0\"}|protocol_versions",
+      "{\"type\":\"message\",\"payload\":5}|payload",
+      "{\"type\":\"message\",\"payload\":[\"aGk=\"]}|payload",
+  })
+  void clientFieldsOfTheWrongJsonTypeAreInvalidField(String frame, String field) {
+    assertEquals(INVALID + field + "\"}", invalid(TunnelCodec.decodeClient(frame)));
+  }
+
+  /** JSON null is absent: missing_field where the field is required. */
+  @org.junit.jupiter.api.Test
+  void nullFieldsAreMissing() {
+    assertEquals(MISSING + "type\"}", invalid(decodeInstance("{\"type\":null}")));
+    assertEquals(MISSING + "payload\"}", invalid(TunnelCodec.decodeClient("{\"type\":\"message\",\"payload\":null}")));
+    assertEquals(MISSING + "instance_id\"}", invalid(decodeInstance(
+        "{\"type\":\"register\",\"instance_id\":null,\"public_key\":\"" + KEY_32 + "\"}")));
+  }
+
+  /** What a registered (or recently offline) instance makes the relay keep is bounded, with the bound in the answer. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":[\"a\",\"b\",\"c\"]}|direct_urls (at most 2 URLs)",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":[\"http://a\",\"http://123456789012345\"]}|direct_urls (each URL at most 20 characters)",
+      "{\"type\":\"update_urls\",\"direct_urls\":[\"a\",\"b\",\"c\"]}|direct_urls (at most 2 URLs)",
+      "{\"type\":\"update_urls\",\"direct_urls\":[\"http://123456789012345\"]}|direct_urls (each URL at most 20 characters)",
+      "{\"type\":\"register\",\"instance_id\":\"i\",\"public_key\":\"" + KEY_32 + "\",\"protocol_versions\":{\"relay_protocol\":[\"1.0\"],\"api_protocol\":[\"1.0\",\"1.1\",\"1.2\"]}}|protocol_versions (at most 60 characters of JSON)",
+      "{\"type\":\"create_claim\",\"user_id\":\"u\",\"request_id\":\"0123456789abcdef\"}|request_id (at most 16 characters of JSON)",
+  })
+  void oversizeStateIsRefusedWithItsBound(String frame, String fieldAndBound) {
+    assertEquals(INVALID + fieldAndBound + "\"}", invalid(decodeInstance(frame)));
+  }
+
+  @org.junit.jupiter.api.Test
+  void stateAtTheBoundsIsAccepted() {
+    InstanceFrame.Register register = (InstanceFrame.Register) ok(decodeInstance("{\"type\":\"register\",\"instance_id\":\"i\","
+        + "\"public_key\":\"" + KEY_32 + "\",\"direct_urls\":[\"http://1234567890123\",\"b\"],"
+        + "\"protocol_versions\":{\"relay_protocol\":[\"1.0\"],\"api_protocol\":[\"1.0\",\"1.10\",\"9\"]}}"));
+    assertEquals(java.util.List.of("http://1234567890123", "b"), register.directUrls());
+    assertEquals(60, register.protocolVersions().toString().length());
+    assertInstanceOf(Decoded.Ok.class, decodeInstance("{\"type\":\"create_claim\",\"user_id\":\"u\",\"request_id\":\"0123456789abcd\"}"));
   }
 }
