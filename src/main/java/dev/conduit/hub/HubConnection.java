@@ -92,6 +92,8 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
   private final Clock clock;
   private final TimerScheduler<Command> timers;
+  /** The hub's remote address (host:port) for log lines, or "-" when not known. */
+  private final String peer;
 
   /** webhook id -> endpoint id, for every webhook pushed and not yet acknowledged. */
   private final Map<String, String> outstanding = new LinkedHashMap<>();
@@ -106,8 +108,9 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private HubConnection(ActorContext<Command> context, TimerScheduler<Command> timers, HubSettings settings,
                         HubAuthenticator authenticator, BoundedSourceQueue<StreamResponse> out,
                         ActorRef<HubRegistry.Command> registry, BiConsumer<String, WebhookEndpoint.Command> toEndpoint,
-                        Clock clock) {
+                        Clock clock, String peer) {
     super(context);
+    this.peer = peer;
     this.timers = timers;
     this.settings = settings;
     this.authenticator = authenticator;
@@ -120,9 +123,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
                                          BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+    return create(settings, authenticator, out, registry, toEndpoint, clock, "-");
+  }
+
+  /** @param peer the hub's remote address (host:port) for log lines, "-" when not known */
+  public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
+                                         BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
+                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
+                                         String peer) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startSingleTimer(CONNECT, ConnectTimeout.INSTANCE, settings.connectTimeout());
-      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock);
+      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock, peer);
     }));
   }
 
@@ -156,7 +167,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           if (hubId != null) {
             return this;
           }
-          getContext().getLog().info("hub stream closed: {}", CONNECT_TIMEOUT);
+          getContext().getLog().info("hub refused peer={} reason={}", peer, CONNECT_TIMEOUT);
           return refuse(CONNECT_TIMEOUT);
         })
         .onMessage(Replaced.class, replaced -> {
@@ -171,9 +182,13 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           return close(null);
         })
         .onMessage(StreamFailed.class, failed -> {
-          getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
-              failed.cause().toString());
+          getContext().getLog().info("hub disconnected hub={} peer={} outstanding={} cause={}", hubId, peer,
+              outstanding.size(), failed.cause().toString());
           // Never a silent OK: a hub that sent bytes that are no StreamRequest learns why it was cut off.
+          // A transport that already knows the precise status (a Connect envelope over the size cap) gives it.
+          if (failed.cause() instanceof GrpcServiceException given) {
+            return close(given.getStatus());
+          }
           return close(malformed(failed.cause())
               ? Status.INVALID_ARGUMENT.withDescription("malformed StreamRequest: " + failed.cause().getMessage())
               : Status.CANCELLED.withDescription("request stream failed"));
@@ -202,13 +217,15 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
     Instant now = clock.instant();
     if (hubId == null) {
       if (request.getMessageCase() != StreamRequest.MessageCase.CONNECT) {
-        getContext().getLog().info("hub refused: {} (got {})", FIRST_MESSAGE_NOT_CONNECT, request.getMessageCase());
+        getContext().getLog().info("hub refused peer={} reason={} (got {})", peer, FIRST_MESSAGE_NOT_CONNECT,
+            request.getMessageCase());
         return refuse(FIRST_MESSAGE_NOT_CONNECT);
       }
       var connect = request.getConnect();
       AuthResult result = authenticator.authenticate(connect.getHubId(), connect.getTimestamp(), connect.getSignature());
       if (result instanceof AuthResult.Rejected rejected) {
-        getContext().getLog().info("hub refused hub={} reason={}", connect.getHubId(), rejected.reason());
+        getContext().getLog().info("hub refused hub={} peer={} reason={}", connect.getHubId(), peer,
+            rejected.reason());
         return refuse(rejected.reason());
       }
       hubId = connect.getHubId();
@@ -219,7 +236,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
       timers.startTimerWithFixedDelay(HEARTBEAT, HeartbeatTick.INSTANCE, settings.heartbeatInterval());
       timers.startSingleTimer(STALE, StaleCheck.INSTANCE, settings.staleTimeout());
       registry.tell(new HubRegistry.Authenticated(hubId, getContext().getSelf(), now));
-      getContext().getLog().info("hub connected hub={}", hubId);
+      getContext().getLog().info("hub connected hub={} peer={}", hubId, peer);
       return this;
     }
     lastSeen = now;
