@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -90,7 +91,9 @@ public final class ConnectStream {
     String responseEncoding = header(request, "connect-accept-encoding")
         .map(ConnectStream::firstSupported).orElse(requestEncoding);
 
+    CompletableFuture<Object> responseDone = new CompletableFuture<>();
     Source<StreamRequest, NotUsed> in = request.entity().getDataBytes()
+        .via(new DrainOnCancel<>(responseDone))
         .statefulMap(() -> Envelope.Buffer.EMPTY,
             (buffer, bytes) -> {
               Envelope.Result result = buffer.push(bytes, settings.maxMessageBytes());
@@ -112,14 +115,23 @@ public final class ConnectStream {
     LOG.info("hub stream opened peer={} protocol=connect codec={} encoding={}/{}{}", peer, codec.name,
         requestEncoding, responseEncoding, timeoutNote);
     boolean gzip = GZIP.equals(responseEncoding);
+    // A refused connect ends the stream normally after connect_response{success=false}; its end-stream message
+    // carries the refusal's code. (statefulMap is not used: its completion hook also runs on failure.)
+    AtomicReference<String> refusal = new AtomicReference<>();
     Source<ByteString, NotUsed> body = responses
-        .statefulMap(() -> "",
-            (refusal, response) -> Pair.create(refusalOf(response).orElse(refusal), frame(codec, response, gzip)),
-            refusal -> Optional.of(Envelope.endStream(refusal.isEmpty() ? Status.OK
-                : Status.fromCode(RefusalCode.of(refusal)).withDescription(refusal))))
+        .map(response -> {
+          refusalOf(response).ifPresent(refusal::set);
+          return frame(codec, response, gzip);
+        })
+        .concatLazy(Source.lazySingle(() -> Envelope.endStream(refusal.get() == null ? Status.OK
+            : Status.fromCode(RefusalCode.of(refusal.get())).withDescription(refusal.get()))))
         .recover(new PFBuilder<Throwable, ByteString>()
             .matchAny(failure -> Envelope.endStream(statusOf(failure, peer)))
-            .build());
+            .build())
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((d, failure) -> responseDone.complete(d));
+          return notUsed;
+        });
     return CompletableFuture.completedFuture(HttpResponse.create()
         .withEntity(HttpEntities.createChunked(contentType, body))
         .addHeaders(List.of(
