@@ -121,6 +121,112 @@ class ConnectHubTest {
     }
   }
 
+  @Test
+  void overTlsJsonAndGzipTakingTurnsWithAGrpcHub() throws Exception {
+    int hubPort = ChildServer.freePort();
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2)) {
+      HeldCertificate certificate = new HeldCertificate.Builder().rsa2048().commonName("localhost")
+          .addSubjectAlternativeName("localhost").addSubjectAlternativeName("127.0.0.1").build();
+      Path certFile = Files.writeString(db.dataDir().resolve("edge.crt"), certificate.certificatePem());
+      Path keyFile = Files.writeString(db.dataDir().resolve("edge.key"), certificate.privateKeyPkcs8Pem());
+      HandshakeCertificates trust = new HandshakeCertificates.Builder()
+          .addTrustedCertificate(certificate.certificate()).build();
+      List<String> encodings = new CopyOnWriteArrayList<>();
+      OkHttpClient https = new OkHttpClient.Builder().protocols(List.of(Protocol.HTTP_2, Protocol.HTTP_1_1))
+          .sslSocketFactory(trust.sslSocketFactory(), trust.trustManager())
+          .readTimeout(Duration.ZERO).writeTimeout(Duration.ZERO)
+          .addNetworkInterceptor(chain -> {
+            okhttp3.Response response = chain.proceed(chain.request());
+            encodings.add(response.protocol() + " " + response.header("Connect-Content-Encoding"));
+            return response;
+          })
+          .build();
+      String base = "https://localhost:" + hubPort;
+      try (TestServer server = TestServer.start(db, overrides(Map.of("conduit.hub.grpc-port", hubPort,
+               "conduit.hub.tls.certificate", certFile.toString(), "conduit.hub.tls.private-key", keyFile.toString())));
+           TestDestination destination = TestDestination.start()) {
+        EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
+        String endpoint = api.createEndpoint("e", destination.url("/e"), HUB);
+        try (ConnectHub json = ConnectHub.connect(https, base, ConnectHub.Options.JSON_GZIP, HUB, SECRET, stamp())) {
+          assertConnected(json);
+          // One body over compress-min-bytes (1 KiB): it comes gzip-compressed, as negotiated.
+          deliverInOrder(api, endpoint, json, List.of("{\"big\":\"" + "x".repeat(4000) + "\"}", "{\"n\":2}"));
+          assertEquals("h2 gzip", encodings.get(0), "HTTP/2 over TLS, gzip responses");
+
+          // A gRPC hub (TLS) connects: it replaces the Connect hub, which is told why.
+          try (TestHub grpc = TestHub.connect(system -> org.apache.pekko.grpc.GrpcClientSettings
+              .connectToServiceAt("127.0.0.1", hubPort, system).withTls(true).withTrustManager(trust.trustManager())
+              .withOverrideAuthority("localhost"), HUB, SECRET)) {
+            assertTrue(grpc.awaitConnectResponse(TIMEOUT).getSuccess());
+            ConnectException replaced = json.awaitEnd(TIMEOUT);
+            assertNotNull(replaced);
+            assertEquals(Code.ABORTED, replaced.getCode());
+            assertEquals("replaced by a newer connection", replaced.getMessage());
+            String viaGrpc = api.ingestOk(endpoint, "{\"via\":\"grpc\"}");
+            api.awaitStatus(viaGrpc, "delivered", TIMEOUT);
+            assertEquals(viaGrpc, grpc.webhooks().get(0).getId());
+
+            // And a Connect hub (proto) takes over again.
+            try (ConnectHub proto = ConnectHub.connect(https, base, ConnectHub.Options.PROTO, HUB, SECRET, stamp())) {
+              assertConnected(proto);
+              Throwable grpcEnd = grpc.awaitEnd(TIMEOUT);
+              assertNotNull(grpcEnd);
+              assertTrue(grpcEnd.toString().contains("replaced by a newer connection"), grpcEnd.toString());
+              deliverInOrder(api, endpoint, proto, List.of("{\"via\":\"connect\"}"));
+            }
+          }
+        }
+        List<String> bodies = destination.requests("/e").stream().map(TestDestination.Request::bodyText).toList();
+        assertEquals(List.of("{\"via\":\"grpc\"}"), bodies, "the test hubs ack themselves; only the gRPC TestHub POSTs");
+        long now = Instant.now().getEpochSecond();
+        assertRefused(https, base, ConnectHub.Options.PROTO,
+            ConnectHub.connect(HUB, now, HubSignature.sign(HUB, now, "wrong")), "invalid signature", Code.UNAUTHENTICATED);
+      }
+    }
+  }
+
+  @Test
+  void connectTimeoutEndsTheStreamAndBadRequestsAreAnsweredAsTheProtocolSays() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db, overrides(Map.of()))) {
+      OkHttpClient http = ConnectHub.h2c().build();
+      String base = "http://127.0.0.1:" + server.port();
+      try (ConnectHub hub = ConnectHub.open(http, base,
+          new ConnectHub.Options(false, false, Map.of("Connect-Timeout-Ms", List.of("1500"))), true,
+          List.of(ConnectHub.connect(HUB, stamp(), HubSignature.sign(HUB, STAMPS.get(), SECRET))))) {
+        assertConnected(hub);
+        ConnectException error = hub.awaitEnd(TIMEOUT);
+        assertNotNull(error);
+        assertEquals(Code.DEADLINE_EXCEEDED, error.getCode());
+        assertEquals("Connect-Timeout-Ms elapsed", error.getMessage());
+      }
+      // An unknown compression is refused with unimplemented in the end-stream message.
+      try (ConnectHub hub = ConnectHub.open(http, base,
+          new ConnectHub.Options(false, false, Map.of("Connect-Content-Encoding", List.of("br"))), false, List.of())) {
+        ConnectException error = hub.awaitEnd(TIMEOUT);
+        assertNotNull(error);
+        assertEquals(Code.UNIMPLEMENTED, error.getCode());
+        assertEquals("unsupported Connect-Content-Encoding br; supported: gzip, identity", error.getMessage());
+      }
+      // HTTP/1.1 cannot carry a bidirectional stream; an unknown content type gets 415 with a Connect error body.
+      HttpClient http11 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+      HttpResponse<byte[]> overHttp11 = http11.send(HttpRequest.newBuilder(URI.create(base + "/" + ConnectHub.PATH))
+          .header("Content-Type", "application/connect+proto").POST(HttpRequest.BodyPublishers.ofByteArray(new byte[5]))
+          .build(), HttpResponse.BodyHandlers.ofByteArray());
+      assertEquals(200, overHttp11.statusCode());
+      assertEquals("{\"error\":{\"code\":\"unimplemented\",\"message\":\"bidirectional streaming needs HTTP/2 "
+              + "(h2c with prior knowledge, or TLS with ALPN h2); got HTTP/1.1\"}}",
+          new String(overHttp11.body(), 5, overHttp11.body().length - 5), "one end-stream envelope");
+      assertEquals(Envelope.END_STREAM, overHttp11.body()[0]);
+      HttpResponse<String> xml = http11.send(HttpRequest.newBuilder(URI.create(base + "/" + ConnectHub.PATH))
+          .header("Content-Type", "application/xml").POST(HttpRequest.BodyPublishers.ofString("<a/>")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(415, xml.statusCode());
+      assertTrue(xml.body().startsWith("{\"code\":\"unimplemented\",\"message\":\"unsupported content type "
+          + "application/xml; accepted: application/grpc,"), xml.body());
+    }
+  }
+
   /** connect_response{success=false, error=text}, then the end-stream error with the code and the same text. */
   static void assertRefused(OkHttpClient http, String base, ConnectHub.Options options,
                             dev.conduit.hub.grpc.StreamRequest first, String text, Code code) throws Exception {
