@@ -98,6 +98,8 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
   private final Clock clock;
   private final TimerScheduler<Command> timers;
+  /** The hub's remote address (host:port) for log lines, or "-" when not known. */
+  private final String peer;
 
   /** webhook id -> endpoint id, for every webhook pushed and not yet acknowledged. */
   private final Map<String, String> outstanding = new LinkedHashMap<>();
@@ -112,8 +114,9 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private HubConnection(ActorContext<Command> context, TimerScheduler<Command> timers, HubSettings settings,
                         HubAuthenticator authenticator, BoundedSourceQueue<StreamResponse> out,
                         ActorRef<HubRegistry.Command> registry, BiConsumer<String, WebhookEndpoint.Command> toEndpoint,
-                        Clock clock) {
+                        Clock clock, String peer) {
     super(context);
+    this.peer = peer;
     this.timers = timers;
     this.settings = settings;
     this.authenticator = authenticator;
@@ -126,9 +129,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
                                          BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+    return create(settings, authenticator, out, registry, toEndpoint, clock, "-");
+  }
+
+  /** @param peer the hub's remote address (host:port) for log lines, "-" when not known */
+  public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
+                                         BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
+                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
+                                         String peer) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startSingleTimer(CONNECT, ConnectTimeout.INSTANCE, settings.connectTimeout());
-      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock);
+      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock, peer);
     }));
   }
 
@@ -162,7 +173,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           if (hubId != null) {
             return this;
           }
-          getContext().getLog().info("hub stream closed: {}", CONNECT_TIMEOUT);
+          getContext().getLog().info("hub refused peer={} reason={}", peer, CONNECT_TIMEOUT);
           return refuse(CONNECT_TIMEOUT);
         })
         .onMessage(Replaced.class, replaced -> {
@@ -179,13 +190,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
         .onMessage(StreamFailed.class, failed -> {
           GrpcMessageLimit.Refused refused = causeOf(failed.cause(), GrpcMessageLimit.Refused.class);
           if (refused != null) {
-            getContext().getLog().info("hub {} hub={} reason={}", hubId == null ? "refused" : "disconnected",
-                hubId == null ? "-" : hubId, refused.getMessage());
+            getContext().getLog().info("hub {} hub={} peer={} reason={}", hubId == null ? "refused" : "disconnected",
+                hubId == null ? "-" : hubId, peer, refused.getMessage());
             return close(refused.status());
           }
-          getContext().getLog().info("hub disconnected hub={} outstanding={} cause={}", hubId, outstanding.size(),
-              failed.cause().toString());
+          getContext().getLog().info("hub disconnected hub={} peer={} outstanding={} cause={}", hubId, peer,
+              outstanding.size(), failed.cause().toString());
           // Never a silent OK: a hub that sent bytes that are no StreamRequest learns why it was cut off.
+          // A transport that already knows the precise status (a Connect envelope over the size cap) gives it.
+          if (failed.cause() instanceof GrpcServiceException given) {
+            return close(given.getStatus());
+          }
           return close(malformed(failed.cause())
               ? Status.INVALID_ARGUMENT.withDescription("malformed StreamRequest: " + failed.cause().getMessage())
               : Status.CANCELLED.withDescription("request stream failed"));
@@ -214,13 +229,15 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
     Instant now = clock.instant();
     if (hubId == null) {
       if (request.getMessageCase() != StreamRequest.MessageCase.CONNECT) {
-        getContext().getLog().info("hub refused: {} (got {})", FIRST_MESSAGE_NOT_CONNECT, request.getMessageCase());
+        getContext().getLog().info("hub refused peer={} reason={} (got {})", peer, FIRST_MESSAGE_NOT_CONNECT,
+            request.getMessageCase());
         return refuse(FIRST_MESSAGE_NOT_CONNECT);
       }
       var connect = request.getConnect();
       AuthResult result = authenticator.authenticate(connect.getHubId(), connect.getTimestamp(), connect.getSignature());
       if (result instanceof AuthResult.Rejected rejected) {
-        getContext().getLog().info("hub refused hub={} reason={}", connect.getHubId(), rejected.reason());
+        getContext().getLog().info("hub refused hub={} peer={} reason={}", connect.getHubId(), peer,
+            rejected.reason());
         return refuse(rejected.reason());
       }
       hubId = connect.getHubId();
@@ -231,7 +248,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
       timers.startTimerWithFixedDelay(HEARTBEAT, HeartbeatTick.INSTANCE, settings.heartbeatInterval());
       timers.startSingleTimer(STALE, StaleCheck.INSTANCE, settings.staleTimeout());
       registry.tell(new HubRegistry.Authenticated(hubId, getContext().getSelf(), now));
-      getContext().getLog().info("hub connected hub={}", hubId);
+      getContext().getLog().info("hub connected hub={} peer={}", hubId, peer);
       return this;
     }
     lastSeen = now;

@@ -30,9 +30,12 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
 
   public sealed interface Command {}
 
-  /** A new gRPC stream: spawn its connection actor (unauthenticated) and answer with it. */
-  public record Accept(BoundedSourceQueue<StreamResponse> out, ActorRef<ActorRef<HubConnection.Command>> replyTo)
-      implements Command {}
+  /**
+   * A new hub stream (gRPC or Connect): spawn its connection actor (unauthenticated) and answer with it.
+   * peer is the hub's remote address for log lines ("-" when not known).
+   */
+  public record Accept(BoundedSourceQueue<StreamResponse> out, String peer,
+                       ActorRef<ActorRef<HubConnection.Command>> replyTo) implements Command {}
 
   /** Sent by a connection once its connect message was authenticated. */
   public record Authenticated(String hubId, ActorRef<HubConnection.Command> connection, Instant at)
@@ -103,7 +106,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private Behavior<Command> accept(Accept accept) {
     ActorRef<HubConnection.Command> connection = getContext().spawn(
         Behaviors.supervise(HubConnection.create(settings, authenticator, accept.out(), getContext().getSelf(),
-            toEndpoint, clock)).onFailure(SupervisorStrategy.stop()),
+            toEndpoint, clock, accept.peer())).onFailure(SupervisorStrategy.stop()),
         "hub-connection-" + (++spawned));
     getContext().watchWith(connection, new ConnectionStopped(connection));
     accept.replyTo().tell(connection);

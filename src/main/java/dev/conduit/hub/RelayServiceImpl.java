@@ -40,10 +40,18 @@ public final class RelayServiceImpl implements RelayService {
 
   @Override
   public Source<StreamResponse, NotUsed> stream(Source<StreamRequest, NotUsed> in) {
+    return stream(in, "-");
+  }
+
+  /**
+   * The hub stream, whatever its transport (gRPC, gRPC-Web, Connect): the hub's messages in, the edge's
+   * messages out. peer is the hub's remote address (host:port) for log lines, "-" when not known.
+   */
+  public Source<StreamResponse, NotUsed> stream(Source<StreamRequest, NotUsed> in, String peer) {
     Pair<BoundedSourceQueue<StreamResponse>, Source<StreamResponse, NotUsed>> out =
         Source.<StreamResponse>queue(settings.maxOutstanding() + CONTROL_HEADROOM).preMaterialize(system);
     CompletionStage<ActorRef<HubConnection.Command>> connection = AskPattern.ask(registry,
-        replyTo -> new HubRegistry.Accept(out.first(), replyTo), askTimeout, system.scheduler());
+        replyTo -> new HubRegistry.Accept(out.first(), peer, replyTo), askTimeout, system.scheduler());
     connection.whenComplete((ref, failure) -> {
       if (failure != null) {
         out.first().fail(new GrpcServiceException(Status.UNAVAILABLE.withDescription("edge not ready")));

@@ -8,9 +8,9 @@ import dev.conduit.hub.HubRoutes;
 import dev.conduit.hub.HubSettings;
 import dev.conduit.hub.RelayServiceImpl;
 import dev.conduit.hub.auth.HubAuthenticator;
+import dev.conduit.hub.connect.ConnectSettings;
+import dev.conduit.hub.connect.HubTransport;
 import dev.conduit.hub.grpc.RelayService;
-import dev.conduit.hub.GrpcMessageLimit;
-import dev.conduit.hub.grpc.RelayServiceHandlerFactory;
 import dev.conduit.persistence.Database;
 import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.server.AdminAuth;
@@ -104,10 +104,10 @@ public final class WebhookRelay {
         new AdminRoutes(system, adminAuth, endpoints, statusTable, keeper.get(), hubSettings.hubs().keySet(),
             settings, clock).routes(),
         new HubRoutes(system, adminAuth, hubs, settings.askTimeout()).routes());
-    RelayService relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
+    RelayServiceImpl relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
+    // gRPC, gRPC-Web and Connect hubs, by content type, wherever the hub service is served.
     HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
-        GrpcMessageLimit.wrap(RelayServiceHandlerFactory.create(relay, system), hubSettings.maxFirstMessageBytes(),
-            hubSettings.maxMessageBytes(), system));
+        HubTransport.handler(system, relay, hubSettings, ConnectSettings.from(config)));
     return new WebhookRelay(system, routes, grpc, hubs, endpoints, statusTable, settings.askTimeout(), adminAuth);
   }
 
