@@ -42,17 +42,12 @@ class GrpcMessageLimitTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    if (db != null) {
-      db.close();
-    }
+    TestServer.close(server, db);
   }
 
   @Test
   void aFirstMessageOverThePreAuthenticationCapIsRefusedFromItsHeader() throws Exception {
-    try (RawHttp2Call call = new RawHttp2Call(server.port(), HANG)) {
+    try (RawHttp2Call call = new RawHttp2Call(server.grpcPort(), HANG)) {
       call.send(concat(RawHttp2Call.messageHeader(HUNDRED_MB), new byte[1024]));
       RawHttp2Call.Outcome outcome = call.awaitEnd();
       assertEquals("trailers", outcome.endedBy());
@@ -65,7 +60,7 @@ class GrpcMessageLimitTest {
 
   @Test
   void aFirstMessageOneByteOverTheCapIsRefused() throws Exception {
-    try (RawHttp2Call call = new RawHttp2Call(server.port(), HANG)) {
+    try (RawHttp2Call call = new RawHttp2Call(server.grpcPort(), HANG)) {
       call.send(RawHttp2Call.message(new byte[4097]));
       RawHttp2Call.Outcome outcome = call.awaitEnd();
       assertEquals("trailers", outcome.endedBy());
@@ -76,7 +71,7 @@ class GrpcMessageLimitTest {
 
   @Test
   void aCompressedFirstMessageIsRefused() throws Exception {
-    try (RawHttp2Call call = new RawHttp2Call(server.port(), HANG)) {
+    try (RawHttp2Call call = new RawHttp2Call(server.grpcPort(), HANG)) {
       byte[] header = RawHttp2Call.messageHeader(10);
       header[0] = 1;
       call.send(concat(header, new byte[10]));
@@ -88,7 +83,7 @@ class GrpcMessageLimitTest {
 
   @Test
   void afterAnAcceptedConnectLaterMessagesHaveTheirOwnCap() throws Exception {
-    try (RawHttp2Call call = new RawHttp2Call(server.port(), HANG)) {
+    try (RawHttp2Call call = new RawHttp2Call(server.grpcPort(), HANG)) {
       long now = Instant.now().getEpochSecond();
       byte[] connect = StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder().setHubId("home")
           .setTimestamp(now).setSignature(HubSignature.sign("home", now, "s3cret"))).build().toByteArray();

@@ -42,11 +42,11 @@ class LogForgingTest {
           .buildAsync(server.wsBase().resolve("/relay/tunnel"), new WebSocket.Listener() {}).get(30, TimeUnit.SECONDS);
       socket.sendText("{\"type\":\"x\\n" + FORGED + " type\"}", true).get(30, TimeUnit.SECONDS);
       // A gRPC hub_id (no authentication): refused as unknown, logged with the id.
-      try (TestHub stranger = TestHub.connect(server.port(), "x\n" + FORGED + " hub", "nope")) {
+      try (TestHub stranger = TestHub.connect(server.grpcPort(), "x\n" + FORGED + " hub", "nope")) {
         assertFalse(stranger.awaitConnectResponse(TIMEOUT).getSuccess());
       }
       // An ACK id of an authenticated hub: logged as unknown.
-      try (TestHub hub = TestHub.connect(server.port(), "home", "s3cret")) {
+      try (TestHub hub = TestHub.connect(server.grpcPort(), "home", "s3cret")) {
         assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess());
         hub.send(StreamRequest.newBuilder().setAck(DeliveryAck.newBuilder().setWebhookId("w\n" + FORGED + " ack")
             .setSuccess(true)).build());

@@ -47,12 +47,7 @@ class MetricsTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    if (db != null) {
-      db.close();
-    }
+    TestServer.close(server, db);
   }
 
   @Test

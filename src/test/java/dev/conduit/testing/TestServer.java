@@ -57,4 +57,14 @@ public final class TestServer implements AutoCloseable {
   public void close() throws Exception {
     server.close();
   }
+
+  /** Closes the server, then its database, either of which may be null (a start that failed half way). */
+  public static void close(TestServer server, TestDatabase database) throws Exception {
+    if (server != null) {
+      server.close();
+    }
+    if (database != null) {
+      database.close();
+    }
+  }
 }

@@ -45,7 +45,9 @@ class TunnelRegistrationTest {
     db = TestDatabase.create(TestDatabase.Kind.H2);
     // Hundreds of registrations from one address: the per-IP rate limit is not what this test is about.
     server = TestServer.start(db, ConfigFactory.parseMap(Map.of(
-        "conduit.tunnel.rate-limit.burst", 10000, "conduit.tunnel.rate-limit.per-second", 10000)));
+        "conduit.tunnel.rate-limit.burst", 10000, "conduit.tunnel.rate-limit.per-second", 10000,
+        // Every try looks the instance up on the public status endpoint, which is rate-limited per address.
+        "conduit.tunnel.status-rate-limit.burst", 10000, "conduit.tunnel.status-rate-limit.per-second", 10000)));
   }
 
   @AfterAll

@@ -49,12 +49,7 @@ class TunnelReplyBackpressureTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    if (db != null) {
-      db.close();
-    }
+    TestServer.close(server, db);
   }
 
   @Test

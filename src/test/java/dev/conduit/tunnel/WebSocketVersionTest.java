@@ -33,12 +33,7 @@ class WebSocketVersionTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    if (db != null) {
-      db.close();
-    }
+    TestServer.close(server, db);
   }
   @ParameterizedTest
   @ValueSource(strings = {"/relay/tunnel", "/relay/tunnel/websocket", "/relay/client", "/relay/client/websocket"})

@@ -62,7 +62,7 @@ class WebhookFidelityTest {
     Files.writeString(secretFile, SECRET + "\n");
     edge = TestServer.start(db, edgeConfig);
     hubSystem = ActorSystem.create(Behaviors.empty(), "fidelity-hub");
-    hub = HubClient.start(hubSystem, HubClientEndToEndTest.hubSettings(port, secretFile));
+    hub = HubClient.start(hubSystem, HubClientEndToEndTest.hubSettings(edge.grpcPort(), secretFile));
     api = new EdgeApi(edge.httpBase(), TOKEN);
   }
 

@@ -71,7 +71,7 @@ class ConnectHubTest {
          TestServer server = TestServer.start(db, overrides(Map.of()));
          TestDestination destination = TestDestination.start()) {
       OkHttpClient http = ConnectHub.h2c().build();
-      String base = "http://127.0.0.1:" + server.port();
+      String base = "http://127.0.0.1:" + server.grpcPort();
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String endpoint = api.createEndpoint("e", destination.url("/e"), HUB);
       try (ConnectHub hub = ConnectHub.connect(http, base, ConnectHub.Options.PROTO, HUB, SECRET, stamp())) {
@@ -108,7 +108,7 @@ class ConnectHubTest {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer server = TestServer.start(db, overrides(Map.of()))) {
       OkHttpClient http = ConnectHub.h2c().build();
-      String base = "http://127.0.0.1:" + server.port();
+      String base = "http://127.0.0.1:" + server.grpcPort();
       long now = Instant.now().getEpochSecond();
       assertRefused(http, base, ConnectHub.Options.PROTO, ConnectHub.connect(HUB, now, HubSignature.sign(HUB, now, "wrong")),
           "invalid signature", Code.UNAUTHENTICATED);
@@ -190,7 +190,7 @@ class ConnectHubTest {
     try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
          TestServer server = TestServer.start(db, overrides(Map.of()))) {
       OkHttpClient http = ConnectHub.h2c().build();
-      String base = "http://127.0.0.1:" + server.port();
+      String base = "http://127.0.0.1:" + server.grpcPort();
       try (ConnectHub hub = ConnectHub.open(http, base,
           new ConnectHub.Options(false, false, Map.of("Connect-Timeout-Ms", List.of("1500"))), true,
           List.of(ConnectHub.connect(HUB, stamp(), HubSignature.sign(HUB, STAMPS.get(), SECRET))))) {

@@ -28,7 +28,7 @@ class EnvelopeTest {
   void anEnvelopeOverTheLimitFailsFromItsHeaderAlone() {
     ByteString header = Envelope.frame(0, new byte[101]).take(Envelope.HEADER_BYTES);
     GrpcServiceException e = assertThrows(GrpcServiceException.class,
-        () -> Envelope.Buffer.EMPTY.push(header, 1000, 100).buffer().push(header, 1000, 100));
+        () -> Envelope.Buffer.EMPTY.push(Envelope.frame(0, new byte[1]), 1000, 100).buffer().push(header, 1000, 100));
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
     assertEquals("message of 101 bytes over the limit of 100 bytes", e.getStatus().getDescription());
   }
