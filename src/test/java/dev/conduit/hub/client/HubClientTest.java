@@ -142,6 +142,21 @@ class HubClientTest {
     assertEquals(4, client.stats().failed());
   }
 
+  /** A destination that accepts the connection and never answers: a retryable "timed out" ack, no hang. */
+  @Test
+  void aSilentDestinationTimesOut() throws Exception {
+    startConnected(true, Map.of("request-timeout", "300ms"));
+    try (ServerSocket silent = new ServerSocket(0)) { // the backlog accepts the connection; nothing answers
+      edge.push(envelope("wh-silent", "ep-1", "/ignored", "s".getBytes(UTF_8)).toBuilder()
+          .setDestinationUrl("http://127.0.0.1:" + silent.getLocalPort() + "/silent").build());
+      DeliveryAck ack = awaitAck("wh-silent");
+      assertFalse(ack.getSuccess());
+      assertFalse(ack.getPermanentFailure());
+      assertEquals(0, ack.getStatusCode());
+      assertTrue(ack.getErrorMessage().startsWith("timed out after 300 ms"), ack.getErrorMessage());
+    }
+  }
+
   @Test
   void duplicateAfterSuccessIsAckedWithoutSecondPost() throws Exception {
     startConnected(true, Map.of());
