@@ -2,11 +2,14 @@ package dev.conduit.hub.client;
 
 import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.WebhookEnvelope;
+import java.io.IOException;
 import java.net.ProxySelector;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -23,14 +26,15 @@ import org.apache.hc.client5.http.ssl.ClientTlsStrategyBuilder;
 import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpRequestInterceptor;
+import org.apache.hc.core5.http.EntityDetails;
 import org.apache.hc.core5.http.HttpResponse;
-import org.apache.hc.core5.http.Message;
 import org.apache.hc.core5.http.config.CharCodingConfig;
+import org.apache.hc.core5.http.protocol.HttpContext;
 import org.apache.hc.core5.http.nio.AsyncRequestProducer;
+import org.apache.hc.core5.http.nio.AsyncResponseConsumer;
+import org.apache.hc.core5.http.nio.CapacityChannel;
 import org.apache.hc.core5.http.nio.entity.BasicAsyncEntityProducer;
-import org.apache.hc.core5.http.nio.entity.DiscardingEntityConsumer;
 import org.apache.hc.core5.http.nio.support.AsyncRequestBuilder;
-import org.apache.hc.core5.http.nio.support.BasicResponseConsumer;
 import org.apache.hc.core5.http2.HttpVersionPolicy;
 import org.apache.hc.core5.io.CloseMode;
 import org.apache.hc.core5.util.Timeout;
@@ -122,11 +126,11 @@ final class WebhookPoster implements AutoCloseable {
       return CompletableFuture.completedFuture(DeliveryAcks.invalidDestination(id, e.getMessage()));
     }
     CompletableFuture<DeliveryAck> ack = new CompletableFuture<>();
-    http.execute(request, new BasicResponseConsumer<>(new DiscardingEntityConsumer<>()), null, context,
-        new FutureCallback<Message<HttpResponse, Void>>() {
+    http.execute(request, new StatusOnly(), null, context,
+        new FutureCallback<Integer>() {
           @Override
-          public void completed(Message<HttpResponse, Void> response) {
-            ack.complete(DeliveryAcks.forStatus(id, response.getHead().getCode()));
+          public void completed(Integer status) {
+            ack.complete(DeliveryAcks.forStatus(id, status));
           }
 
           @Override
@@ -141,6 +145,40 @@ final class WebhookPoster implements AutoCloseable {
           }
         });
     return ack;
+  }
+
+  /**
+   * Answers with the status as soon as the response head is in, and discards the body: the ack must not
+   * wait for (or fail on) a slow response body once the destination has said 2xx.
+   */
+  private static final class StatusOnly implements AsyncResponseConsumer<Integer> {
+    @Override
+    public void consumeResponse(HttpResponse response, EntityDetails entity, HttpContext context,
+                                FutureCallback<Integer> resultCallback) {
+      resultCallback.completed(response.getCode());
+    }
+
+    @Override
+    public void informationResponse(HttpResponse response, HttpContext context) {}
+
+    @Override
+    public void updateCapacity(CapacityChannel capacityChannel) throws IOException {
+      capacityChannel.update(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void consume(ByteBuffer src) {
+      src.position(src.limit());
+    }
+
+    @Override
+    public void streamEnd(List<? extends Header> trailers) {}
+
+    @Override
+    public void failed(Exception cause) {}
+
+    @Override
+    public void releaseResources() {}
   }
 
   /** Aborts the POSTs in flight (their acks would not be sent anyway; the edge redelivers). */

@@ -12,7 +12,10 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.WebhookEnvelope;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -154,6 +157,40 @@ class HubClientTest {
       assertFalse(ack.getPermanentFailure());
       assertEquals(0, ack.getStatusCode());
       assertTrue(ack.getErrorMessage().startsWith("timed out after 300 ms"), ack.getErrorMessage());
+    }
+  }
+
+  /**
+   * The destination answers 200 and then stalls in the middle of its response body: the ack is the 200,
+   * not a timeout (which would make the edge deliver the webhook again).
+   */
+  @Test
+  void aStalledResponseBodyDoesNotUndoA200() throws Exception {
+    startConnected(true, Map.of()); // request-timeout 5s: the body stalls longer than that
+    try (ServerSocket server = new ServerSocket(0)) {
+      Thread stalling = new Thread(() -> {
+        try (Socket socket = server.accept()) {
+          InputStream in = socket.getInputStream();
+          for (int matched = 0; matched < 4; ) { // read up to the end of the request head
+            int b = in.read();
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : b == '\r' ? 1 : 0;
+          }
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart".getBytes(UTF_8));
+          socket.getOutputStream().flush();
+          while (in.read() >= 0) {
+            // hold the connection, the body never completes
+          }
+        } catch (IOException e) {
+          // closed at the end of the test
+        }
+      }, "stalling-destination");
+      stalling.setDaemon(true);
+      stalling.start();
+      edge.push(envelope("wh-stalled", "ep-1", "/ignored", "s".getBytes(UTF_8)).toBuilder()
+          .setDestinationUrl("http://127.0.0.1:" + server.getLocalPort() + "/stalled").build());
+      DeliveryAck ack = awaitAck("wh-stalled");
+      assertTrue(ack.getSuccess(), ack.toString());
+      assertEquals(200, ack.getStatusCode());
     }
   }
 
