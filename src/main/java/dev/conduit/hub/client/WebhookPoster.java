@@ -90,7 +90,7 @@ final class WebhookPoster implements AutoCloseable {
     this.http = HttpAsyncClients.custom()
         .setConnectionManager(PoolingAsyncClientConnectionManagerBuilder.create()
             // The default trust store and javax.net.ssl.* / https.protocols settings, as the JDK client had.
-            .setTlsStrategy(ClientTlsStrategyBuilder.create().useSystemProperties().build())
+            .setTlsStrategy(ClientTlsStrategyBuilder.create().useSystemProperties().buildAsync())
             // HTTP/1.1 also over TLS: no ALPN h2, which not every home server handles well.
             .setDefaultTlsConfig(TlsConfig.custom().setVersionPolicy(HttpVersionPolicy.FORCE_HTTP_1).build())
             .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(timeout).build())
