@@ -214,6 +214,11 @@ final class WebhookPoster implements AutoCloseable {
     if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
       throw new IllegalArgumentException("not an http(s) URL: '" + envelope.getDestinationUrl() + "'");
     }
+    if (uri.getRawUserInfo() != null) {
+      // HttpClient 5 refuses user info in a request URI; sending without it would drop credentials silently.
+      throw new IllegalArgumentException("user info (user:password@) in the URL is not supported: '"
+          + envelope.getDestinationUrl() + "'");
+    }
     // No content type on the entity: the sender's Content-Type (or none) travels as a header like any other.
     AsyncRequestBuilder builder = AsyncRequestBuilder.post(uri)
         .setEntity(new BasicAsyncEntityProducer(envelope.getPayload().toByteArray(), null));

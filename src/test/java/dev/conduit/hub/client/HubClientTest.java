@@ -122,6 +122,8 @@ class HubClientTest {
         .setDestinationUrl(closedPort).build());
     edge.push(envelope("wh-bad-url", "ep-d", "/ignored", "d".getBytes(UTF_8)).toBuilder()
         .setDestinationUrl("ftp://127.0.0.1/x").build());
+    edge.push(envelope("wh-user-info", "ep-e", "/ignored", "e".getBytes(UTF_8)).toBuilder()
+        .setDestinationUrl(destination.url("/user-info").replace("http://", "http://user:pw@")).build());
 
     DeliveryAck serverError = awaitAck("wh-500");
     assertFalse(serverError.getSuccess());
@@ -142,7 +144,14 @@ class HubClientTest {
     DeliveryAck badUrl = awaitAck("wh-bad-url");
     assertFalse(badUrl.getSuccess());
     assertTrue(badUrl.getPermanentFailure());
-    assertEquals(4, client.stats().failed());
+
+    DeliveryAck userInfo = awaitAck("wh-user-info");
+    assertFalse(userInfo.getSuccess());
+    assertTrue(userInfo.getPermanentFailure());
+    assertTrue(userInfo.getErrorMessage().startsWith("invalid destination: user info (user:password@) in the URL "
+        + "is not supported"), userInfo.getErrorMessage());
+    assertEquals(List.of(), destination.at("/user-info"));
+    assertEquals(5, client.stats().failed());
   }
 
   /** A destination that accepts the connection and never answers: a retryable "timed out" ack, no hang. */
