@@ -168,6 +168,54 @@ class WebhookFidelityTest {
     assertEquals(List.of("content-type: not a type"), contentTypes);
   }
 
+  /**
+   * A UTF-8 header value (an emoji: bytes F0 9F 9A 80) arrives as those bytes, and a sender that sent no
+   * User-Agent gets none added: the destination sees the sender's headers and only the framing ones.
+   * The JDK client used to drop the value (it sends only ASCII) and add {@code User-Agent: Java-http-client}.
+   */
+  @Test
+  void utf8HeaderBytesArriveExactlyAndNoHeaderIsAdded() throws Exception {
+    String endpoint = api.createEndpoint("utf8-title", destination.url("/utf8-title"), HUB);
+    // The value's UTF-8 bytes as chars U+0000..U+00FF: RawHttp.latin1 writes each as its byte.
+    String title = new String("deploy \uD83D\uDE80".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+    RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1("POST /h/" + endpoint
+        + " HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nX-Title: " + title
+        + "\r\nContent-Length: 2\r\n\r\n{}"));
+    assertEquals(200, response.status(), response.body());
+    api.awaitStatus(EdgeApi.MAPPER.readTree(response.body()).path("id").asText(), "delivered", TIMEOUT);
+    RawDestination.Request received = only("/utf8-title");
+    assertEquals(List.of("content-type: application/json", "x-title: " + title),
+        received.headerLinesExcept("Host", "Content-Length").stream().sorted().toList());
+    assertEquals(List.of("Content-Length: 2"), received.headerLinesExcept("Host", "Content-Type", "X-Title"));
+    assertArrayEquals("{}".getBytes(StandardCharsets.UTF_8), received.body());
+  }
+
+  /**
+   * The known limit (README, Header fidelity): pekko-http parses Content-Type into the entity and drops the
+   * raw value before any route runs, so what reaches the destination is pekko-http's rendering of it, and a
+   * request without one looks like application/octet-stream. Pinned here so that a change shows.
+   */
+  @Test
+  void contentTypeArrivesAsPekkoHttpRendersIt() throws Exception {
+    Map<String, String> arrives = new java.util.LinkedHashMap<>();
+    arrives.put("application/json; charset=utf-8", "application/json");
+    arrives.put("Application/JSON", "application/json");
+    arrives.put("application/x-thing; profile=\"x\"", "application/x-thing; profile=x");
+    arrives.put("", "application/octet-stream");
+    int n = 0;
+    for (Map.Entry<String, String> c : arrives.entrySet()) {
+      String path = "/content-type-" + n++;
+      String endpoint = api.createEndpoint("content-type-" + n, destination.url(path), HUB);
+      String header = c.getKey().isEmpty() ? "" : "Content-Type: " + c.getKey() + "\r\n";
+      RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1("POST /h/" + endpoint
+          + " HTTP/1.1\r\nHost: edge\r\n" + header + "Content-Length: 2\r\n\r\n{}"));
+      assertEquals(200, response.status(), response.body());
+      api.awaitStatus(EdgeApi.MAPPER.readTree(response.body()).path("id").asText(), "delivered", TIMEOUT);
+      assertEquals(List.of("content-type: " + c.getValue()),
+          only(path).headerLinesExcept("Host", "Content-Length"), "sent: " + c.getKey());
+    }
+  }
+
   private static RawDestination.Request only(String path) throws InterruptedException {
     EdgeApi.await(() -> destination.requests().stream().anyMatch(r -> r.target().startsWith(path)), TIMEOUT,
         () -> "a request to " + path);

@@ -2,7 +2,7 @@ package dev.conduit.hub.client;
 
 import dev.conduit.hub.grpc.DeliveryAck;
 import java.net.ConnectException;
-import java.net.http.HttpTimeoutException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
 
@@ -35,7 +35,7 @@ final class DeliveryAcks {
   static DeliveryAck forFailure(String webhookId, Throwable failure, Duration requestTimeout) {
     Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     String message;
-    if (cause instanceof HttpTimeoutException) {
+    if (cause instanceof SocketTimeoutException) { // connect or response timeout
       message = "timed out after " + requestTimeout.toMillis() + " ms (" + describe(cause) + ")";
     } else if (cause instanceof ConnectException) {
       message = "cannot connect to destination (" + describe(cause) + ")";

@@ -41,7 +41,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   public sealed interface Command {}
 
-  /** Closes the stream and stops; POSTs in flight finish but are no longer acknowledged. */
+  /** Closes the stream and stops; POSTs in flight are aborted and not acknowledged (the edge redelivers). */
   public record Stop(ActorRef<Done> replyTo) implements Command {}
 
   private record Connect() implements Command {}
@@ -121,6 +121,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
         .onMessage(Stop.class, this::onStop)
         .onSignal(PostStop.class, s -> {
           closeStream(); // e.g. the actor system is terminating
+          poster.close();
           return this;
         })
         .build();

@@ -12,7 +12,10 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.WebhookEnvelope;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -119,6 +122,8 @@ class HubClientTest {
         .setDestinationUrl(closedPort).build());
     edge.push(envelope("wh-bad-url", "ep-d", "/ignored", "d".getBytes(UTF_8)).toBuilder()
         .setDestinationUrl("ftp://127.0.0.1/x").build());
+    edge.push(envelope("wh-user-info", "ep-e", "/ignored", "e".getBytes(UTF_8)).toBuilder()
+        .setDestinationUrl(destination.url("/user-info").replace("http://", "http://user:pw@")).build());
 
     DeliveryAck serverError = awaitAck("wh-500");
     assertFalse(serverError.getSuccess());
@@ -139,7 +144,63 @@ class HubClientTest {
     DeliveryAck badUrl = awaitAck("wh-bad-url");
     assertFalse(badUrl.getSuccess());
     assertTrue(badUrl.getPermanentFailure());
-    assertEquals(4, client.stats().failed());
+
+    DeliveryAck userInfo = awaitAck("wh-user-info");
+    assertFalse(userInfo.getSuccess());
+    assertTrue(userInfo.getPermanentFailure());
+    assertTrue(userInfo.getErrorMessage().startsWith("invalid destination: user info (user:password@) in the URL "
+        + "is not supported"), userInfo.getErrorMessage());
+    assertEquals(List.of(), destination.at("/user-info"));
+    assertEquals(5, client.stats().failed());
+  }
+
+  /** A destination that accepts the connection and never answers: a retryable "timed out" ack, no hang. */
+  @Test
+  void aSilentDestinationTimesOut() throws Exception {
+    startConnected(true, Map.of("request-timeout", "300ms"));
+    try (ServerSocket silent = new ServerSocket(0)) { // the backlog accepts the connection; nothing answers
+      edge.push(envelope("wh-silent", "ep-1", "/ignored", "s".getBytes(UTF_8)).toBuilder()
+          .setDestinationUrl("http://127.0.0.1:" + silent.getLocalPort() + "/silent").build());
+      DeliveryAck ack = awaitAck("wh-silent");
+      assertFalse(ack.getSuccess());
+      assertFalse(ack.getPermanentFailure());
+      assertEquals(0, ack.getStatusCode());
+      assertTrue(ack.getErrorMessage().startsWith("timed out after 300 ms"), ack.getErrorMessage());
+    }
+  }
+
+  /**
+   * The destination answers 200 and then stalls in the middle of its response body: the ack is the 200,
+   * not a timeout (which would make the edge deliver the webhook again).
+   */
+  @Test
+  void aStalledResponseBodyDoesNotUndoA200() throws Exception {
+    startConnected(true, Map.of()); // request-timeout 5s: the body stalls longer than that
+    try (ServerSocket server = new ServerSocket(0)) {
+      Thread stalling = new Thread(() -> {
+        try (Socket socket = server.accept()) {
+          InputStream in = socket.getInputStream();
+          for (int matched = 0; matched < 4; ) { // read up to the end of the request head
+            int b = in.read();
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : b == '\r' ? 1 : 0;
+          }
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart".getBytes(UTF_8));
+          socket.getOutputStream().flush();
+          while (in.read() >= 0) {
+            // hold the connection, the body never completes
+          }
+        } catch (IOException e) {
+          // closed at the end of the test
+        }
+      }, "stalling-destination");
+      stalling.setDaemon(true);
+      stalling.start();
+      edge.push(envelope("wh-stalled", "ep-1", "/ignored", "s".getBytes(UTF_8)).toBuilder()
+          .setDestinationUrl("http://127.0.0.1:" + server.getLocalPort() + "/stalled").build());
+      DeliveryAck ack = awaitAck("wh-stalled");
+      assertTrue(ack.getSuccess(), ack.toString());
+      assertEquals(200, ack.getStatusCode());
+    }
   }
 
   @Test
