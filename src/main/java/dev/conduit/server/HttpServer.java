@@ -3,6 +3,7 @@ package dev.conduit.server;
 import com.typesafe.config.Config;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -28,6 +29,7 @@ import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Connection;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.function.Function;
 
@@ -86,7 +88,8 @@ public final class HttpServer {
     LogThrottle timeouts = new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime);
     int parallelism = ServerSettings.create(Adapter.toClassic(system)).getPipeliningLimit();
     AtomicInteger inFlight = new AtomicInteger();
-    awaitInFlightOnShutdown(system, inFlight, config.getDuration("conduit.shutdown-deadline"));
+    AtomicBoolean stopping = new AtomicBoolean();
+    awaitInFlightOnShutdown(system, inFlight, stopping, config.getDuration("conduit.shutdown-deadline"));
     Sink<IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
@@ -110,7 +113,13 @@ public final class HttpServer {
               inFlight.incrementAndGet();
               return request.addAttribute(ConnectionGate.TICKET, ticket);
             })
-            .mapAsync(parallelism, request -> dispatch.apply(request)
+            // Once stopping, as pekko-http's own graceful termination does: a request that arrives on a
+            // kept-alive connection gets 503 and the connection is closed; one in flight is answered with
+            // Connection: close. So the in-flight count drains instead of being refilled by busy clients.
+            .mapAsync(parallelism, request -> (stopping.get()
+                ? CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE))
+                : dispatch.apply(request))
+                .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
                 .whenComplete((response, failure) -> inFlight.decrementAndGet()))
             .watchTermination((mat, done) -> {
               done.whenComplete((d, failure) -> ticket.release());
@@ -124,11 +133,14 @@ public final class HttpServer {
     return Http.get(system).newServerAt(host, port).connectionSource().to(serve).run(materializer);
   }
 
-  private static void awaitInFlightOnShutdown(ActorSystem<?> system, AtomicInteger inFlight, Duration deadline) {
+  private static void awaitInFlightOnShutdown(ActorSystem<?> system, AtomicInteger inFlight, AtomicBoolean stopping,
+                                              Duration deadline) {
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http1-requests-done",
         () -> {
+          stopping.set(true);
           CompletableFuture<Done> done = new CompletableFuture<>();
-          long until = System.nanoTime() + deadline.toNanos();
+          // Within the phase's own timeout (the same deadline, application.conf), with a poll to spare.
+          long until = System.nanoTime() + deadline.minus(IN_FLIGHT_POLL.multipliedBy(2)).toNanos();
           Runnable[] check = new Runnable[1];
           check[0] = () -> {
             if (inFlight.get() == 0 || System.nanoTime() > until) {
