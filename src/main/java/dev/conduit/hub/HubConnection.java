@@ -76,6 +76,12 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
 
   public enum Replaced implements Command { INSTANCE }
 
+  /** The relay is shutting down: the stream ends with UNAVAILABLE, so the hub reconnects (to another node). */
+  public enum ServerStopping implements Command { INSTANCE }
+
+  /** The description of the status a stream ends with when the relay shuts down. */
+  public static final String STOPPING_DESCRIPTION = "relay shutting down";
+
   public record GetStatus(ActorRef<ConnectionStatus> replyTo) implements Command {}
 
   public record ConnectionStatus(String hubId, Instant connectedAt, Instant lastHeartbeat, Instant lastSeen,
@@ -175,6 +181,11 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           }
           getContext().getLog().info("hub refused peer={} reason={}", peer, CONNECT_TIMEOUT);
           return refuse(CONNECT_TIMEOUT);
+        })
+        .onMessage(ServerStopping.class, stopping -> {
+          getContext().getLog().info("hub connection closed hub={} reason=relay stopping outstanding={}", hubId,
+              outstanding.size());
+          return close(Status.UNAVAILABLE.withDescription(STOPPING_DESCRIPTION));
         })
         .onMessage(Replaced.class, replaced -> {
           getContext().getLog().info("hub connection closed hub={} reason=replaced outstanding={}", hubId,

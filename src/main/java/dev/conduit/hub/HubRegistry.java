@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -46,6 +47,12 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
                       ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
 
   public record GetHubs(ActorRef<List<HubEntry>> replyTo) implements Command {}
+
+  /**
+   * The relay is shutting down: every hub stream (authenticated or not) is ended with UNAVAILABLE now,
+   * before the HTTP/2 binding waits for its requests, which a live stream would hold to the deadline.
+   */
+  public record CloseAll(ActorRef<Done> replyTo) implements Command {}
 
   /**
    * A configured hub: its live connection (null when offline), when that connected, when the last one left,
@@ -99,6 +106,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
         .onMessage(Authenticated.class, this::authenticated)
         .onMessage(Offer.class, this::offer)
         .onMessage(GetHubs.class, this::getHubs)
+        .onMessage(CloseAll.class, this::closeAll)
         .onMessage(ConnectionStopped.class, this::stopped)
         .build();
   }
@@ -138,6 +146,13 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
       connection.connection().tell(new HubConnection.Offer(offer.endpointId(), offer.envelope(), offer.attempt(),
           offer.replyTo()));
     }
+    return this;
+  }
+
+  private Behavior<Command> closeAll(CloseAll close) {
+    getContext().getLog().info("relay stopping: closing hub streams connections={}", getContext().getChildren().size());
+    getContext().getChildren().forEach(child -> child.unsafeUpcast().tell(HubConnection.ServerStopping.INSTANCE));
+    close.replyTo().tell(Done.getInstance());
     return this;
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import dev.conduit.hub.HubRegistry;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import dev.conduit.hub.HubRoutes;
 import dev.conduit.hub.HubSettings;
 import dev.conduit.hub.RelayServiceImpl;
@@ -84,6 +85,10 @@ public final class WebhookRelay {
             () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock),
         WebhookEndpoint.Passivate.INSTANCE, entityIdleTimeout, clock), "webhook-endpoints"));
 
+    // On shutdown the hub streams end first (UNAVAILABLE: the hubs reconnect), as tunnel sockets are told
+    // shutting_down: a live stream would otherwise hold the gRPC binding's drain until its deadline.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-hub-streams",
+        () -> AskPattern.ask(hubs, HubRegistry.CloseAll::new, settings.askTimeout(), system.scheduler()));
     // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
     endpoints.all().forEach(endpoint -> toEndpoint.accept(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
     // So do deleted endpoints that an older version left with webhooks queued: waking fails those.

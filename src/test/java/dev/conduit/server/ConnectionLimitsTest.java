@@ -51,18 +51,16 @@ class ConnectionLimitsTest {
 
       // The next connection from 127.0.0.1 is closed unanswered, whatever it is and on whichever port.
       try (RawHttp plain = RawHttp.connect("127.0.0.1", http, HANG_GUARD)) {
-        plain.write("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n");
-        assertTrue(plain.closedWithoutReply(), "plain HTTP over the cap is closed");
+        assertTrue(plain.sendClosedWithoutReply(RawHttp.latin1("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n")),
+            "plain HTTP over the cap is closed");
       }
       try (RawHttp upgrade = RawHttp.connect("127.0.0.1", http, HANG_GUARD)) {
-        upgrade.write("GET /relay/client HTTP/1.1\r\nHost: conduit\r\n" + String.join("\r\n", WEBSOCKET_UPGRADE)
-            + "\r\n\r\n");
-        assertTrue(upgrade.closedWithoutReply(), "a WebSocket upgrade over the cap is closed");
+        assertTrue(upgrade.sendClosedWithoutReply(RawHttp.latin1("GET /relay/client HTTP/1.1\r\nHost: conduit\r\n"
+            + String.join("\r\n", WEBSOCKET_UPGRADE) + "\r\n\r\n")), "a WebSocket upgrade over the cap is closed");
       }
       try (RawHttp grpc = RawHttp.connect("127.0.0.1", grpcPort, HANG_GUARD)) {
-        grpc.write(HTTP2_PREFACE);
-        grpc.write(EMPTY_SETTINGS);
-        assertTrue(grpc.closedWithoutReply(), "gRPC (HTTP/2) over the cap is closed");
+        assertTrue(grpc.sendClosedWithoutReply(RawHttp.latin1(HTTP2_PREFACE), EMPTY_SETTINGS),
+            "gRPC (HTTP/2) over the cap is closed");
       }
 
       // Another address is unaffected: /healthz answers, and the gRPC port speaks HTTP/2 to it.
@@ -82,8 +80,8 @@ class ConnectionLimitsTest {
       RawHttp again = awaitAdmitted(http);
       open.add(again);
       try (RawHttp plain = RawHttp.connect("127.0.0.1", http, HANG_GUARD)) {
-        plain.write("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n");
-        assertTrue(plain.closedWithoutReply(), "still at the cap: the WebSocket counts after its upgrade");
+        assertTrue(plain.sendClosedWithoutReply(RawHttp.latin1("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n")),
+            "still at the cap: the WebSocket counts after its upgrade");
       }
     } finally {
       for (RawHttp connection : open) {
@@ -106,8 +104,8 @@ class ConnectionLimitsTest {
         assertEquals(200, connection.get("/healthz").status());
       }
       try (RawHttp third = RawHttp.connect("127.0.0.4", http, HANG_GUARD)) {
-        third.write("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n");
-        assertTrue(third.closedWithoutReply(), "over the total cap");
+        assertTrue(third.sendClosedWithoutReply(RawHttp.latin1("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n")),
+            "over the total cap");
       }
       try (RawHttp health = RawHttp.connect("127.0.0.3", http, HANG_GUARD)) {
         assertEquals(200, health.get("/healthz").status(), "a health source is answered at the cap");

@@ -132,6 +132,22 @@ public final class RawHttp implements AutoCloseable {
     return read() < 0;
   }
 
+  /**
+   * Sends the parts in order and tells whether the server closed the connection without a reply. A
+   * server that closes at accept may do so before a later part is written: that write fails (broken
+   * pipe, reset), which counts as closed too.
+   */
+  public boolean sendClosedWithoutReply(byte[]... parts) throws IOException {
+    try {
+      for (byte[] part : parts) {
+        write(part);
+      }
+    } catch (SocketException closed) {
+      return true;
+    }
+    return closedWithoutReply();
+  }
+
   private String readLine() throws IOException {
     return readLine(in);
   }

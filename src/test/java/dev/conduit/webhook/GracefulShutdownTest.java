@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.conduit.hub.HubConnection;
 import dev.conduit.testing.ChildServer;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
+import dev.conduit.testing.TestHub;
 import dev.conduit.testing.TestServer;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -45,6 +47,7 @@ class GracefulShutdownTest {
       List<String> endpoints = new ArrayList<>();
       Set<String> acknowledged = Collections.synchronizedSet(new HashSet<>());
       int exitStatus;
+      TestHub hub = null;
       try {
         EdgeApi api = new EdgeApi(child.httpBase(), WebhookRelayEndToEndTest.TOKEN);
         for (int e = 0; e < ENDPOINTS; e++) {
@@ -67,11 +70,23 @@ class GracefulShutdownTest {
             }
           });
         }
+        // A hub stays connected through the stop: its stream is ended (UNAVAILABLE) when the relay stops,
+        // instead of holding the gRPC port's drain until the phase times out.
+        hub = TestHub.connect(child.grpcPort(), WebhookRelayEndToEndTest.HUB, WebhookRelayEndToEndTest.SECRET);
+        assertTrue(hub.awaitConnectResponse(TIMEOUT).getSuccess(), "the hub is connected");
         EdgeApi.await(() -> answered.get() >= BEFORE_SIGTERM, TIMEOUT, () -> BEFORE_SIGTERM + " ingests answered");
         exitStatus = child.terminate(TIMEOUT);
+        Throwable end = hub.awaitEnd(TIMEOUT);
+        assertTrue(end instanceof io.grpc.StatusRuntimeException status
+            && status.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+            && HubConnection.STOPPING_DESCRIPTION.equals(status.getStatus().getDescription()),
+            "the hub's stream ends with UNAVAILABLE \"" + HubConnection.STOPPING_DESCRIPTION + "\": " + end);
         senders.shutdown();
         assertTrue(senders.awaitTermination(TIMEOUT.toSeconds(), TimeUnit.SECONDS), "senders see the relay gone");
       } finally {
+        if (hub != null) {
+          hub.close();
+        }
         child.kill();
       }
 
