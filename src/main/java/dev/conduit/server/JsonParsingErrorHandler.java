@@ -1,5 +1,6 @@
 package dev.conduit.server;
 
+import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -7,6 +8,8 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.scaladsl.model.ErrorInfo;
 import org.apache.pekko.http.scaladsl.model.StatusCode;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Requests pekko-http refuses before any route sees them (malformed, over a parsing limit) get the same
@@ -16,10 +19,19 @@ import org.apache.pekko.http.scaladsl.settings.ServerSettings;
  */
 public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   private static final String TOO_MANY_HEADERS = "HTTP message contains more than the configured limit of";
+  /**
+   * Our own logger, not pekko's adapter: pekko's INFO is filtered out (logback.xml), and a peer can send
+   * bad requests in a loop, so they are logged once per conduit.connections.log-interval per status, with
+   * a count. pekko-http instantiates this class itself, so the interval is read from the configuration here.
+   */
+  private static final Logger LOG = LoggerFactory.getLogger(JsonParsingErrorHandler.class);
+  private static final LogThrottle THROTTLE = new LogThrottle(
+      ConfigFactory.load().getDuration("conduit.connections.log-interval"), System::nanoTime);
 
   @Override
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
-    log.info("http request refused status={} reason={}", status.intValue(), info.summary());
+    THROTTLE.occurrence("status " + status.intValue()).ifPresent(count -> LOG.info(
+        "http request refused status={} reason={} count={}", status.intValue(), info.summary(), count));
     if (info.summary().startsWith(TOO_MANY_HEADERS)) {
       return Json.error(StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "too_many_headers",
           "More than " + settings.parserSettings().maxHeaderCount() + " request headers");
