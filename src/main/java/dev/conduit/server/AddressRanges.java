@@ -26,6 +26,11 @@ public final class AddressRanges {
     this.ranges = specs.stream().map(AddressRanges::parseRange).toList();
   }
 
+  /** The entries of a comma-separated setting ("10.0.0.0/8, ::1"), blanks dropped. */
+  public static List<String> split(String commaSeparated) {
+    return List.of(commaSeparated.split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList();
+  }
+
   public boolean contains(InetAddress address) {
     return ranges.stream().anyMatch(range -> range.contains(address));
   }

@@ -1,13 +1,11 @@
 package dev.conduit.server;
 
 import com.typesafe.config.Config;
-import dev.conduit.tunnel.ClientAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,8 +57,7 @@ public final class AdminAuth extends AllDirectives {
 
   /** Another bearer token (e.g. the metrics scrape's) under the same throttle and logging settings. */
   public static AdminAuth forToken(String token, Config config, Clock clock) {
-    ClientAddress addresses = new ClientAddress(List.of(config.getString("conduit.tunnel.trusted-proxies")
-        .split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList());
+    ClientAddress addresses = new ClientAddress(AddressRanges.split(config.getString("conduit.tunnel.trusted-proxies")));
     return new AdminAuth(token,
         new AuthThrottle(config.getInt("conduit.webhook.admin-auth.max-failures"),
             config.getDuration("conduit.webhook.admin-auth.failure-window")),

@@ -3,7 +3,6 @@ package dev.conduit.server;
 import com.typesafe.config.Config;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -200,14 +199,10 @@ public final class ConnectionGate implements Extension {
       LOG.warn("open-file limit {} is below max-total connections {} + fd-reserve {}: at most {} connections;"
           + " raise ulimit -n", fdLimit.orElse(-1L), maxTotal, reserve, effective);
     }
-    AddressRanges health = new AddressRanges(split(c.getString("health-sources")));
-    AddressRanges proxies = new AddressRanges(split(config.getString("conduit.tunnel.trusted-proxies")));
+    AddressRanges health = new AddressRanges(AddressRanges.split(c.getString("health-sources")));
+    AddressRanges proxies = new AddressRanges(AddressRanges.split(config.getString("conduit.tunnel.trusted-proxies")));
     return new ConnectionGate(c.getInt("max-per-address"), effective, health::contains, proxies::contains,
         new LogThrottle(c.getDuration("log-interval"), System::nanoTime));
-  }
-
-  private static List<String> split(String list) {
-    return List.of(list.split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList();
   }
 
   /** The actor system's gate, built from conduit.connections on first use. */

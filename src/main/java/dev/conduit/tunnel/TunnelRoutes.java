@@ -2,6 +2,7 @@ package dev.conduit.tunnel;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import dev.conduit.server.ClientAddress;
 import dev.conduit.server.ConnectionGate;
 import java.net.InetAddress;
 import java.time.Duration;

@@ -1,6 +1,7 @@
 package dev.conduit.tunnel;
 
 import com.typesafe.config.Config;
+import dev.conduit.server.AddressRanges;
 import java.time.Duration;
 import java.util.List;
 
@@ -36,7 +37,7 @@ public record TunnelSettings(
         c.getInt("max-sessions-per-instance"),
         c.getInt("rate-limit.burst"),
         c.getDouble("rate-limit.per-second"),
-        List.of(c.getString("trusted-proxies").split("\\s*,\\s*")).stream().filter(s -> !s.isBlank()).toList(),
+        AddressRanges.split(c.getString("trusted-proxies")),
         c.getDuration("claims.default-ttl"),
         c.getDuration("claims.max-ttl"),
         c.getInt("instance-outbound-buffer"),

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.conduit.server.AdminAuth;
+import dev.conduit.server.ClientAddress;
 import dev.conduit.server.Json;
 import dev.conduit.server.LogThrottle;
 import dev.conduit.server.StatusSection;

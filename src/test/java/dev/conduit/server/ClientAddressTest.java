@@ -1,9 +1,10 @@
-package dev.conduit.tunnel;
+package dev.conduit.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.conduit.tunnel.RateLimiter;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Optional;

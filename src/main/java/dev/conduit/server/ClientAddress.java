@@ -1,6 +1,5 @@
-package dev.conduit.tunnel;
+package dev.conduit.server;
 
-import dev.conduit.server.AddressRanges;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Optional;
