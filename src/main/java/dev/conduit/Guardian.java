@@ -2,6 +2,7 @@ package dev.conduit;
 
 import com.typesafe.config.Config;
 import dev.conduit.hub.GrpcTls;
+import dev.conduit.hub.HubMetrics;
 import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
@@ -21,6 +22,7 @@ import dev.conduit.tunnel.TunnelRoutes;
 import dev.conduit.tunnel.TunnelSettings;
 import dev.conduit.tunnel.TunnelStatusRoutes;
 import dev.conduit.webhook.EndpointStore;
+import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
 import dev.conduit.webhook.WebhookStatusTable;
 import java.nio.file.Path;
@@ -110,8 +112,12 @@ public final class Guardian {
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
         tunnelMetrics, clock, entityIdleTimeout), "tunnel");
+    WebhookMetrics webhookMetrics = new WebhookMetrics(config.getInt("conduit.metrics.top-endpoints"));
+    webhookMetrics.register(metrics.registry());
+    HubMetrics hubMetrics = new HubMetrics();
+    hubMetrics.register(metrics.registry());
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
-        entityIdleTimeout);
+        entityIdleTimeout, webhookMetrics, hubMetrics);
     double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
         webhooks.adminAuth(),

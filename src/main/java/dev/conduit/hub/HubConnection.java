@@ -106,6 +106,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private final TimerScheduler<Command> timers;
   /** The hub's remote address (host:port) for log lines, or "-" when not known. */
   private final String peer;
+  private final HubMetrics metrics;
 
   /** webhook id -> endpoint id, for every webhook pushed and not yet acknowledged. */
   private final Map<String, String> outstanding = new LinkedHashMap<>();
@@ -120,9 +121,10 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private HubConnection(ActorContext<Command> context, TimerScheduler<Command> timers, HubSettings settings,
                         HubAuthenticator authenticator, BoundedSourceQueue<StreamResponse> out,
                         ActorRef<HubRegistry.Command> registry, BiConsumer<String, WebhookEndpoint.Command> toEndpoint,
-                        Clock clock, String peer) {
+                        Clock clock, String peer, HubMetrics metrics) {
     super(context);
     this.peer = peer;
+    this.metrics = metrics;
     this.timers = timers;
     this.settings = settings;
     this.authenticator = authenticator;
@@ -135,17 +137,20 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
                                          BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
-    return create(settings, authenticator, out, registry, toEndpoint, clock, "-");
+    return create(settings, authenticator, out, registry, toEndpoint, clock, "-", new HubMetrics());
   }
 
-  /** @param peer the hub's remote address (host:port) for log lines, "-" when not known */
+  /**
+   * @param peer    the hub's remote address (host:port) for log lines, "-" when not known
+   * @param metrics counts this connection's eviction
+   */
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
                                          BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
-                                         String peer) {
+                                         String peer, HubMetrics metrics) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startSingleTimer(CONNECT, ConnectTimeout.INSTANCE, settings.connectTimeout());
-      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock, peer);
+      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock, peer, metrics);
     }));
   }
 
@@ -172,6 +177,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
         .onMessage(StaleCheck.class, stale -> {
           getContext().getLog().info("hub evicted hub={} reason=no message for {}s outstanding={}", hubId,
               settings.staleTimeout().toSeconds(), outstanding.size());
+          metrics.evicted();
           return close(Status.UNAVAILABLE.withDescription("stale: no message for "
               + settings.staleTimeout().toSeconds() + "s"));
         })

@@ -71,6 +71,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private final Function<String, List<String>> endpointsOfHub;
   private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
   private final Clock clock;
+  private final HubMetrics metrics;
   private final Map<String, Live> live = new HashMap<>();
   private final Map<ActorRef<HubConnection.Command>, String> hubOf = new HashMap<>();
   private final Map<String, Instant> lastDisconnected = new HashMap<>();
@@ -79,8 +80,9 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
 
   private HubRegistry(ActorContext<Command> context, HubSettings settings, HubAuthenticator authenticator,
                       Function<String, List<String>> endpointsOfHub,
-                      BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+                      BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock, HubMetrics metrics) {
     super(context);
+    this.metrics = metrics;
     this.settings = settings;
     this.authenticator = authenticator;
     this.endpointsOfHub = endpointsOfHub;
@@ -94,9 +96,10 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
    */
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          Function<String, List<String>> endpointsOfHub,
-                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
+                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
+                                         HubMetrics metrics) {
     return Behaviors.setup(context -> new HubRegistry(context, settings, authenticator, endpointsOfHub, toEndpoint,
-        clock));
+        clock, metrics));
   }
 
   @Override
@@ -114,7 +117,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private Behavior<Command> accept(Accept accept) {
     ActorRef<HubConnection.Command> connection = getContext().spawn(
         Behaviors.supervise(HubConnection.create(settings, authenticator, accept.out(), getContext().getSelf(),
-            toEndpoint, clock, accept.peer())).onFailure(SupervisorStrategy.stop()),
+            toEndpoint, clock, accept.peer(), metrics)).onFailure(SupervisorStrategy.stop()),
         "hub-connection-" + (++spawned));
     getContext().watchWith(connection, new ConnectionStopped(connection));
     accept.replyTo().tell(connection);
@@ -124,10 +127,12 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private Behavior<Command> authenticated(Authenticated auth) {
     Live previous = live.put(auth.hubId(), new Live(auth.connection(), auth.at()));
     hubOf.put(auth.connection(), auth.hubId());
+    metrics.connected(live.size());
     if (previous != null && !previous.connection().equals(auth.connection())) {
       hubOf.remove(previous.connection());
       previous.connection().tell(HubConnection.Replaced.INSTANCE);
       long count = replacements.merge(auth.hubId(), 1L, Long::sum);
+      metrics.replaced();
       getContext().getLog().info("hub replaced hub={} replacements={} (a newer connection took over)", auth.hubId(),
           count);
     }
@@ -174,6 +179,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
       Live current = live.get(hubId);
       if (current != null && current.connection().equals(stopped.connection())) {
         live.remove(hubId);
+        metrics.connected(live.size());
         lastDisconnected.put(hubId, clock.instant());
       }
     }

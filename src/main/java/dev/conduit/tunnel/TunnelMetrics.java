@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.LongAdder;
  * metrics read them when scraped (callbacks), so relaying pays nothing for being observed.
  */
 public final class TunnelMetrics {
+  /** Instances with a live registered connection (set by the registry, the only writer). */
+  final AtomicLong instancesOnline = new AtomicLong();
   final AtomicLong openSessions = new AtomicLong();
   final LongAdder sessionsOpened = new LongAdder();
   /** Payload bytes (base64 characters) relayed in both directions. */
@@ -36,6 +38,9 @@ public final class TunnelMetrics {
 
   /** Exposes these counters in the relay's registry (names and units in the README's metrics table). */
   public void register(PrometheusRegistry registry) {
+    GaugeWithCallback.builder().name("conduit_tunnel_instances_online")
+        .help("Instances with a live registered connection")
+        .callback(callback -> callback.call(instancesOnline.get())).register(registry);
     GaugeWithCallback.builder().name("conduit_tunnel_sessions_open")
         .help("Client sessions currently paired with an instance")
         .callback(callback -> callback.call(openSessions.get())).register(registry);

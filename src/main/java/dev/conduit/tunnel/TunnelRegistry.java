@@ -226,6 +226,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
           request.proven() ? "possession proof" : "silent holder", generation);
     }
     live.put(register.instanceId(), new Registration.Holder<>(connection, generation));
+    tunnel.metrics().instancesOnline.set(live.size());
     instanceIdOf.put(connection, register.instanceId());
     offline.remove(register.instanceId());
     connection.tell(new InstanceConnection.RegisterOutcome(register, true, null,
@@ -264,6 +265,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     String instanceId = instanceIdOf.remove(stopped.connection());
     if (instanceId != null && stopped.connection().equals(liveConnection(instanceId))) {
       live.remove(instanceId);
+      tunnel.metrics().instancesOnline.set(live.size());
     }
     return this;
   }
@@ -273,6 +275,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     ActorRef<InstanceConnection.Command> current = liveConnection(instanceId);
     if (current == null || current.equals(departed.connection())) {
       live.remove(instanceId);
+      tunnel.metrics().instancesOnline.set(live.size());
       offline.put(instanceId, departed.lastStatus());
     }
     instanceIdOf.remove(departed.connection());

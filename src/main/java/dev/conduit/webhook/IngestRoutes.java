@@ -52,15 +52,19 @@ public final class IngestRoutes extends AllDirectives {
   private final SignatureVerifier verifier;
   private final WebhookSettings settings;
   private final Clock clock;
+  private final WebhookMetrics metrics;
 
+  /** @param metrics counts stored webhooks by verdict and times each ingest to its 2xx */
   public IngestRoutes(ActorSystem<?> system, ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointsKeeper,
-                      EndpointStore endpoints, SignatureVerifier verifier, WebhookSettings settings, Clock clock) {
+                      EndpointStore endpoints, SignatureVerifier verifier, WebhookSettings settings, Clock clock,
+                      WebhookMetrics metrics) {
     this.system = system;
     this.endpointsKeeper = endpointsKeeper;
     this.endpoints = endpoints;
     this.verifier = verifier;
     this.settings = settings;
     this.clock = clock;
+    this.metrics = metrics;
   }
 
   /**
@@ -83,6 +87,7 @@ public final class IngestRoutes extends AllDirectives {
   }
 
   private Route ingest(String endpointId, HttpRequest request) {
+    long started = System.nanoTime();
     Optional<Endpoint> endpoint = endpoints.get(endpointId);
     if (endpoint.isEmpty()) {
       return complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
@@ -104,7 +109,7 @@ public final class IngestRoutes extends AllDirectives {
     CompletionStage<HttpResponse> response = request.entity()
         .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
         .thenCompose(strict -> store(endpoint.get(), headers, request.getUri().rawQueryString().orElse(null),
-            strict.getData().toArray()))
+            strict.getData().toArray(), started))
         .exceptionally(failure -> {
           if (causedBy(failure, EntityStreamSizeException.class)) {
             return tooLarge();
@@ -121,8 +126,9 @@ public final class IngestRoutes extends AllDirectives {
     return completeWithFuture(response);
   }
 
+  /** @param started {@link System#nanoTime} when the request's head arrived */
   private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, String query,
-                                              byte[] body) {
+                                              byte[] body, long started) {
     VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
@@ -138,12 +144,16 @@ public final class IngestRoutes extends AllDirectives {
             (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
                 EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),
             settings.ingestTimeout(), system.scheduler())
-        .thenApply(ingested -> !ingested.stored()
-            ? Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found")
-            : Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
+        .thenApply(ingested -> {
+          if (!ingested.stored()) {
+            return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
+          }
+          metrics.ingested(verification.verdict(), started);
+          return Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
             .put("id", ingested.webhookId())
             .put("status", WebhookEndpoint.Status.RECEIVED.wireName())
-            .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT))));
+            .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT)));
+        });
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.conduit.persistence.JsonSerializable;
 import dev.conduit.persistence.PersistFailures;
 import dev.conduit.webhook.signature.Verdict;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -252,6 +253,7 @@ public final class WebhookEndpoint
   private final Runnable keepAlive;
   private final PayloadLoader payloads;
   private final Clock clock;
+  private final WebhookMetrics metrics;
   private final ActorContext<Command> context;
 
   /** The webhook offered to or held by a hub connection right now (transient). */
@@ -293,7 +295,7 @@ public final class WebhookEndpoint
 
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
                           ActorRef<HubRegistry.Command> hubs, Runnable keepAlive, PayloadLoader payloads,
-                          Clock clock, ActorContext<Command> context) {
+                          Clock clock, WebhookMetrics metrics, ActorContext<Command> context) {
     super(persistenceId(endpointId), PersistFailures.restartWithBackoff());
     this.endpointId = endpointId;
     this.settings = settings;
@@ -302,6 +304,7 @@ public final class WebhookEndpoint
     this.keepAlive = keepAlive;
     this.payloads = payloads;
     this.clock = clock;
+    this.metrics = metrics;
     this.context = context;
   }
 
@@ -319,14 +322,16 @@ public final class WebhookEndpoint
    * @param hubs      where offers go (routed to the hub's live connection)
    * @param keepAlive called on every sweep while the queue is not empty, so the keeper does not passivate the entity
    * @param payloads  reads a webhook's Received event back from the journal when it is to be dispatched
+   * @param metrics   queue depth, outcomes, journal write times and ingest-to-ACK times go here
    */
   public static Behavior<Command> create(String endpointId, WebhookSettings settings,
                                          Function<String, Optional<Endpoint>> endpoints,
                                          ActorRef<HubRegistry.Command> hubs, Runnable keepAlive,
-                                         PayloadLoader payloads, Clock clock) {
+                                         PayloadLoader payloads, Clock clock, WebhookMetrics metrics) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
-      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, context);
+      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, metrics,
+          context);
     }));
   }
 
@@ -353,6 +358,7 @@ public final class WebhookEndpoint
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
+          metrics.queueDepth(endpointId, state.queue().size());
           if (!state.queue().isEmpty()) {
             context.getLog().debug("endpoint {} recovered with {} queued webhooks", endpointId, state.queue().size());
           }
@@ -427,7 +433,9 @@ public final class WebhookEndpoint
         .<Event>map(w -> new Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict(),
             w.query(), true))
         .toList();
+    long writeStarted = System.nanoTime();
     return Effect().persist(events).thenRun(s -> {
+      metrics.journalWritten(writeStarted);
       for (Ingest ingest : batch) {
         Incoming w = ingest.webhook();
         context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
@@ -450,8 +458,11 @@ public final class WebhookEndpoint
     }
     Webhook w = queued.get();
     Instant now = clock.instant();
+    long writeStarted = System.nanoTime();
     if (ack.success()) {
       return Effect().persist(new Delivered(w.id(), ack.statusCode(), now)).thenRun(s -> {
+        metrics.journalWritten(writeStarted);
+        metrics.delivered(Duration.between(w.queuedAt(), now));
         context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
             w.attempts(), ack.statusCode());
         dispatchHead(s);
@@ -459,6 +470,8 @@ public final class WebhookEndpoint
     }
     if (ack.permanentFailure()) {
       return Effect().persist(new Failed(w.id(), ack.statusCode(), ack.error(), now)).thenRun(s -> {
+        metrics.journalWritten(writeStarted);
+        metrics.failed(1);
         context.getLog().info("webhook failed id={} endpoint={} attempts={} status={} error={}", w.id(), endpointId,
             w.attempts(), ack.statusCode(), ack.error());
         dispatchHead(s);
@@ -509,8 +522,11 @@ public final class WebhookEndpoint
       // them, and ids are never reused, so they end now rather than wait to be dead-lettered.
       inFlight = null;
       state.queue().forEach(w -> events.add(new Failed(w.id(), 0, ENDPOINT_DELETED, now)));
-      return Effect().persist(events).thenRun(s -> events.forEach(e -> context.getLog().info(
-          "webhook failed id={} endpoint={} error={}", e.webhookId(), endpointId, ENDPOINT_DELETED)));
+      return Effect().persist(events).thenRun(s -> {
+        metrics.failed(events.size());
+        events.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
+            endpointId, ENDPOINT_DELETED));
+      });
     }
     if (inFlight != null) {
       if (state.queued(inFlight).isEmpty()) {
@@ -536,7 +552,9 @@ public final class WebhookEndpoint
       return Effect().none().thenRun(this::dispatchHead);
     }
     return Effect().persist(events).thenRun(s -> {
-      events.stream().filter(e -> e instanceof DeadLettered).forEach(e ->
+      List<Event> deadLettered = events.stream().filter(e -> e instanceof DeadLettered).toList();
+      metrics.deadLettered(deadLettered.size());
+      deadLettered.forEach(e ->
           context.getLog().info("webhook dead-lettered id={} endpoint={}", e.webhookId(), endpointId));
       dispatchHead(s);
     });
@@ -568,6 +586,7 @@ public final class WebhookEndpoint
         .<Event>map(w -> new Failed(w.id(), 0, ENDPOINT_DELETED, now)).toList();
     inFlight = null;
     return Effect().persist(failed).thenRun(s -> {
+      metrics.failed(failed.size());
       failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
           endpointId, ENDPOINT_DELETED));
       context.pipeToSelf(delete.remove().get(),
@@ -678,7 +697,12 @@ public final class WebhookEndpoint
   public EventHandler<State, Event> eventHandler() {
     // Every event takes one sequence number: the state counts them to know where each Received is.
     return newEventHandlerBuilder().forAnyState()
-        .onAnyEvent((state, event) -> apply(state.withSeqNr(state.seqNr() + 1), event));
+        .onAnyEvent((state, event) -> {
+          State next = apply(state.withSeqNr(state.seqNr() + 1), event);
+          // A gauge set to the current depth: harmless to repeat, so also right while recovering.
+          metrics.queueDepth(endpointId, next.queue().size());
+          return next;
+        });
   }
 
   private static State apply(State state, Event event) {

@@ -3,6 +3,7 @@ package dev.conduit.webhook;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
+import dev.conduit.hub.HubMetrics;
 import dev.conduit.hub.HubRegistry;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import dev.conduit.hub.HubRoutes;
@@ -66,7 +67,8 @@ public final class WebhookRelay {
 
   /** Spawns the webhook relay's actors under context; endpoints and the status table must be ready. */
   public static WebhookRelay start(ActorContext<?> context, Config config, Database database, EndpointStore endpoints,
-                                   WebhookStatusTable statusTable, Clock clock, Duration entityIdleTimeout) {
+                                   WebhookStatusTable statusTable, Clock clock, Duration entityIdleTimeout,
+                                   WebhookMetrics metrics, HubMetrics hubMetrics) {
     ActorSystem<?> system = context.getSystem();
     WebhookSettings settings = WebhookSettings.from(config);
     HubSettings hubSettings = HubSettings.from(config);
@@ -78,11 +80,11 @@ public final class WebhookRelay {
     HubAuthenticator authenticator = new HubAuthenticator(hubSettings.hubs(), clock, hubSettings.authTolerance(),
         hubSettings.replayCacheSize());
     ActorRef<HubRegistry.Command> hubs = context.spawn(HubRegistry.create(hubSettings, authenticator,
-        hubId -> endpoints.ofHub(hubId).stream().map(Endpoint::id).toList(), toEndpoint, clock), "hubs");
+        hubId -> endpoints.ofHub(hubId).stream().map(Endpoint::id).toList(), toEndpoint, clock, hubMetrics), "hubs");
     PayloadLoader payloads = PayloadLoader.fromReadJournal(system, JdbcReadJournal.Identifier());
     keeper.set(context.spawn(EntityKeeper.create("webhook-endpoint",
         id -> WebhookEndpoint.create(id, settings, endpoints::get, hubs,
-            () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock),
+            () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock, metrics),
         WebhookEndpoint.Passivate.INSTANCE, entityIdleTimeout, clock), "webhook-endpoints"));
 
     // On shutdown the hub streams end first (UNAVAILABLE: the hubs reconnect), as tunnel sockets are told
@@ -105,7 +107,7 @@ public final class WebhookRelay {
     }
     Route routes = Directives.concat(
         new IngestRoutes(system, keeper.get(), endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
-            settings, clock).routes(),
+            settings, clock, metrics).routes(),
         new AdminRoutes(system, adminAuth, endpoints, statusTable, keeper.get(), hubSettings.hubs().keySet(),
             settings, clock).routes(),
         new HubRoutes(system, adminAuth, hubs, settings.askTimeout()).routes());

@@ -59,7 +59,7 @@ class WebhookEndpointTest {
     hubs = KIT.createTestProbe();
     entity = EventSourcedBehaviorTestKit.create(KIT.system(),
         WebhookEndpoint.create(ENDPOINT + "-" + System.nanoTime(), settings(), id -> Optional.of(DEFINITION),
-            hubs.ref(), keepAlives::incrementAndGet, PAYLOADS, clock),
+            hubs.ref(), keepAlives::incrementAndGet, PAYLOADS, clock, new WebhookMetrics(0)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false)
             .withVerifyEquality(false));
   }
@@ -211,7 +211,7 @@ class WebhookEndpointTest {
   @Test
   void aBurstOfIngestsIsJournaledInArrivalOrder() {
     var endpoint = KIT.spawn(WebhookEndpoint.create("burst-" + System.nanoTime(), settings(),
-        id -> Optional.of(DEFINITION), hubs.ref(), () -> { }, PAYLOADS, clock));
+        id -> Optional.of(DEFINITION), hubs.ref(), () -> { }, PAYLOADS, clock, new WebhookMetrics(0)));
     TestProbe<WebhookEndpoint.Ingested> replies = KIT.createTestProbe();
     List<String> sent = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -263,7 +263,7 @@ class WebhookEndpointTest {
     };
     var slow = EventSourcedBehaviorTestKit.<Command, Event, State>create(KIT.system(),
         WebhookEndpoint.create(ENDPOINT + "-slow-" + System.nanoTime(), settings(), id -> Optional.of(DEFINITION),
-            slowHubs.ref(), keepAlives::incrementAndGet, slowRead, clock),
+            slowHubs.ref(), keepAlives::incrementAndGet, slowRead, clock, new WebhookMetrics(0)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false)
             .withVerifyEquality(false));
     String id = java.util.UUID.randomUUID().toString();
