@@ -63,6 +63,7 @@ class MetricsTest {
     assertEquals(MetricType.COUNTER, before.get("conduit_tunnel_sessions_opened_total").getType());
     double opened = counter(before, "conduit_tunnel_sessions_opened_total");
     double frames = counter(before, "conduit_tunnel_relayed_frames_total");
+    double online = before.get("conduit_tunnel_instances_online").getMetric(0).getGauge().getValue();
 
     byte[] data = "metered".getBytes(StandardCharsets.UTF_8);
     try (SimulatedInstance instance = SimulatedInstance.start(server.wsBase(), UUID.randomUUID().toString(),
@@ -70,6 +71,7 @@ class MetricsTest {
          SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), instance.instanceId(), TIMEOUT)) {
       assertArrayEquals(data, client.echo(data));
       Map<String, MetricFamily> during = scrape();
+      assertEquals(online + 1, during.get("conduit_tunnel_instances_online").getMetric(0).getGauge().getValue());
       assertEquals(1.0, during.get("conduit_tunnel_sessions_open").getMetric(0).getGauge().getValue());
       assertEquals(opened + 1, counter(during, "conduit_tunnel_sessions_opened_total"));
       // The Noise handshake (two messages) and the echo (two) at least.
