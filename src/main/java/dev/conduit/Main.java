@@ -1,15 +1,28 @@
 package dev.conduit;
 
-import com.typesafe.config.ConfigFactory;
+import dev.conduit.cli.ConduitVersion;
 import dev.conduit.hub.client.HubCommand;
-import dev.conduit.simulate.Simulator;
-import java.util.Arrays;
+import dev.conduit.simulate.SimulateCommand;
+import java.io.PrintWriter;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
-/** Command line: {@code serve} (default), {@code hub ...}, {@code simulate instance|client ...}. */
-public final class Main {
-  private Main() {}
+/**
+ * The command line, {@code conduit serve | hub | simulate instance | simulate client} (no arguments: serve).
+ * Exit codes: 0 done, 1 failed, 2 bad usage (the message names the option).
+ */
+@Command(name = "conduit", mixinStandardHelpOptions = true, versionProvider = ConduitVersion.class,
+    description = "Relay for instances behind NAT (tunnel) and for webhooks to a private network (hub).",
+    subcommands = {ServeCommand.class, HubCommand.class, SimulateCommand.class, HelpCommand.class})
+public final class Main implements Runnable {
+  @Spec
+  private CommandSpec spec;
 
   /**
    * Futures that Pekko hands out as CompletionStages (Scala's converter) run every callback on the JDK's
@@ -19,51 +32,34 @@ public final class Main {
   private static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
   private static final int MIN_COMMON_POOL_PARALLELISM = 2;
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
     if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
       System.setProperty(COMMON_POOL_PARALLELISM, Integer.toString(
           Math.max(MIN_COMMON_POOL_PARALLELISM, Runtime.getRuntime().availableProcessors() - 1)));
     }
     // Bind SLF4J to logback before any other thread logs (otherwise SLF4J queues and replays those calls, noisily).
     LoggerFactory.getILoggerFactory();
-    String command = args.length == 0 ? "serve" : args[0];
-    String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
-    switch (command) {
-      case "serve" -> serve();
-      case "hub" -> System.exit(HubCommand.run(rest));
-      case "simulate" -> System.exit(Simulator.run(rest));
-      case "help", "--help", "-h" -> usage(0);
-      default -> usage(2);
-    }
+    System.exit(commandLine().execute(args.length == 0 ? new String[] {"serve"} : args));
   }
 
-  /**
-   * Runs the relay until SIGTERM, the normal way service managers and container runtimes stop it. Left to
-   * the JVM, SIGTERM would run Pekko's coordinated shutdown from a shutdown hook and end with status 143;
-   * here the same coordinated shutdown runs first and the process exits 0 (1 if it did not finish in time).
-   */
-  private static void serve() throws Exception {
-    ConduitServer server = ConduitServer.start(ConfigFactory.empty());
-    Signal.handle(new Signal("TERM"), signal -> {
-      LoggerFactory.getLogger(Main.class).info("conduit stopping signal=TERM");
-      int status = 0;
-      try {
-        server.close();
-      } catch (Exception e) {
-        LoggerFactory.getLogger(Main.class).error("conduit shutdown incomplete: {}", e.toString());
-        status = 1;
-      }
-      System.exit(status);
-    });
+  /** The whole command tree, for main and for tests that run it in this JVM (set its out/err writers). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setParameterExceptionHandler(Main::usageError);
   }
 
-  private static void usage(int exitCode) {
-    System.out.println("""
-        usage: java -jar conduit.jar [serve]                 run the relay (configuration: application.conf, CONDUIT_* variables)
-               java -jar conduit.jar hub --edge URL --hub-id ID --secret-file FILE
-                                                             the home side of the webhook relay (see 'hub --help')
-               java -jar conduit.jar simulate instance ...    a simulated instance (see 'simulate --help')
-               java -jar conduit.jar simulate client ...      a simulated client""");
-    System.exit(exitCode);
+  /** A usage error: the message (naming the option), suggestions for a misspelt one, where to read more; 2. */
+  private static int usageError(ParameterException error, String[] args) {
+    CommandLine command = error.getCommandLine();
+    PrintWriter err = command.getErr();
+    err.println("error: " + error.getMessage());
+    UnmatchedArgumentException.printSuggestions(error, err);
+    err.println("Run '" + command.getCommandSpec().qualifiedName() + " --help' for its options.");
+    return command.getCommandSpec().exitCodeOnInvalidInput();
+  }
+
+  /** {@code conduit --some-option} without a command. */
+  @Override
+  public void run() {
+    throw new ParameterException(spec.commandLine(), "Missing command: serve, hub or simulate");
   }
 }

@@ -9,7 +9,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
-/** The hub client's settings, read from {@code conduit.hub-client} (see hub-client.conf). */
+/**
+ * The hub client's settings, read from {@code conduit.hub-client} (see hub-client.conf). Invalid values
+ * are refused with IllegalArgumentException naming the setting as the command-line option of the same
+ * name ({@code --stale-timeout} is {@code stale-timeout}).
+ */
 public record HubClientSettings(
     URI edgeUrl,
     String hubId,
@@ -31,25 +35,25 @@ public record HubClientSettings(
   public HubClientSettings {
     Objects.requireNonNull(edgeUrl, "edgeUrl");
     if (!("http".equals(edgeUrl.getScheme()) || "https".equals(edgeUrl.getScheme())) || edgeUrl.getHost() == null) {
-      throw new IllegalArgumentException("edge URL must be http://host[:port] or https://host[:port]: '" + edgeUrl + "'");
+      throw new IllegalArgumentException("--edge (edge-url) must be http://host[:port] or https://host[:port]: '" + edgeUrl + "'");
     }
     if (hubId == null || hubId.isBlank()) {
-      throw new IllegalArgumentException("hub id is required");
+      throw new IllegalArgumentException("--hub-id is required");
     }
     Objects.requireNonNull(secretFile, "secretFile");
-    requirePositive(heartbeatInterval, "heartbeat interval");
-    requirePositive(staleTimeout, "stale timeout");
-    requirePositive(backoffMin, "backoff min");
-    requirePositive(requestTimeout, "request timeout");
-    requirePositive(stopTimeout, "stop timeout");
+    requirePositive(heartbeatInterval, "--heartbeat-interval");
+    requirePositive(staleTimeout, "--stale-timeout");
+    requirePositive(backoffMin, "--backoff-min");
+    requirePositive(requestTimeout, "--request-timeout");
+    requirePositive(stopTimeout, "--stop-timeout");
     if (backoffMax.compareTo(backoffMin) < 0) {
-      throw new IllegalArgumentException("backoff max must not be below backoff min");
+      throw new IllegalArgumentException("--backoff-max must not be below --backoff-min");
     }
     if (backoffJitter < 0 || backoffJitter >= 1) {
-      throw new IllegalArgumentException("backoff jitter must be in [0, 1): " + backoffJitter);
+      throw new IllegalArgumentException("--backoff-jitter must be in [0, 1): " + backoffJitter);
     }
     if (dedupeSize < 1 || outgoingBuffer < 1) {
-      throw new IllegalArgumentException("dedupe size and outgoing buffer must be positive");
+      throw new IllegalArgumentException("--dedupe-size and --outgoing-buffer must be positive");
     }
   }
 
@@ -57,7 +61,7 @@ public record HubClientSettings(
     Config c = config.getConfig(PATH);
     String secretFile = c.getString("secret-file");
     if (secretFile.isBlank()) {
-      throw new IllegalArgumentException("secret file is required");
+      throw new IllegalArgumentException("--secret-file is required");
     }
     return new HubClientSettings(
         URI.create(c.getString("edge-url")),

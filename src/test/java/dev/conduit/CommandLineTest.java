@@ -1,0 +1,136 @@
+package dev.conduit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/**
+ * The command line run in this JVM (help, version, usage errors: nothing here starts a relay or a hub),
+ * and once in a child JVM for what only a real environment shows: options read from their variables.
+ */
+class CommandLineTest {
+
+  private record Run(int exitCode, String out, String err) {}
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine command = Main.commandLine();
+    command.setOut(new PrintWriter(out, true));
+    command.setErr(new PrintWriter(err, true));
+    int exitCode = command.execute(args);
+    return new Run(exitCode, out.toString(), err.toString());
+  }
+
+  @Test
+  void topLevelHelpListsTheCommands() {
+    Run help = run("--help");
+    assertEquals(0, help.exitCode(), help.err());
+    for (String command : List.of("serve", "hub", "simulate")) {
+      assertTrue(help.out().contains("  " + command + " "), help.out());
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "serve            | --http-port=PORT    | CONDUIT_HTTP_PORT",
+      "hub              | --secret-file=FILE  | CONDUIT_HUB_CLIENT_SECRET_FILE",
+      "simulate instance| --private-key=BASE64| CONDUIT_SIMULATE_PRIVATE_KEY",
+      "simulate client  | --claim=CODE        | CONDUIT_SIMULATE_CLAIM"})
+  void everyCommandHasHelpNamingItsOptionsAndTheirVariables(String command, String option, String variable) {
+    String[] args = (command + " --help").split(" ");
+    Run help = run(args);
+    assertEquals(0, help.exitCode(), help.err());
+    assertTrue(help.out().startsWith("Usage: conduit " + command), help.out());
+    assertTrue(help.out().contains(option), help.out());
+    assertTrue(help.out().contains(variable), help.out());
+  }
+
+  @Test
+  void helpShowsTheDefaultsFromTheConfigurationFiles() {
+    Run help = run("hub", "--help");
+    assertTrue(help.out().contains("CONDUIT_HUB_CLIENT_STALE_TIMEOUT; now 60s"), help.out());
+    assertTrue(run("serve", "--help").out().contains("CONDUIT_HTTP_PORT; now 8080"));
+  }
+
+  @Test
+  void versionIsTheProjectVersion() {
+    String expected = "conduit " + System.getProperty("conduit.version");
+    for (String[] args : List.of(new String[] {"--version"}, new String[] {"hub", "--version"})) {
+      Run version = run(args);
+      assertEquals(0, version.exitCode(), version.err());
+      assertEquals(expected, version.out().lines().findFirst().orElse(""), version.out());
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "hub --bogus 1                                                     | '--bogus'",
+      "hub --hub-idd x                                                   | --hub-id",
+      "hub --hub-id h --secret-file f                                    | '--edge=URL'",
+      "hub --edge http://h:1 --hub-id h --secret-file f --stale-timeout soon | '--stale-timeout'",
+      "hub --edge http://h:1 --hub-id h --secret-file f --stale-timeout 0s   | '--stale-timeout'",
+      "hub --edge ftp://h --hub-id h --secret-file f                     | --edge",
+      "hub --edge http://h:1 --hub-id h --secret-file f --backoff-jitter 1.5 | --backoff-jitter",
+      "serve --http-port eighty                                          | '--http-port'",
+      "serve --grpc-port                                                 | '--grpc-port'",
+      "simulate                                                          | instance or client",
+      "simulate client                                                   | '--instance-id=ID' or '--claim=CODE'",
+      "simulate client --instance-id a --claim b                         | mutually exclusive",
+      "simulate client --claim b --messages many                         | '--messages'",
+      "simulate instance --private-key %%%                               | '--private-key'",
+      "bogus                                                             | 'bogus'"})
+  void badUsageNamesTheOptionAndExits2(String line, String named) {
+    Run run = run(line.trim().split(" +"));
+    assertEquals(2, run.exitCode(), run.out() + run.err());
+    assertTrue(run.err().startsWith("error: "), run.err());
+    assertTrue(run.err().contains(named.trim()), run.err());
+    assertTrue(run.err().contains("--help"), "points to the help: " + run.err());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"help", "help hub"})
+  void helpCommand(String line) {
+    Run help = run(line.split(" "));
+    assertEquals(0, help.exitCode(), help.err());
+    assertTrue(help.out().startsWith("Usage: conduit"), help.out());
+  }
+
+  /** A real child JVM: the variables are the options' defaults, and a bad one is reported as its option. */
+  @Test
+  void optionsAreReadFromTheirEnvironmentVariables() throws Exception {
+    Process good = child(List.of("hub", "--help"), "CONDUIT_HUB_CLIENT_STALE_TIMEOUT", "7s");
+    String goodOut = new String(good.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(good.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(0, good.exitValue(), goodOut);
+    assertTrue(goodOut.contains("CONDUIT_HUB_CLIENT_STALE_TIMEOUT; now 7s"), goodOut);
+
+    Process bad = child(List.of("hub", "--edge", "http://127.0.0.1:1", "--hub-id", "h", "--secret-file", "f"),
+        "CONDUIT_HUB_CLIENT_STALE_TIMEOUT", "soon");
+    String badOut = new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(bad.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(2, bad.exitValue(), badOut);
+    assertTrue(badOut.contains("Invalid value for option '--stale-timeout': 'soon'"), badOut);
+  }
+
+  private static Process child(List<String> args, String variable, String value) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx128m", "-cp",
+        System.getProperty("java.class.path"), Main.class.getName()));
+    command.addAll(args);
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put(variable, value);
+    return builder.start();
+  }
+}
