@@ -44,7 +44,21 @@ public final class Main implements Runnable {
 
   /** The whole command tree, for main and for tests that run it in this JVM (set its out/err writers). */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main()).setParameterExceptionHandler(Main::usageError);
+    return new CommandLine(new Main()).setParameterExceptionHandler(Main::usageError)
+        .setExecutionExceptionHandler(Main::failed);
+  }
+
+  /**
+   * A command that failed (e.g. the simulator could not reach the relay): one line with the chain of
+   * causes, not a stack trace; 1.
+   */
+  private static int failed(Exception failure, CommandLine command, CommandLine.ParseResult parsed) {
+    StringBuilder causes = new StringBuilder(failure.toString());
+    for (Throwable cause = failure.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
+      causes.append(" <- ").append(cause);
+    }
+    command.getErr().println("error: " + command.getCommandSpec().qualifiedName() + " failed: " + causes);
+    return command.getCommandSpec().exitCodeOnExecutionException();
   }
 
   /** A usage error: the message (naming the option), suggestions for a misspelt one, where to read more; 2. */

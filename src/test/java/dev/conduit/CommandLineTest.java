@@ -105,6 +105,16 @@ class CommandLineTest {
     assertTrue(run.err().contains("--help"), "points to the help: " + run.err());
   }
 
+  @Test
+  void aCommandThatFailsSaysWhyInOneLineAndExits1() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    Run run = run("simulate", "client", "--relay", "ws://127.0.0.1:1", "--instance-id", "x");
+    assertEquals(1, run.exitCode(), run.out() + run.err());
+    assertTrue(run.err().startsWith("error: conduit simulate client failed: "), run.err());
+    assertTrue(run.err().contains("ConnectException"), run.err());
+    assertEquals(1, run.err().lines().count(), "one line, no stack trace: " + run.err());
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"help", "help hub"})
   void helpCommand(String line) {
