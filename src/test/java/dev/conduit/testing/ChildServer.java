@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
  * deployment, so a test can {@code kill -9} it (no shutdown hook, no flush) and restart on the same data.
  */
 public final class ChildServer implements AutoCloseable {
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  // A hang guard, not a speed check: a child JVM has been seen taking 45 s to start on 2 cores under a
+  // load average near 40, so the guard sits well above that.
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
   private final Process process;
   private final int port;
   private final int grpcPort;
