@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -64,6 +65,8 @@ class DashboardBrowserTest {
   static final String CHROMIUM = "/usr/bin/chromium";
   static final String TOKEN = "dashboard-browser-token";
   static final Duration WAIT = Duration.ofSeconds(30);
+  static final String MANAGER_LOGGER = "org.openqa.selenium.manager";
+  static final String FINDER_LOGGER = "org.openqa.selenium.remote.service.DriverFinder";
 
   private TestDatabase database;
   private TestServer server;
@@ -79,20 +82,9 @@ class DashboardBrowserTest {
   private String webhookId;
   private final AtomicInteger destinationStatus = new AtomicInteger(400);
   private final List<LogRecord> seleniumManagerRecords = new ArrayList<>();
-  private final Handler seleniumManagerWatch = new Handler() {
-    @Override
-    public void publish(LogRecord record) {
-      synchronized (seleniumManagerRecords) {
-        seleniumManagerRecords.add(record);
-      }
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public void close() {}
-  };
+  private final Handler seleniumManagerWatch = recordInto(seleniumManagerRecords);
+  private final List<LogRecord> driverFinderRecords = new ArrayList<>();
+  private final Handler driverFinderWatch = recordInto(driverFinderRecords);
 
   @BeforeAll
   void start() throws Exception {
@@ -114,9 +106,12 @@ class DashboardBrowserTest {
 
     // Selenium Manager (which may download drivers and browsers) must never run: the driver's path is set
     // both ways Selenium reads it, and anything the manager logs fails the test (checked at the end).
-    Logger manager = Logger.getLogger("org.openqa.selenium.manager");
+    Logger manager = Logger.getLogger(MANAGER_LOGGER);
     manager.setLevel(Level.ALL);
     manager.addHandler(seleniumManagerWatch);
+    Logger finder = Logger.getLogger(FINDER_LOGGER);
+    finder.setLevel(Level.ALL);
+    finder.addHandler(driverFinderWatch);
     System.setProperty("webdriver.chrome.driver", CHROMEDRIVER);
     userDataDir = Files.createTempDirectory("conduit-chromium-");
     ChromeOptions options = new ChromeOptions();
@@ -140,7 +135,8 @@ class DashboardBrowserTest {
         browser.quit();
       }
     } finally {
-      Logger.getLogger("org.openqa.selenium.manager").removeHandler(seleniumManagerWatch);
+      Logger.getLogger(MANAGER_LOGGER).removeHandler(seleniumManagerWatch);
+      Logger.getLogger(FINDER_LOGGER).removeHandler(driverFinderWatch);
       if (instance != null) {
         instance.close();
       }
@@ -322,12 +318,15 @@ class DashboardBrowserTest {
     browser.manage().window().setSize(new Dimension(1280, 900));
     wait.until(d -> ((Number) js("return window.innerWidth")).intValue() > 1000);
     wait.until(d -> browser.findElement(By.id("ov-statuses")).getText().contains("delivered"));
+    // The throughput is a rate between two polls: wait for the second.
+    wait.until(ExpectedConditions.textMatches(By.id("ov-throughput"), Pattern.compile(".*/s$")));
     screenshot("overview");
   }
 
   @Test
   @Order(7)
-  void noConsoleErrorsAndNoSeleniumManager() {
+  void noConsoleErrorsAndNoSeleniumManager() throws IOException {
+    String driver = Path.of(CHROMEDRIVER).toRealPath().toString(); // Selenium logs the symlink resolved
     List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
         .filter(e -> e.getLevel().intValue() >= Level.SEVERE.intValue())
         // The refused sign-in's 401 and the refused delete's 409 are expected answers, logged by the browser.
@@ -339,6 +338,29 @@ class DashboardBrowserTest {
       assertTrue(seleniumManagerRecords.isEmpty(), "Selenium Manager ran: "
           + seleniumManagerRecords.stream().map(LogRecord::getMessage).toList());
     }
+    // And positively: Selenium's driver lookup said it skipped the manager for the path we gave.
+    synchronized (driverFinderRecords) {
+      assertTrue(driverFinderRecords.stream().anyMatch(r -> String.valueOf(r.getMessage())
+              .startsWith("Skipping Selenium Manager") && r.getMessage().endsWith(": " + driver)),
+          "driver lookup: " + driverFinderRecords.stream().map(LogRecord::getMessage).toList());
+    }
+  }
+
+  private static Handler recordInto(List<LogRecord> records) {
+    return new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        synchronized (records) {
+          records.add(record);
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
   }
 
   private JsonNode endpointNamed(String name) throws Exception {
