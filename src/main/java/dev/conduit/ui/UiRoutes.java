@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
@@ -14,6 +15,7 @@ import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -47,14 +49,14 @@ public final class UiRoutes extends AllDirectives {
 
   /** Reads the assets once; a jar without them is a build error, reported at start-up. */
   public UiRoutes() {
-    this.responses = FILES.entrySet().stream().collect(java.util.stream.Collectors.toUnmodifiableMap(
+    this.responses = FILES.entrySet().stream().collect(Collectors.toUnmodifiableMap(
         Map.Entry::getKey, e -> HttpResponse.create().withStatus(StatusCodes.OK).addHeaders(HEADERS)
             .withEntity(HttpEntities.create(e.getValue(), read("ui/" + e.getKey())))));
   }
 
   public Route routes() {
     return get(() -> pathPrefix("ui", () -> concat(
-        pathEnd(() -> redirect(org.apache.pekko.http.javadsl.model.Uri.create("/ui/"), StatusCodes.PERMANENT_REDIRECT)),
+        pathEnd(() -> redirect(Uri.create("/ui/"), StatusCodes.PERMANENT_REDIRECT)),
         pathSingleSlash(() -> complete(responses.get("index.html"))),
         path(segment(), name -> {
           HttpResponse response = responses.get(name);

@@ -230,6 +230,40 @@ class DashboardBrowserTest {
 
   @Test
   @Order(4)
+  void historyIsPagedAndFilteredByEndpoint() throws Exception {
+    // 26 more webhooks, all delivered: 27 on this endpoint, so pages of 25 make two.
+    for (int i = 0; i < 26; i++) {
+      api.ingestOk(endpointId, "{\"n\":" + i + "}");
+    }
+    EdgeApi.awaitValue(() -> {
+      try {
+        return api.admin("GET", "/api/webhooks?status=delivered&endpoint=" + endpointId + "&limit=1000", null)
+            .json().path("webhooks").size();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }, n -> n == 27, WAIT, "27 delivered webhooks");
+    browser.get(server.httpBase() + "/ui/#/webhooks");
+    wait.until(d -> new Select(d.findElement(By.id("wh-endpoint"))).getOptions().size() == 2);
+    new Select(browser.findElement(By.id("wh-status"))).selectByValue(""); // the previous step filtered on failed
+    new Select(browser.findElement(By.id("wh-endpoint"))).selectByValue(endpointId);
+    new Select(browser.findElement(By.id("wh-limit"))).selectByValue("25");
+    By rows = By.cssSelector("#wh-table tbody tr");
+    wait.until(d -> d.findElements(rows).size() == 25);
+    WebElement older = browser.findElement(By.id("wh-older"));
+    wait.until(ExpectedConditions.elementToBeClickable(older)).click();
+    wait.until(ExpectedConditions.textToBe(By.id("wh-page"), "Page 2"));
+    wait.until(d -> d.findElements(rows).size() == 2);
+    // The oldest webhook of the endpoint is the replayed one, on the last page.
+    assertFalse(browser.findElements(By.cssSelector("#wh-table tr[data-webhook-id='" + webhookId + "']")).isEmpty());
+    assertFalse(older.isEnabled());
+    browser.findElement(By.id("wh-newer")).click();
+    wait.until(ExpectedConditions.textToBe(By.id("wh-page"), "Page 1"));
+    wait.until(d -> d.findElements(rows).size() == 25);
+  }
+
+  @Test
+  @Order(5)
   void endpointsAreCreatedEditedAndDeleted() throws Exception {
     browser.get(server.httpBase() + "/ui/#/endpoints");
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-endpoints")));
@@ -249,6 +283,14 @@ class DashboardBrowserTest {
     String id = stored.path("id").asText();
     assertEquals(server.httpBase() + "/h/" + id,
         browser.findElement(created).findElement(By.className("ingest-url")).getText());
+
+    // Copy puts the ingest URL on the clipboard (permission granted as a user would).
+    browser.executeCdpCommand("Browser.grantPermissions", Map.of("permissions",
+        List.of("clipboardReadWrite", "clipboardSanitizedWrite")));
+    browser.findElement(created).findElement(By.xpath(".//button[text()='Copy']")).click();
+    wait.until(ExpectedConditions.textToBe(By.id("ep-result"), "Copied the ingest URL of stripe-payments."));
+    assertEquals(server.httpBase() + "/h/" + id, ((JavascriptExecutor) browser).executeAsyncScript(
+        "const done = arguments[arguments.length - 1]; navigator.clipboard.readText().then(done, e => done('' + e));"));
 
     // Edit: the name changes, the secret is kept.
     browser.findElement(created).findElement(By.xpath(".//button[text()='Edit']")).click();
@@ -290,7 +332,7 @@ class DashboardBrowserTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void instancesAreLookedUpById() throws Exception {
     browser.get(server.httpBase() + "/ui/#/instances");
     WebElement id = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-id")));
@@ -306,7 +348,7 @@ class DashboardBrowserTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void readableOnAPhone() throws Exception {
     browser.get(server.httpBase() + "/ui/#/overview");
     wait.until(ExpectedConditions.textToBe(By.id("ov-hubs"), "1 / 2"));
@@ -324,7 +366,7 @@ class DashboardBrowserTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void noConsoleErrorsAndNoSeleniumManager() throws IOException {
     String driver = Path.of(CHROMEDRIVER).toRealPath().toString(); // Selenium logs the symlink resolved
     List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()
