@@ -20,7 +20,7 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The operators' dashboard at {@code /ui/}: three static files from the jar ({@code ui/} on the class
+ * The operators' dashboard at {@code /ui/}: three static files from the jar ({@code conduit-ui/} on the class
  * path: index.html, app.js, style.css), no build step. The page itself is public; every figure on it
  * comes from the admin JSON API, which the script calls with {@code Authorization: Bearer <token>} (the
  * token typed into its login form, kept in the tab's sessionStorage, never in a URL). Every answer
@@ -51,7 +51,7 @@ public final class UiRoutes extends AllDirectives {
   public UiRoutes() {
     this.responses = FILES.entrySet().stream().collect(Collectors.toUnmodifiableMap(
         Map.Entry::getKey, e -> HttpResponse.create().withStatus(StatusCodes.OK).addHeaders(HEADERS)
-            .withEntity(HttpEntities.create(e.getValue(), read("ui/" + e.getKey())))));
+            .withEntity(HttpEntities.create(e.getValue(), read("conduit-ui/" + e.getKey())))));
   }
 
   public Route routes() {
