@@ -21,6 +21,7 @@ import dev.conduit.tunnel.TunnelRegistry;
 import dev.conduit.tunnel.TunnelRoutes;
 import dev.conduit.tunnel.TunnelSettings;
 import dev.conduit.tunnel.TunnelStatusRoutes;
+import dev.conduit.ui.UiRoutes;
 import dev.conduit.webhook.EndpointStore;
 import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
@@ -141,7 +142,8 @@ public final class Guardian {
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
-        webhooks.routes());
+        webhooks.routes(),
+        new UiRoutes().routes());
 
     HubSettings hubSettings = HubSettings.from(config);
     boolean grpcOnOwnPort = !hubSettings.grpcOnHttpPort();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.Json;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,14 +21,20 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** {@code GET /api/hubs} (admin token): per configured hub, connected or not, since when, last heartbeat, outstanding. */
+/**
+ * {@code GET /api/hubs} (admin token): per configured hub, connected or not, since when, last heartbeat and
+ * its age in milliseconds by the relay's clock ({@code heartbeat_age_ms}, null when none), outstanding.
+ */
 public final class HubRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final AdminAuth auth;
   private final ActorRef<HubRegistry.Command> registry;
   private final Duration timeout;
+  private final Clock clock;
 
-  public HubRoutes(ActorSystem<?> system, AdminAuth auth, ActorRef<HubRegistry.Command> registry, Duration timeout) {
+  public HubRoutes(ActorSystem<?> system, AdminAuth auth, ActorRef<HubRegistry.Command> registry, Duration timeout,
+                   Clock clock) {
+    this.clock = clock;
     this.system = system;
     this.auth = auth;
     this.registry = registry;
@@ -45,7 +52,8 @@ public final class HubRoutes extends AllDirectives {
         ObjectNode node = Json.MAPPER.createObjectNode().put("hub_id", entry.hubId())
             .put("replacements", entry.replacements());
         if (entry.connection() == null) {
-          node.put("connected", false).putNull("connected_since").putNull("last_heartbeat").put("outstanding", 0);
+          node.put("connected", false).putNull("connected_since").putNull("last_heartbeat")
+              .putNull("heartbeat_age_ms").put("outstanding", 0);
           node.put("last_disconnected_at", iso(entry.lastDisconnectedAt()));
           nodes.add(CompletableFuture.completedFuture(node));
         } else {
@@ -53,10 +61,12 @@ public final class HubRoutes extends AllDirectives {
               .thenApply(status -> node.put("connected", true)
                   .put("connected_since", iso(status.connectedAt()))
                   .put("last_heartbeat", iso(status.lastHeartbeat()))
+                  .put("heartbeat_age_ms", status.lastHeartbeat() == null ? null
+                      : Math.max(0, Duration.between(status.lastHeartbeat(), clock.instant()).toMillis()))
                   .put("last_seen", iso(status.lastSeen()))
                   .put("outstanding", status.outstanding()))
               .exceptionally(failure -> node.put("connected", false).putNull("connected_since")
-                  .putNull("last_heartbeat").put("outstanding", 0))
+                  .putNull("last_heartbeat").putNull("heartbeat_age_ms").put("outstanding", 0))
               .toCompletableFuture());
         }
       }

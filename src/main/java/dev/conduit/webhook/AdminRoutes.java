@@ -10,8 +10,10 @@ import dev.conduit.server.AdminAuth;
 import dev.conduit.server.Json;
 import dev.conduit.webhook.signature.Provider;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Operator API (admin token): {@code /api/endpoints} (create, list, get, update, delete) and
- * {@code /api/webhooks} (list, get, replay). Webhook queries read {@code webhook_status}, never the journal.
+ * {@code /api/webhooks} (list, get, replay). Webhook queries read {@code webhook_status}; only a webhook's
+ * payload ({@code /api/webhooks/{id}/payload}) is one read of the journal at the ordering the table keeps.
  */
 public final class AdminRoutes extends AllDirectives {
   private static final Logger LOG = LoggerFactory.getLogger(AdminRoutes.class);
@@ -40,18 +43,20 @@ public final class AdminRoutes extends AllDirectives {
   private final AdminAuth auth;
   private final EndpointStore endpoints;
   private final WebhookStatusTable statusTable;
+  private final StoredWebhooks stored;
   private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper;
   private final Set<String> hubIds;
   private final WebhookSettings settings;
   private final Clock clock;
 
   public AdminRoutes(ActorSystem<?> system, AdminAuth auth, EndpointStore endpoints, WebhookStatusTable statusTable,
-                     ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper, Set<String> hubIds,
+                     StoredWebhooks stored, ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper, Set<String> hubIds,
                      WebhookSettings settings, Clock clock) {
     this.system = system;
     this.auth = auth;
     this.endpoints = endpoints;
     this.statusTable = statusTable;
+    this.stored = stored;
     this.keeper = keeper;
     this.hubIds = hubIds;
     this.settings = settings;
@@ -67,7 +72,7 @@ public final class AdminRoutes extends AllDirectives {
   private Route endpointRoutes() {
     return concat(
         pathEnd(() -> concat(
-            get(() -> complete(listEndpoints())),
+            get(() -> completeWithFuture(listEndpoints())),
             post(() -> entity(Unmarshaller.entityToString(), body -> completeWithFuture(create(body)))))),
         path(segment(), id -> concat(
             get(() -> complete(getEndpoint(id))),
@@ -83,17 +88,21 @@ public final class AdminRoutes extends AllDirectives {
             parameterOptional("limit", limit -> parameterOptional("before", before ->
                 completeWithFuture(listWebhooks(endpoint, status, limit, before)))))))),
         path(segment(), id -> get(() -> completeWithFuture(getWebhook(id)))),
+        path(segment().slash("payload"), id -> get(() -> completeWithFuture(payload(id)))),
         path(segment().slash("replay"), id -> post(() -> completeWithFuture(replay(id)))));
   }
 
   // ------------------------------------------------------------ endpoints
 
-  private HttpResponse listEndpoints() {
-    ArrayNode list = Json.MAPPER.createArrayNode();
-    endpoints.all().forEach(e -> list.add(json(e)));
-    ObjectNode body = Json.MAPPER.createObjectNode();
-    body.set("endpoints", list);
-    return Json.response(StatusCodes.OK, body);
+  /** Each endpoint with {@code queued}: its webhooks not yet delivered, failed or dead-lettered (read table). */
+  private CompletionStage<HttpResponse> listEndpoints() {
+    return statusTable.queuedByEndpoint().thenApply(queued -> {
+      ArrayNode list = Json.MAPPER.createArrayNode();
+      endpoints.all().forEach(e -> list.add(json(e).put("queued", queued.getOrDefault(e.id(), 0L))));
+      ObjectNode body = Json.MAPPER.createObjectNode();
+      body.set("endpoints", list);
+      return Json.response(StatusCodes.OK, body);
+    }).exceptionally(AdminRoutes::unavailable);
   }
 
   private HttpResponse getEndpoint(String id) {
@@ -302,6 +311,27 @@ public final class AdminRoutes extends AllDirectives {
         .thenApply(row -> row.map(r -> Json.response(StatusCodes.OK, json(r)))
             .orElseGet(() -> Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found")))
         .exceptionally(AdminRoutes::unavailable);
+  }
+
+  /**
+   * The webhook as received: {@code {"id","headers":[{"name","value"}],"body_base64","body_bytes"}}; header
+   * names lower-case in arrival order, values decoded from their bytes as UTF-8 (for reading; malformed
+   * sequences become U+FFFD). 404 unknown webhook; 410 {@code payload_gone} when the journal no longer holds it.
+   */
+  private CompletionStage<HttpResponse> payload(String id) {
+    return statusTable.get(id).thenCompose(row -> {
+      if (row.isEmpty()) {
+        return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found"));
+      }
+      return stored.load(row.get().seq(), id).thenApply(received -> received.map(r -> {
+        ObjectNode body = Json.MAPPER.createObjectNode().put("id", id);
+        ArrayNode headers = body.putArray("headers");
+        r.headerByteStrings().forEach((name, value) -> headers.addObject().put("name", name)
+            .put("value", new String(HeaderBytes.toBytes(value), StandardCharsets.UTF_8)));
+        body.put("body_base64", Base64.getEncoder().encodeToString(r.body())).put("body_bytes", r.body().length);
+        return Json.response(StatusCodes.OK, body);
+      }).orElseGet(() -> Json.error(StatusCodes.GONE, "payload_gone", "The journal no longer holds this webhook's payload")));
+    }).exceptionally(AdminRoutes::unavailable);
   }
 
   private CompletionStage<HttpResponse> replay(String id) {

@@ -108,9 +108,10 @@ public final class WebhookRelay {
     Route routes = Directives.concat(
         new IngestRoutes(system, keeper.get(), endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
             settings, clock, metrics).routes(),
-        new AdminRoutes(system, adminAuth, endpoints, statusTable, keeper.get(), hubSettings.hubs().keySet(),
-            settings, clock).routes(),
-        new HubRoutes(system, adminAuth, hubs, settings.askTimeout()).routes());
+        new AdminRoutes(system, adminAuth, endpoints, statusTable,
+            StoredWebhooks.fromReadJournal(system, JdbcReadJournal.Identifier()), keeper.get(),
+            hubSettings.hubs().keySet(), settings, clock).routes(),
+        new HubRoutes(system, adminAuth, hubs, settings.askTimeout(), clock).routes());
     RelayServiceImpl relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
     // gRPC, gRPC-Web and Connect hubs, by content type, wherever the hub service is served.
     HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",

@@ -35,6 +35,10 @@ public final class WebhookStatusTable {
   private static final String COLUMNS = "id, endpoint_id, status, attempts, verdict, received_at, updated_at, "
       + "next_retry_at, last_status_code, last_error, seq, query";
 
+  /** SQL list of the statuses of a webhook still queued (not delivered, failed or dead-lettered). */
+  private static final String UNFINISHED = "('" + WebhookEndpoint.Status.RECEIVED.wireName() + "', '"
+      + WebhookEndpoint.Status.DISPATCHED.wireName() + "', '" + WebhookEndpoint.Status.RETRYING.wireName() + "')";
+
   private final Database database;
 
   public WebhookStatusTable(Database database) {
@@ -207,13 +211,30 @@ public final class WebhookStatusTable {
     });
   }
 
+  /**
+   * Queue depth per endpoint: webhooks received, dispatched or retrying (not yet delivered, failed or
+   * dead-lettered), per this table. Endpoints with none are absent.
+   */
+  public CompletionStage<Map<String, Long>> queuedByEndpoint() {
+    return database.withConnection("read webhook_status", c -> {
+      try (Statement s = c.createStatement();
+           ResultSet rs = s.executeQuery("SELECT endpoint_id, COUNT(*) FROM webhook_status WHERE status IN "
+               + UNFINISHED + " GROUP BY endpoint_id")) {
+        Map<String, Long> counts = new TreeMap<>();
+        while (rs.next()) {
+          counts.put(rs.getString(1), rs.getLong(2));
+        }
+        return counts;
+      }
+    });
+  }
+
   /** Endpoints (existing or not) with webhooks not yet delivered, failed or dead-lettered, per this table. */
   public CompletionStage<List<String>> endpointsWithUnfinished() {
     return database.withConnection("read webhook_status", c -> {
       try (Statement s = c.createStatement();
-           ResultSet rs = s.executeQuery("SELECT DISTINCT endpoint_id FROM webhook_status WHERE status IN ('"
-               + WebhookEndpoint.Status.RECEIVED.wireName() + "', '" + WebhookEndpoint.Status.DISPATCHED.wireName()
-               + "', '" + WebhookEndpoint.Status.RETRYING.wireName() + "')")) {
+           ResultSet rs = s.executeQuery("SELECT DISTINCT endpoint_id FROM webhook_status WHERE status IN "
+               + UNFINISHED)) {
         List<String> ids = new ArrayList<>();
         while (rs.next()) {
           ids.add(rs.getString(1));
