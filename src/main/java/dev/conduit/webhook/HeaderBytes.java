@@ -18,7 +18,43 @@ import java.util.Optional;
  * produce are accepted (see {@link #exact}).
  */
 public final class HeaderBytes {
+  /**
+   * Joins the values of a header sent on several lines, in the order sent, in one stored value (and in the
+   * envelope's header map). A field value never contains LF (RFC 9110 5.5), so the hub client can split
+   * it back into one header line per value.
+   */
+  public static final String LINE_SEPARATOR = "\n";
+
   private HeaderBytes() {}
+
+  /**
+   * True when a byte string is UTF-8 text without control characters (HTAB allowed): what a header value
+   * taken from the raw request head must be to be stored. ASCII and every UTF-8 character are accepted,
+   * U+0080..U+00FF included; a byte that is not UTF-8 is not, because pekko-http's parser reads such a
+   * value differently from its bytes (see the class comment) and may have framed the request differently.
+   */
+  public static boolean isUtf8Text(String byteString) {
+    byte[] bytes = toBytes(byteString);
+    for (byte b : bytes) {
+      if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7F) {
+        return false;
+      }
+    }
+    try {
+      java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes));
+      return true;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return false;
+    }
+  }
+
+  /** A stored value's lines: one per header line sent (see {@link #LINE_SEPARATOR}). */
+  public static java.util.List<String> lines(String value) {
+    return java.util.List.of(value.split(LINE_SEPARATOR, -1));
+  }
 
   /**
    * The bytes of a header value as pekko-http parsed it, as a byte string; empty when pekko-http may have
