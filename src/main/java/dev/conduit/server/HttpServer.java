@@ -116,7 +116,7 @@ public final class HttpServer {
     ServerSettings settings = ServerSettings.create(Adapter.toClassic(system)).withRawRequestUriHeader(true);
     int parallelism = settings.getPipeliningLimit();
     int maxHeadBytes = maxHeadBytes(settings);
-    Duration idleTimeout = config.getDuration("pekko.http.server.idle-timeout");
+    scala.concurrent.duration.Duration idleTimeout = settings.getTimeouts().idleTimeout();
     AtomicInteger inFlight = new AtomicInteger();
     AtomicBoolean stopping = new AtomicBoolean();
     Set<SharedKillSwitch> open = ConcurrentHashMap.newKeySet();
@@ -155,10 +155,12 @@ public final class HttpServer {
                 .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
                 .whenComplete((response, failure) -> inFlight.decrementAndGet()));
         BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layer =
-            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress()))
-                .atop(PLAIN)
-                .atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(idleTimeout))
-                .atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
+            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN);
+        if (idleTimeout.isFinite()) {
+          layer = layer.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
+              Duration.ofNanos(idleTimeout.toNanos())));
+        }
+        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
         SharedKillSwitch kill = KillSwitches.shared("http-connection");
         open.add(kill);
         connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())

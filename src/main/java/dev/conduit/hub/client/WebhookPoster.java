@@ -241,9 +241,9 @@ final class WebhookPoster implements AutoCloseable {
           // Not a byte string (an envelope from something other than the edge): it has no exact bytes.
           log.warn("webhook {}: header '{}' not forwarded: its value has characters above U+00FF, which are not "
               + "bytes", envelope.getId(), name);
-        } else if (value.indexOf('\r') >= 0 || value.indexOf('\0') >= 0) {
-          // A CR or NUL cannot go out inside one header line as it is: the destination would get other bytes.
-          log.warn("webhook {}: header '{}' not forwarded: its value has a CR or NUL byte, which cannot be sent",
+        } else if (value.chars().anyMatch(c -> c == '\r' || c == 0 || c == 0x0B || c == 0x0C)) {
+          // HttpClient sends CR (and LF, VT, FF) as a space, and NUL may not be in a header at all.
+          log.warn("webhook {}: header '{}' not forwarded: its value has a CR, NUL, VT or FF byte, which cannot be sent as is",
               envelope.getId(), name);
         } else {
           builder.addHeader(name, value);
