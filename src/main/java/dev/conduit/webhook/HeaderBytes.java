@@ -7,7 +7,10 @@ import java.util.Optional;
  * Header values as bytes. A stored (and forwarded) header value is a "byte string": one char per byte,
  * U+0000..U+00FF, i.e. the value's bytes read as ISO-8859-1, so that it maps 1:1 to the bytes that arrived.
  *
- * <p>pekko-http hands us header values already decoded, and its decoder is not reversible in general
+ * <p>On the HTTP/1.1 port values are taken from the request head as sent ({@code server.RawRequestHead}),
+ * and must only be UTF-8 text ({@link #isUtf8Text}). Where no raw head is captured (an HTTP/2 port) they
+ * come from pekko-http's model, and {@link #exact} decides whether that can be trusted: pekko-http hands
+ * us header values already decoded, and its decoder is not reversible in general
  * (pekko-http 1.3, {@code HttpHeaderParser.scanHeaderValue}): a valid UTF-8 sequence becomes its character;
  * a byte that starts a UTF-8 sequence but does not decode is copied as a char together with the next one
  * to three bytes, whatever they are, which is how a lone {@code 0xE9} before CRLF swallows the line end and
@@ -51,10 +54,6 @@ public final class HeaderBytes {
     }
   }
 
-  /** A stored value's lines: one per header line sent (see {@link #LINE_SEPARATOR}). */
-  public static java.util.List<String> lines(String value) {
-    return java.util.List.of(value.split(LINE_SEPARATOR, -1));
-  }
 
   /**
    * The bytes of a header value as pekko-http parsed it, as a byte string; empty when pekko-http may have

@@ -285,6 +285,29 @@ class WebhookFidelityTest {
     }
   }
 
+  /**
+   * Once a connection's bytes can no longer be followed (here: a WebSocket upgrade offered and refused, after
+   * which pekko-http goes on reading HTTP but the scanner cannot know it will), an ingest on it is refused
+   * with invalid_header rather than stored with headers that may not be what was sent.
+   */
+  @Test
+  void anIngestWhoseHeadWasNotCapturedIsRefused() throws Exception {
+    String endpoint = api.createEndpoint("not-captured", destination.url("/not-captured"), HUB);
+    try (RawHttp http = RawHttp.connect(edge.port())) {
+      http.write(RawHttp.latin1("GET /h/" + endpoint + " HTTP/1.1\r\nHost: edge\r\nUpgrade: websocket\r\n"
+          + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+      assertEquals(405, http.readResponse().status());
+      http.write(RawHttp.latin1("POST /h/" + endpoint + " HTTP/1.1\r\nHost: edge\r\nContent-Length: 2\r\n\r\n{}"));
+      RawHttp.Response response = http.readResponse();
+      assertEquals(400, response.status(), response.body());
+      JsonNode error = EdgeApi.MAPPER.readTree(response.body());
+      assertEquals("invalid_header", error.path("error").asText());
+      assertTrue(error.path("message").asText().contains("WebSocket upgrade offered"), error.toString());
+    }
+    JsonNode stored = api.admin("GET", "/api/webhooks?endpoint=" + endpoint, null).json();
+    assertEquals(0, stored.path("webhooks").size(), "nothing stored: " + stored);
+  }
+
   private static RawDestination.Request only(String path) throws InterruptedException {
     EdgeApi.await(() -> destination.requests().stream().anyMatch(r -> r.target().startsWith(path)), TIMEOUT,
         () -> "a request to " + path);
