@@ -189,12 +189,12 @@ public final class IngestRoutes extends AllDirectives {
       throw new InexactHeader("", "request head could not be read as sent (" + notCaptured.reason() + ")");
     }
     RawRequestHead head = ((RawRequestHead.Captured) capture).head();
+    if (head.folded()) {
+      throw new InexactHeader("", "request head has a header folded over lines (obs-fold); send each on one line");
+    }
     Map<String, String> headers = new TreeMap<>();
     for (RawRequestHead.Field field : head.fields()) {
       String name = field.name().toLowerCase(Locale.ROOT);
-      if (head.folded()) {
-        throw new InexactHeader(name, "is folded over lines (obs-fold); send it on one line");
-      }
       if (!HeaderBytes.isUtf8Text(field.value())) {
         throw new InexactHeader(name, "has control characters or bytes that are not UTF-8; send the value as "
             + "UTF-8 or ASCII, e.g. percent-encoded");
