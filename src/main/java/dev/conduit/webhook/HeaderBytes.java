@@ -31,6 +31,16 @@ public final class HeaderBytes {
   private HeaderBytes() {}
 
   /**
+   * The headers with each repeated header's values joined with ", " instead of {@link #LINE_SEPARATOR}: the
+   * combined field value of RFC 9110 5.3, which is what signature libraries are given by their frameworks.
+   */
+  public static java.util.Map<String, String> combined(java.util.Map<String, String> headers) {
+    java.util.Map<String, String> combined = new java.util.TreeMap<>();
+    headers.forEach((name, value) -> combined.put(name, value.replace(LINE_SEPARATOR, ", ")));
+    return combined;
+  }
+
+  /**
    * True when a byte string is UTF-8 text without control characters (HTAB allowed): what a header value
    * taken from the raw request head must be to be stored. ASCII and every UTF-8 character are accepted,
    * U+0080..U+00FF included; a byte that is not UTF-8 is not, because pekko-http's parser reads such a

@@ -123,7 +123,9 @@ public final class IngestRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, String query,
                                               byte[] body) {
-    VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
+    // A repeated header as one comma-joined value (RFC 9110 5.3), as the senders' own libraries get it.
+    VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(),
+        HeaderBytes.combined(headers), body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
       return CompletableFuture.completedFuture(

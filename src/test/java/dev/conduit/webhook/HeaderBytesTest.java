@@ -50,4 +50,10 @@ class HeaderBytesTest {
     assertFalse(HeaderBytes.isUtf8Text("a\rb"));
     assertFalse(HeaderBytes.isUtf8Text("a\u007fb"));
   }
+
+  @Test
+  void repeatedValuesAreCombinedWithCommasForVerification() {
+    assertEquals(java.util.Map.of("x-sig", "v1,a, v1,b", "x-one", "z"),
+        HeaderBytes.combined(java.util.Map.of("x-sig", "v1,a\nv1,b", "x-one", "z")));
+  }
 }

@@ -308,6 +308,34 @@ class WebhookFidelityTest {
     assertEquals(0, stored.path("webhooks").size(), "nothing stored: " + stored);
   }
 
+  /**
+   * A signature header sent on two lines is verified as its combined value (any v1 entry matches, as
+   * Standard Webhooks' libraries read it) and still reaches the destination as the two lines sent.
+   */
+  @Test
+  void aSignatureHeaderOnTwoLinesIsVerifiedAndForwardedAsTwoLines() throws Exception {
+    byte[] key = "a key of thirty-two bytes, no...".getBytes(StandardCharsets.US_ASCII);
+    String endpoint = HubClientEndToEndTest.createEndpoint(api, "sw-two-lines", "standard-webhooks",
+        "whsec_" + java.util.Base64.getEncoder().encodeToString(key), destination.url("/sw-two-lines"));
+    String body = "{\"type\":\"x\"}";
+    String now = Long.toString(java.time.Instant.now().getEpochSecond());
+    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+    mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+    String good = "v1," + java.util.Base64.getEncoder().encodeToString(
+        mac.doFinal(("msg_2." + now + "." + body).getBytes(StandardCharsets.UTF_8)));
+    String bad = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+    RawHttp.Response response = RawHttp.exchange(edge.port(), RawHttp.latin1("POST /h/" + endpoint
+        + " HTTP/1.1\r\nHost: edge\r\nwebhook-id: msg_2\r\nwebhook-timestamp: " + now + "\r\n"
+        + "webhook-signature: " + bad + "\r\nwebhook-signature: " + good + "\r\nContent-Length: "
+        + body.length() + "\r\n\r\n" + body));
+    assertEquals(200, response.status(), response.body());
+    JsonNode ingested = EdgeApi.MAPPER.readTree(response.body());
+    assertEquals("verified", ingested.path("signature").asText());
+    api.awaitStatus(ingested.path("id").asText(), "delivered", TIMEOUT);
+    assertEquals(List.of("webhook-signature: " + bad, "webhook-signature: " + good),
+        only("/sw-two-lines").headerLinesExcept("Host", "Content-Length", "webhook-id", "webhook-timestamp"));
+  }
+
   private static RawDestination.Request only(String path) throws InterruptedException {
     EdgeApi.await(() -> destination.requests().stream().anyMatch(r -> r.target().startsWith(path)), TIMEOUT,
         () -> "a request to " + path);
