@@ -8,10 +8,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
-import org.apache.pekko.http.javadsl.IncomingConnection;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.SharedKillSwitch;
+import org.apache.pekko.stream.TLSProtocol.SslTlsInbound;
+import org.apache.pekko.stream.TLSProtocol.SslTlsOutbound;
+import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.TLSPlacebo;
+import org.apache.pekko.stream.javadsl.Tcp;
+import org.apache.pekko.util.ByteString;
+import org.apache.pekko.NotUsed;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import scala.jdk.javaapi.FutureConverters;
+import scala.runtime.BoxedUnit;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
@@ -38,6 +50,11 @@ public final class HttpServer {
   private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
   /** How often a stopping server checks whether its in-flight HTTP/1.1 requests have finished. */
   private static final Duration IN_FLIGHT_POLL = Duration.ofMillis(20);
+
+  /** No TLS on the public port: pekko-http's server layer speaks through TLS types, passed through as bytes. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static final BidiFlow<SslTlsOutbound, ByteString, ByteString, SslTlsInbound, NotUsed> PLAIN =
+      (BidiFlow) TLSPlacebo.getInstance();
 
   private HttpServer() {}
 
@@ -78,6 +95,15 @@ public final class HttpServer {
    * WebSocket upgrade can retain it) and is released when the connection ends. Every request head
    * must arrive within {@code conduit.http.request-header-timeout} (see {@link RequestHeadTimeout}).
    * In-flight requests are given until {@code conduit.shutdown-deadline} to finish on shutdown.
+   *
+   * <p>Bound with pekko's {@code Tcp} and pekko-http's {@code serverLayer} rather than
+   * {@code newServerAt(..).connectionSource()}, which has no hook below the HTTP model: each connection's
+   * inbound bytes pass a {@link RawHeadCapture} on their way to pekko-http's parser, so every request
+   * carries its head as sent ({@link RawRequestHead#ATTRIBUTE}); pekko-http rewrites Content-Type and
+   * decodes header values before any route runs. What {@code connectionSource()} added is done here:
+   * the idle timeout ({@code pekko.http.server.idle-timeout}, a bidirectional idle timeout on the bytes)
+   * and graceful termination (the binding's terminate waits for in-flight requests, then closes every
+   * connection).
    */
   private static CompletionStage<ServerBinding> bindHttp1(ActorSystem<?> system, String host, int port,
                                                          Function<HttpRequest, CompletionStage<HttpResponse>> dispatch) {
@@ -86,15 +112,21 @@ public final class HttpServer {
     Materializer materializer = Materializer.matFromSystem(system);
     Duration headTimeout = config.getDuration("conduit.http.request-header-timeout");
     LogThrottle timeouts = new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime);
-    int parallelism = ServerSettings.create(Adapter.toClassic(system)).getPipeliningLimit();
+    // Raw-Request-URI lets RawHeadCapture check that a captured head is its request's; it removes the header.
+    ServerSettings settings = ServerSettings.create(Adapter.toClassic(system)).withRawRequestUriHeader(true);
+    int parallelism = settings.getPipeliningLimit();
+    int maxHeadBytes = maxHeadBytes(settings);
+    scala.concurrent.duration.Duration idleTimeout = settings.getTimeouts().idleTimeout();
     AtomicInteger inFlight = new AtomicInteger();
     AtomicBoolean stopping = new AtomicBoolean();
-    awaitInFlightOnShutdown(system, inFlight, stopping, config.getDuration("conduit.shutdown-deadline"));
-    Sink<IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
+    Set<SharedKillSwitch> open = ConcurrentHashMap.newKeySet();
+    Duration shutdownDeadline = config.getDuration("conduit.shutdown-deadline");
+    awaitInFlightOnShutdown(system, inFlight, stopping, shutdownDeadline);
+    Sink<Tcp.IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
         try {
-          connection.handleWith(Flow.fromSinkAndSource(Sink.<HttpRequest>cancelled(), Source.<HttpResponse>empty()),
+          connection.handleWith(Flow.fromSinkAndSource(Sink.<ByteString>cancelled(), Source.<ByteString>empty()),
               materializer);
         } catch (RuntimeException e) {
           // Never let one connection fail the accept stream (that would unbind the port).
@@ -105,13 +137,14 @@ public final class HttpServer {
       ConnectionGate.Ticket ticket = admission.ticket().get();
       String ip = ticket.address();
       try {
-        connection.handleWith(Flow.<HttpRequest>create()
+        RawHeadCapture heads = new RawHeadCapture(maxHeadBytes);
+        Flow<HttpRequest, HttpResponse, NotUsed> handler = Flow.<HttpRequest>create()
             .via(new RequestHeadTimeout(headTimeout, () -> timeouts.occurrence("head " + ip).ifPresent(count ->
                 LOG.info("connection closed ip={} reason=request_header_timeout after={} count={}", ip, headTimeout,
                     count))))
             .map(request -> {
               inFlight.incrementAndGet();
-              return request.addAttribute(ConnectionGate.TICKET, ticket);
+              return heads.claim(request).addAttribute(ConnectionGate.TICKET, ticket);
             })
             // Once stopping, as pekko-http's own graceful termination does: a request that arrives on a
             // kept-alive connection gets 503 and the connection is closed; one in flight is answered with
@@ -120,9 +153,24 @@ public final class HttpServer {
                 ? CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE))
                 : dispatch.apply(request))
                 .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
-                .whenComplete((response, failure) -> inFlight.decrementAndGet()))
+                .whenComplete((response, failure) -> inFlight.decrementAndGet()));
+        BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layer =
+            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN);
+        if (idleTimeout.isFinite()) {
+          layer = layer.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
+              Duration.ofNanos(idleTimeout.toNanos())));
+        }
+        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
+        SharedKillSwitch kill = KillSwitches.shared("http-connection");
+        open.add(kill);
+        connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())
+            .via(handler.join(layer))
+            .via(kill.<ByteString>flow())
             .watchTermination((mat, done) -> {
-              done.whenComplete((d, failure) -> ticket.release());
+              done.whenComplete((d, failure) -> {
+                open.remove(kill);
+                ticket.release();
+              });
               return mat;
             }), materializer);
       } catch (RuntimeException e) {
@@ -130,28 +178,55 @@ public final class HttpServer {
         LOG.warn("connection could not be served ip={} error={}", ip, e.toString());
       }
     });
-    return Http.get(system).newServerAt(host, port).connectionSource().to(serve).run(materializer);
+    return Tcp.get(system)
+        .bind(host, port, settings.getBacklog(), settings.getSocketOptions(), false, Optional.empty())
+        .to(serve)
+        .run(materializer)
+        .thenApply(tcp -> new ServerBinding(new org.apache.pekko.http.scaladsl.Http.ServerBinding(tcp.localAddress(),
+            () -> FutureConverters.asScala(tcp.unbind().thenApply(done -> BoxedUnit.UNIT)),
+            hardDeadline -> FutureConverters.asScala(
+                drained(system, inFlight, stopping, Duration.ofNanos(hardDeadline.toNanos())).thenApply(done -> {
+                  open.forEach(SharedKillSwitch::shutdown);
+                  return (org.apache.pekko.http.scaladsl.Http.HttpTerminated)
+                      org.apache.pekko.http.scaladsl.Http.HttpServerTerminated$.MODULE$;
+                })))));
+  }
+
+  /**
+   * Bytes a request head may take and still be one pekko-http accepts: request line and every header
+   * line at their configured maximum lengths (what {@link RawHeadCapture} follows before giving up).
+   */
+  private static int maxHeadBytes(ServerSettings settings) {
+    var parsing = settings.getParserSettings();
+    long bytes = parsing.getMaxUriLength() + parsing.getMaxMethodLength() + 16L
+        + (long) (parsing.getMaxHeaderCount() + 1) * (parsing.getMaxHeaderNameLength()
+        + parsing.getMaxHeaderValueLength() + 4L);
+    return (int) Math.min(Integer.MAX_VALUE - 8, bytes);
   }
 
   private static void awaitInFlightOnShutdown(ActorSystem<?> system, AtomicInteger inFlight, AtomicBoolean stopping,
                                               Duration deadline) {
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "http1-requests-done",
-        () -> {
-          stopping.set(true);
-          CompletableFuture<Done> done = new CompletableFuture<>();
-          // Within the phase's own timeout (the same deadline, application.conf), with a poll to spare.
-          long until = System.nanoTime() + deadline.minus(IN_FLIGHT_POLL.multipliedBy(2)).toNanos();
-          Runnable[] check = new Runnable[1];
-          check[0] = () -> {
-            if (inFlight.get() == 0 || System.nanoTime() > until) {
-              done.complete(Done.getInstance());
-            } else {
-              system.scheduler().scheduleOnce(IN_FLIGHT_POLL, check[0], system.executionContext());
-            }
-          };
-          check[0].run();
-          return done;
-        });
+        // Within the phase's own timeout (the same deadline, application.conf), with a poll to spare.
+        () -> drained(system, inFlight, stopping, deadline.minus(IN_FLIGHT_POLL.multipliedBy(2))));
+  }
+
+  /** Sets stopping, then completes once no request is in flight or after deadline, whichever is first. */
+  private static CompletionStage<Done> drained(ActorSystem<?> system, AtomicInteger inFlight, AtomicBoolean stopping,
+                                               Duration deadline) {
+    stopping.set(true);
+    CompletableFuture<Done> done = new CompletableFuture<>();
+    long until = System.nanoTime() + deadline.toNanos();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (inFlight.get() == 0 || System.nanoTime() > until) {
+        done.complete(Done.getInstance());
+      } else {
+        system.scheduler().scheduleOnce(IN_FLIGHT_POLL, check[0], system.executionContext());
+      }
+    };
+    check[0].run();
+    return done;
   }
 
   /** A port that serves one gRPC service only (h2c, or TLS with ALPN when tls is given); anything else is 404. */

@@ -7,7 +7,10 @@ import java.util.Optional;
  * Header values as bytes. A stored (and forwarded) header value is a "byte string": one char per byte,
  * U+0000..U+00FF, i.e. the value's bytes read as ISO-8859-1, so that it maps 1:1 to the bytes that arrived.
  *
- * <p>pekko-http hands us header values already decoded, and its decoder is not reversible in general
+ * <p>On the HTTP/1.1 port values are taken from the request head as sent ({@code server.RawRequestHead}),
+ * and must only be UTF-8 text ({@link #isUtf8Text}). Where no raw head is captured (an HTTP/2 port) they
+ * come from pekko-http's model, and {@link #exact} decides whether that can be trusted: pekko-http hands
+ * us header values already decoded, and its decoder is not reversible in general
  * (pekko-http 1.3, {@code HttpHeaderParser.scanHeaderValue}): a valid UTF-8 sequence becomes its character;
  * a byte that starts a UTF-8 sequence but does not decode is copied as a char together with the next one
  * to three bytes, whatever they are, which is how a lone {@code 0xE9} before CRLF swallows the line end and
@@ -18,7 +21,49 @@ import java.util.Optional;
  * produce are accepted (see {@link #exact}).
  */
 public final class HeaderBytes {
+  /**
+   * Joins the values of a header sent on several lines, in the order sent, in one stored value (and in the
+   * envelope's header map). A field value never contains LF (RFC 9110 5.5), so the hub client can split
+   * it back into one header line per value.
+   */
+  public static final String LINE_SEPARATOR = "\n";
+
   private HeaderBytes() {}
+
+  /**
+   * The headers with each repeated header's values joined with ", " instead of {@link #LINE_SEPARATOR}: the
+   * combined field value of RFC 9110 5.3, which is what signature libraries are given by their frameworks.
+   */
+  public static java.util.Map<String, String> combined(java.util.Map<String, String> headers) {
+    java.util.Map<String, String> combined = new java.util.TreeMap<>();
+    headers.forEach((name, value) -> combined.put(name, value.replace(LINE_SEPARATOR, ", ")));
+    return combined;
+  }
+
+  /**
+   * True when a byte string is UTF-8 text without control characters (HTAB allowed): what a header value
+   * taken from the raw request head must be to be stored. ASCII and every UTF-8 character are accepted,
+   * U+0080..U+00FF included; a byte that is not UTF-8 is not, because pekko-http's parser reads such a
+   * value differently from its bytes (see the class comment) and may have framed the request differently.
+   */
+  public static boolean isUtf8Text(String byteString) {
+    byte[] bytes = toBytes(byteString);
+    for (byte b : bytes) {
+      if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7F) {
+        return false;
+      }
+    }
+    try {
+      java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes));
+      return true;
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return false;
+    }
+  }
+
 
   /**
    * The bytes of a header value as pekko-http parsed it, as a byte string; empty when pekko-http may have

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.server.Json;
+import dev.conduit.server.RawRequestHead;
 import dev.conduit.webhook.signature.SignatureVerifier;
 import dev.conduit.webhook.signature.VerificationResult;
 import dev.conduit.webhook.signature.Verdict;
@@ -96,11 +97,10 @@ public final class IngestRoutes extends AllDirectives {
     try {
       headers = headers(request);
     } catch (InexactHeader e) {
-      LOG.info("webhook refused endpoint={} reason=inexact header name={}", endpointId, e.name);
+      LOG.info("webhook refused endpoint={} reason=inexact header name={} detail={}", endpointId, e.name,
+          e.getMessage());
       // Close the connection: the bytes after the damaged header line may not be framed as the sender meant.
-      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_header",
-              "Header '" + e.name + "' has bytes that cannot be stored exactly (control characters, or "
-                  + "non-ASCII other than UTF-8 above U+00FF); send the value as ASCII, e.g. percent-encoded")
+      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_header", e.getMessage())
           .addHeader(Connection.create("close")));
     }
     if (request.entity().getContentLengthOption().orElse(0L) > settings.maxBodyBytes()) {
@@ -129,7 +129,9 @@ public final class IngestRoutes extends AllDirectives {
   /** @param started {@link System#nanoTime} when the request's head arrived */
   private CompletionStage<HttpResponse> store(Endpoint endpoint, Map<String, String> headers, String query,
                                               byte[] body, long started) {
-    VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(), headers, body);
+    // A repeated header as one comma-joined value (RFC 9110 5.3), as the senders' own libraries get it.
+    VerificationResult verification = verifier.verify(endpoint.provider(), endpoint.secret(),
+        HeaderBytes.combined(headers), body);
     if (verification.verdict() == Verdict.INVALID && settings.rejectUnverified()) {
       LOG.info("webhook refused endpoint={} reason={}", endpoint.id(), verification.reason());
       return CompletableFuture.completedFuture(
@@ -157,18 +159,25 @@ public final class IngestRoutes extends AllDirectives {
   }
 
   /**
-   * Lower-cased names; values as byte strings ({@link HeaderBytes}); repeated headers joined with ", ";
-   * the content type included.
+   * The headers to store and forward: lower-cased names; values as byte strings ({@link HeaderBytes}), a
+   * repeated header's values joined with {@link HeaderBytes#LINE_SEPARATOR} in the order sent; hop-by-hop
+   * and framing headers left out. On the HTTP/1.1 port they come from the request head as it was sent
+   * ({@link RawRequestHead}): Content-Type exactly as sent, or none. Where no head is captured (an
+   * HTTP/2 port), from pekko-http's model, whose Content-Type is its own rendering.
    *
-   * @throws InexactHeader when a value may not be what the sender sent (see {@link HeaderBytes#exact})
+   * @throws InexactHeader when the values cannot be what the sender sent
    */
   static Map<String, String> headers(HttpRequest request) {
+    Optional<RawRequestHead.Capture> capture = request.getAttribute(RawRequestHead.ATTRIBUTE);
+    if (capture.isPresent()) {
+      return rawHeaders(capture.get(), request);
+    }
     Map<String, String> headers = new TreeMap<>();
     for (HttpHeader header : request.getHeaders()) {
       String name = header.lowercaseName();
       if (!DROPPED_HEADERS.contains(name)) {
-        String value = HeaderBytes.exact(header.value()).orElseThrow(() -> new InexactHeader(name));
-        headers.merge(name, value, (a, b) -> a + ", " + b);
+        String value = HeaderBytes.exact(header.value()).orElseThrow(() -> new InexactHeader(name, INEXACT));
+        headers.merge(name, value, (a, b) -> a + HeaderBytes.LINE_SEPARATOR + b);
       }
     }
     // A Content-Type pekko-http could not parse stays a raw header (exact); a parsed one is only in the entity.
@@ -178,12 +187,48 @@ public final class IngestRoutes extends AllDirectives {
     return headers;
   }
 
-  /** A header value pekko-http may have altered: the request is refused rather than stored altered. */
+  private static final String INEXACT = "has bytes that cannot be stored exactly (control characters, or "
+      + "non-ASCII other than UTF-8 above U+00FF); send the value as ASCII, e.g. percent-encoded";
+
+  /**
+   * From the head as sent. Refused: a head that was not captured (the connection's bytes could not be
+   * followed), a folded header line, a value with a control character or bytes that are not UTF-8
+   * (pekko-http's parser may have framed such a request differently from the bytes, see
+   * {@link HeaderBytes}), or a head whose body framing is not the one pekko-http read.
+   */
+  private static Map<String, String> rawHeaders(RawRequestHead.Capture capture, HttpRequest request) {
+    if (capture instanceof RawRequestHead.NotCaptured notCaptured) {
+      throw new InexactHeader("", "request head could not be read as sent (" + notCaptured.reason() + ")");
+    }
+    RawRequestHead head = ((RawRequestHead.Captured) capture).head();
+    if (head.folded()) {
+      throw new InexactHeader("", "request head has a header folded over lines (obs-fold); send each on one line");
+    }
+    Map<String, String> headers = new TreeMap<>();
+    for (RawRequestHead.Field field : head.fields()) {
+      String name = field.name().toLowerCase(Locale.ROOT);
+      if (!HeaderBytes.isUtf8Text(field.value())) {
+        throw new InexactHeader(name, "has control characters or bytes that are not UTF-8; send the value as "
+            + "UTF-8 or ASCII, e.g. percent-encoded");
+      }
+      if (!DROPPED_HEADERS.contains(name)) {
+        headers.merge(name, field.value(), (a, b) -> a + HeaderBytes.LINE_SEPARATOR + b);
+      }
+    }
+    boolean chunked = request.entity().isChunked();
+    long length = request.entity().getContentLengthOption().orElse(chunked ? -1L : 0L);
+    if (chunked != head.chunked() || (!chunked && length != Math.max(0, head.contentLength()))) {
+      throw new InexactHeader("", "request head could not be read as sent (its body framing was read differently)");
+    }
+    return headers;
+  }
+
+  /** A header value (or head) that may not be what was sent: the request is refused rather than stored altered. */
   static final class InexactHeader extends RuntimeException {
     final String name;
 
-    InexactHeader(String name) {
-      super(name, null, false, false);
+    InexactHeader(String name, String problem) {
+      super((name.isEmpty() ? "The " : "Header '" + name + "' ") + problem, null, false, false);
       this.name = name;
     }
   }

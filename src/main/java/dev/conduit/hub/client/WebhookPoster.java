@@ -63,6 +63,12 @@ final class WebhookPoster implements AutoCloseable {
       "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
       "transfer-encoding", "upgrade", "host", "content-length", "expect");
 
+  /**
+   * Separates the values of a header the sender sent on several lines, in the envelope's header map
+   * (README, Header fidelity): LF, which no header value contains.
+   */
+  private static final String LINE_SEPARATOR = "\n";
+
   /** The only headers the client may add: they frame this request on this connection. */
   private static final Set<String> FRAMING_HEADERS = Set.of("host", "content-length", "transfer-encoding");
 
@@ -229,15 +235,21 @@ final class WebhookPoster implements AutoCloseable {
       if (SKIPPED_HEADERS.contains(lower)) {
         continue;
       }
-      String value = header.getValue();
-      if (!value.chars().allMatch(c -> c <= 0xFF)) {
-        // Not a byte string (an envelope from something other than the edge): it has no exact bytes.
-        log.warn("webhook {}: header '{}' not forwarded: its value has characters above U+00FF, which are not "
-            + "bytes", envelope.getId(), name);
-        continue;
+      // One value per header line the sender sent, in order (the edge joins repeated lines with LF).
+      for (String value : header.getValue().split(LINE_SEPARATOR, -1)) {
+        if (!value.chars().allMatch(c -> c <= 0xFF)) {
+          // Not a byte string (an envelope from something other than the edge): it has no exact bytes.
+          log.warn("webhook {}: header '{}' not forwarded: its value has characters above U+00FF, which are not "
+              + "bytes", envelope.getId(), name);
+        } else if (value.chars().anyMatch(c -> c == '\r' || c == 0 || c == 0x0B || c == 0x0C)) {
+          // HttpClient sends CR (and LF, VT, FF) as a space, and NUL may not be in a header at all.
+          log.warn("webhook {}: header '{}' not forwarded: its value has a CR, NUL, VT or FF byte, which cannot be sent as is",
+              envelope.getId(), name);
+        } else {
+          builder.addHeader(name, value);
+          forwarded.add(lower);
+        }
       }
-      builder.addHeader(name, value);
-      forwarded.add(lower);
     }
     context.setAttribute(FORWARDED_NAMES, forwarded);
     return builder.build();
