@@ -6,6 +6,7 @@ import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
+import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.ClientAddress;
 import dev.conduit.server.HealthRoutes;
@@ -101,7 +102,7 @@ public final class Guardian {
     context.getLog().info("connection limits max_per_address={} max_total={} fd_limit={}", gate.maxPerAddress(),
         gate.maxTotal(), ConnectionGate.fileDescriptorLimit().map(String::valueOf).orElse("unknown"));
     Clock clock = Clock.systemUTC();
-    Duration entityIdleTimeout = config.getDuration("conduit.entity-idle-timeout");
+    EntityLimits entityLimits = EntityLimits.from(config);
 
     Metrics metrics = new Metrics();
     TunnelSettings tunnelSettings = TunnelSettings.from(config);
@@ -109,9 +110,9 @@ public final class Guardian {
     tunnelMetrics.register(metrics.registry());
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
-        tunnelMetrics, clock, entityIdleTimeout), "tunnel");
+        tunnelMetrics, clock, entityLimits), "tunnel");
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
-        entityIdleTimeout);
+        entityLimits);
     double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
         webhooks.adminAuth(),

@@ -1,8 +1,8 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.persistence.EntityLimits;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -98,18 +98,18 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   private long spawned;
 
   private TunnelRegistry(ActorContext<Command> context, TunnelSettings settings, RateLimiter rateLimiter,
-                         TunnelMetrics metrics, Clock clock, Duration entityIdleTimeout) {
+                         TunnelMetrics metrics, Clock clock, EntityLimits entityLimits) {
     super(context);
     this.pins = context.spawn(EntityKeeper.create("pin", id -> KeyPin.create(id, clock), KeyPin.Passivate.INSTANCE,
-        entityIdleTimeout, clock), "key-pins");
+        entityLimits, clock), "key-pins");
     ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims = context.spawn(EntityKeeper.create("claim",
-        code -> ClaimCode.create(code, clock), ClaimCode.Passivate.INSTANCE, entityIdleTimeout, clock), "claim-codes");
+        code -> ClaimCode.create(code, clock), ClaimCode.Passivate.INSTANCE, entityLimits, clock), "claim-codes");
     this.tunnel = new TunnelContext(settings, rateLimiter, metrics, clock, context.getSelf(), claims);
   }
 
   public static Behavior<Command> create(TunnelSettings settings, RateLimiter rateLimiter, TunnelMetrics metrics,
-                                         Clock clock, Duration entityIdleTimeout) {
-    return Behaviors.setup(context -> new TunnelRegistry(context, settings, rateLimiter, metrics, clock, entityIdleTimeout));
+                                         Clock clock, EntityLimits entityLimits) {
+    return Behaviors.setup(context -> new TunnelRegistry(context, settings, rateLimiter, metrics, clock, entityLimits));
   }
 
   @Override
