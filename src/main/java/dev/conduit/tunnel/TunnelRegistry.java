@@ -160,7 +160,8 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     String instanceId = request.register().instanceId();
     long generation = ++generations;
     getContext().ask(KeyPin.Result.class, pins, tunnel.settings().askTimeout(),
-        replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(), replyTo)),
+        replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(),
+            request.proven(), replyTo)),
         (result, failure) -> new PinChecked(request, generation, result, failure));
     return this;
   }
@@ -178,6 +179,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
       connection.tell(new InstanceConnection.RegisterOutcome(register, false,
           Replies.error("key_mismatch", "Instance id is registered with another public key"),
           "public key differs from the pinned key (hijack attempt?)"));
+      return this;
+    }
+    if (checked.result() == KeyPin.Result.PROOF_REQUIRED) {
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false, Replies.proofRequired(),
+          "the id proved possession of its key before; a register without proof cannot take it"));
       return this;
     }
     return decide(checked.request(), checked.generation(), checked.result(), null, Registration.Liveness.UNKNOWN);
