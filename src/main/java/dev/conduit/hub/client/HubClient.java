@@ -150,7 +150,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     }
     stats.connectAttempt();
     getContext().pipeToSelf(connection.terminated(), (done, failure) -> new StreamEnded(gen,
-        failure == null ? "the edge closed the stream" : DeliveryAcks.describe(failure), isReplacement(failure)));
+        failure == null ? "the edge closed the stream" : describeEnd(failure, settings), isReplacement(failure)));
     long timestamp = nextTimestamp();
     connection.send(StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder()
         .setHubId(settings.hubId())
@@ -219,6 +219,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
           settings.edgeUrl(), settings.hubId(), replacedInARow, delay.toMillis());
     } else if (isCurrent(ended.generation())) {
       replacedInARow = 0;
+      stats.streamEnded(ended.reason());
       log.info("{} edge={} reason={}", connected ? "hub disconnected" : "hub connect failed", settings.edgeUrl(),
           ended.reason());
       closeConnection();
@@ -342,6 +343,33 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     timers.startSingleTimer(RECONNECT_TIMER, new Connect(), delay);
     return delay;
   }
+
+  /**
+   * Why a stream ended, for the log: the failure, and when its cause shows the edge URL points at the wrong
+   * kind of port, what to change. grpc-java reports both as "INTERNAL: http2 exception"; the cause holds
+   * the first bytes the port answered, in hex: "HTTP/" (485454502f) from an HTTP/1.1 port (the relay's
+   * public port, not its gRPC port), a TLS alert record (15 03) from a TLS port dialled without TLS.
+   */
+  static String describeEnd(Throwable failure, HubClientSettings settings) {
+    String what = DeliveryAcks.describe(failure);
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String message = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      if (message.contains(HTTP1_REPLY_HEX)) {
+        return what + ": the edge at " + settings.edgeHost() + ":" + settings.edgePort() + " answered in HTTP/1.1, so it"
+            + " is not a gRPC (HTTP/2) port; point --edge at the relay's gRPC port (conduit.hub.grpc-port,"
+            + " CONDUIT_GRPC_PORT; 8081 by default), not its HTTP port";
+      }
+      if (message.contains(TLS_ALERT_HEX)) {
+        return what + ": the edge at " + settings.edgeHost() + ":" + settings.edgePort() + " answered with TLS; use"
+            + " an https:// edge URL";
+      }
+    }
+    return what;
+  }
+
+  /** "HTTP/" and a TLS alert record's first bytes, as netty's "first received frame was not SETTINGS" dumps them. */
+  private static final String HTTP1_REPLY_HEX = "hex dump for first 5 bytes: 485454502f";
+  private static final String TLS_ALERT_HEX = "hex dump for first 5 bytes: 1503";
 
   /** The edge ends a replaced stream with ABORTED and {@link HubConnection#REPLACED_DESCRIPTION}. */
   static boolean isReplacement(Throwable failure) {

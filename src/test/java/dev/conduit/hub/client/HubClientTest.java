@@ -287,6 +287,37 @@ class HubClientTest {
     await("accepted connect", () -> edge.accepted.get() == 1);
   }
 
+  /**
+   * The report: --edge pointed at the relay's HTTP port (HTTP/1.1 only) instead of its gRPC port logged
+   * "INTERNAL: http2 exception". The reason now says what is wrong.
+   */
+  @Test
+  void pointedAtAnHttp1PortItSaysToUseTheGrpcPort() throws Exception {
+    org.apache.pekko.http.javadsl.ServerBinding http1 = org.apache.pekko.http.javadsl.Http.get(system)
+        .newServerAt("127.0.0.1", 0)
+        .adaptSettings(s -> s.withEnableHttp2(false))
+        .bind((org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+            java.util.concurrent.CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>>) request ->
+            java.util.concurrent.CompletableFuture.completedFuture(
+                org.apache.pekko.http.javadsl.model.HttpResponse.create().withStatus(404)))
+        .toCompletableFuture().get(AWAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    try {
+      Map<String, String> config = new HashMap<>();
+      Map.of("edge-url", "http://127.0.0.1:" + http1.localAddress().getPort(), "hub-id", HUB,
+              "secret-file", secretFile.toString(), "backoff-min", "50ms", "backoff-max", "200ms")
+          .forEach((k, v) -> config.put(HubClientSettings.PATH + "." + k, v));
+      client = HubClient.start(system,
+          HubClientSettings.from(ConfigFactory.parseMap(config).withFallback(ConfigFactory.load())));
+      await("a failed connect", () -> client.stats().lastStreamEnd() != null);
+      String reason = client.stats().lastStreamEnd();
+      assertTrue(reason.startsWith("StatusRuntimeException: INTERNAL: http2 exception: the edge at 127.0.0.1:"
+          + http1.localAddress().getPort() + " answered in HTTP/1.1, so it is not a gRPC (HTTP/2) port; point --edge at"
+          + " the relay's gRPC port (conduit.hub.grpc-port"), reason);
+    } finally {
+      http1.unbind();
+    }
+  }
+
   private void startEdgeAndClient(boolean echoHeartbeats, Map<String, String> settings) throws Exception {
     edge = new FakeEdge(system, HUB, SECRET, echoHeartbeats);
     Map<String, String> values = new HashMap<>(Map.of(
