@@ -48,6 +48,9 @@ public final class HubCommand {
       System.err.println("error: " + e.getMessage());
       return usage(EXIT_USAGE);
     }
+    // The client's graceful stop (HubClient.Stop) runs in this phase on SIGTERM: give it its whole stop-timeout.
+    config = ConfigFactory.parseMap(Map.of("pekko.coordinated-shutdown.phases.service-requests-done.timeout",
+        settings.stopTimeout().plusSeconds(1).toMillis() + "ms")).withFallback(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "conduit-hub", config);
     try {
       HubClient.start(system, settings);
