@@ -7,6 +7,7 @@ import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
+import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.ClientAddress;
 import dev.conduit.server.HealthRoutes;
@@ -104,7 +105,7 @@ public final class Guardian {
     context.getLog().info("connection limits max_per_address={} max_total={} fd_limit={}", gate.maxPerAddress(),
         gate.maxTotal(), ConnectionGate.fileDescriptorLimit().map(String::valueOf).orElse("unknown"));
     Clock clock = Clock.systemUTC();
-    Duration entityIdleTimeout = config.getDuration("conduit.entity-idle-timeout");
+    EntityLimits entityLimits = EntityLimits.from(config);
 
     Metrics metrics = new Metrics();
     TunnelSettings tunnelSettings = TunnelSettings.from(config);
@@ -112,13 +113,13 @@ public final class Guardian {
     tunnelMetrics.register(metrics.registry());
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
-        tunnelMetrics, clock, entityIdleTimeout), "tunnel");
+        tunnelMetrics, clock, entityLimits), "tunnel");
     WebhookMetrics webhookMetrics = new WebhookMetrics(config.getInt("conduit.metrics.top-endpoints"));
     webhookMetrics.register(metrics.registry());
     HubMetrics hubMetrics = new HubMetrics();
     hubMetrics.register(metrics.registry());
     WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
-        entityIdleTimeout, webhookMetrics, hubMetrics);
+        entityLimits, webhookMetrics, hubMetrics);
     double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
         webhooks.adminAuth(),

@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -16,9 +18,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * Runs one child entity per id on demand (a single-node stand-in for cluster sharding): messages are
- * routed by id, idle entities are passivated, and messages that arrive while an entity is stopping
+ * routed by id, idle entities are passivated, at most {@link EntityLimits#maxLive()} run at once (starting
+ * one more passivates the least recently used), and messages that arrive while an entity is stopping
  * are held and handed to its successor, so nothing is lost and no two incarnations of one persistent
- * entity ever run at once.
+ * entity ever run at once. Entities asked to stop are not counted: they stop once their persist in
+ * flight, if any, completes.
  */
 public final class EntityKeeper<C> {
 
@@ -38,22 +42,26 @@ public final class EntityKeeper<C> {
   private final Function<String, Behavior<C>> factory;
   private final C stopMessage;
   private final Duration idleTimeout;
+  private final int maxLive;
   private final Clock clock;
-  private final Map<String, Running<C>> running = new HashMap<>();
+  /** In access order: the first entry is the least recently used. */
+  private final LinkedHashMap<String, Running<C>> running = new LinkedHashMap<>(16, 0.75f, true);
   private final Map<String, Stopping<C>> stopping = new HashMap<>();
   private long incarnations;
+  private boolean capReached;
 
   private record Running<C>(ActorRef<C> ref, Instant lastUsed) {}
 
   private record Stopping<C>(ActorRef<C> ref, List<C> held) {}
 
   private EntityKeeper(ActorContext<Command<C>> context, String kind, Function<String, Behavior<C>> factory,
-                       C stopMessage, Duration idleTimeout, Clock clock) {
+                       C stopMessage, EntityLimits limits, Clock clock) {
     this.context = context;
     this.kind = kind;
     this.factory = factory;
     this.stopMessage = stopMessage;
-    this.idleTimeout = idleTimeout;
+    this.idleTimeout = limits.idleTimeout();
+    this.maxLive = limits.maxLive();
     this.clock = clock;
   }
 
@@ -61,12 +69,13 @@ public final class EntityKeeper<C> {
    * @param kind        names the children (kind-id-n), for logs
    * @param factory     the entity behavior for an id
    * @param stopMessage what the entity answers by stopping (after any persist in flight)
+   * @param limits      idle timeout and the most entities running at once
    */
   public static <C> Behavior<Command<C>> create(String kind, Function<String, Behavior<C>> factory, C stopMessage,
-                                                 Duration idleTimeout, Clock clock) {
+                                                 EntityLimits limits, Clock clock) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(SWEEP, new PassivateIdle<>(), idleTimeout.dividedBy(2));
-      return new EntityKeeper<>(context, kind, factory, stopMessage, idleTimeout, clock).behavior();
+      timers.startTimerWithFixedDelay(SWEEP, new PassivateIdle<>(), limits.idleTimeout().dividedBy(2));
+      return new EntityKeeper<>(context, kind, factory, stopMessage, limits, clock).behavior();
     }));
   }
 
@@ -98,6 +107,28 @@ public final class EntityKeeper<C> {
     ActorRef<C> ref = entity != null ? entity.ref() : start(id);
     running.put(id, new Running<>(ref, clock.instant()));
     ref.tell(message);
+    if (running.size() > maxLive) {
+      passivateLeastRecentlyUsed();
+    }
+  }
+
+  /** Over the cap: the entity used longest ago stops (never the one just used: it is the most recent). */
+  private void passivateLeastRecentlyUsed() {
+    if (!capReached) {
+      capReached = true;
+      context.getLog().info("entity cap reached kind={} max_live={}: least recently used entities are passivated",
+          kind, maxLive);
+    }
+    Iterator<Map.Entry<String, Running<C>>> eldest = running.entrySet().iterator();
+    Map.Entry<String, Running<C>> entry = eldest.next();
+    eldest.remove();
+    context.getLog().debug("entity passivated kind={} id={} reason=max-live", kind, entry.getKey());
+    passivate(entry.getKey(), entry.getValue().ref());
+  }
+
+  private void passivate(String id, ActorRef<C> ref) {
+    stopping.put(id, new Stopping<>(ref, new ArrayList<>()));
+    ref.tell(stopMessage);
   }
 
   private ActorRef<C> start(String id) {
@@ -114,9 +145,7 @@ public final class EntityKeeper<C> {
     List<String> idle = running.entrySet().stream()
         .filter(e -> e.getValue().lastUsed().isBefore(cutoff)).map(Map.Entry::getKey).toList();
     for (String id : idle) {
-      ActorRef<C> ref = running.remove(id).ref();
-      stopping.put(id, new Stopping<>(ref, new ArrayList<>()));
-      ref.tell(stopMessage);
+      passivate(id, running.remove(id).ref());
     }
   }
 

@@ -5,6 +5,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -45,6 +46,8 @@ public final class ConnectionGate implements Extension {
   private final LogThrottle refusals;
   private final Map<String, Integer> open = new ConcurrentHashMap<>();
   private final AtomicInteger total = new AtomicInteger();
+  /** Local ports bound without TLS that speak HTTP/2 (gRPC): a TLS ClientHello there is refused with a log line. */
+  private final Set<Integer> plaintextHttp2Ports = ConcurrentHashMap.newKeySet();
 
   public ConnectionGate(int maxPerAddress, int maxTotal, Predicate<InetAddress> healthSource,
                         Predicate<InetAddress> trustedProxy, LogThrottle refusals) {
@@ -147,6 +150,29 @@ public final class ConnectionGate implements Extension {
     refusals.occurrence("refused " + what + " " + address).ifPresent(count ->
         LOG.info("connection refused ip={} reason={} limit={} count={}", address, what, limit, count));
     return new Admission(Optional.empty(), Optional.of(reason));
+  }
+
+  /**
+   * A bound HTTP/2 port that has no TLS: {@link GateTelemetry} closes connections to it that start a TLS
+   * handshake, with a log line. Registered once bound; a port not registered is left alone (a TLS port
+   * must never be, so only plaintext ports are registered).
+   */
+  public void plaintextHttp2Port(int port) {
+    plaintextHttp2Ports.add(port);
+  }
+
+  public boolean isPlaintextHttp2Port(int port) {
+    return plaintextHttp2Ports.contains(port);
+  }
+
+  /**
+   * A peer began a TLS handshake on a plaintext port: logged at INFO with its address (once per
+   * log-interval per address, with a count); the caller closes the connection.
+   */
+  public void tlsOnPlaintextPort(String address, int port) {
+    refusals.occurrence("tls " + address).ifPresent(count ->
+        LOG.info("connection refused ip={} port={} reason=\"TLS handshake on a plaintext port\" count={}", address,
+            port, count));
   }
 
   /** Either a ticket or a refusal. */

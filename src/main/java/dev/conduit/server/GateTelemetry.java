@@ -20,7 +20,8 @@ import org.apache.pekko.util.ByteString;
  * its instrumentation hook ({@code @InternalStableApi}, configured by
  * {@code pekko.http.http2-telemetry-class} in application.conf), which sees every accepted TCP
  * connection before pekko-http reads from it. A connection over the caps is closed at once; an
- * admitted one releases its ticket when its TCP stream ends, whatever it carried. HTTP/1.1-only
+ * admitted one releases its ticket when its TCP stream ends, whatever it carried. On a plaintext port
+ * a connection that starts a TLS handshake is closed with a log line ({@link PlaintextPortGuard}). HTTP/1.1-only
  * ports do not come through here: {@link HttpServer} gates them itself.
  */
 public final class GateTelemetry implements TelemetrySpi {
@@ -49,7 +50,12 @@ public final class GateTelemetry implements TelemetrySpi {
       return List.of();
     }
     ConnectionGate.Ticket ticket = admission.ticket().get();
-    Flow<ByteString, ByteString, NotUsed> counted = incoming.flow().asJava()
+    org.apache.pekko.stream.javadsl.Flow<ByteString, ByteString, NotUsed> tcp = incoming.flow().asJava();
+    int port = incoming.localAddress().getPort();
+    if (gate.isPlaintextHttp2Port(port)) {
+      tcp = tcp.via(new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ticket.address(), port)));
+    }
+    Flow<ByteString, ByteString, NotUsed> counted = tcp
         .watchTermination((mat, done) -> {
           done.whenComplete((d, failure) -> ticket.release());
           return mat;

@@ -84,7 +84,8 @@ public final class HttpServer {
       // HTTP/2 bindings are gated by GateTelemetry (pekko-http's accept-loop hook).
       return Http.get(system).newServerAt(host, port)
           .adaptSettings(settings -> settings.withEnableHttp2(true))
-          .bind(dispatch);
+          .bind(dispatch)
+          .thenApply(binding -> plaintextHttp2(system, binding));
     }
     return bindHttp1(system, host, port, dispatch);
   }
@@ -241,9 +242,15 @@ public final class HttpServer {
     ServerBuilder builder = Http.get(system).newServerAt(host, port)
         .adaptSettings(s -> s.withEnableHttp2(true).withTimeouts(s.getTimeouts().withIdleTimeout(idle)));
     if (tls.isPresent()) {
-      builder = builder.enableHttps(ConnectionContext.httpsServer(tls.get()));
+      return builder.enableHttps(ConnectionContext.httpsServer(tls.get())).bind(grpcOnly);
     }
-    return builder.bind(grpcOnly);
+    return builder.bind(grpcOnly).thenApply(binding -> plaintextHttp2(system, binding));
+  }
+
+  /** Registers binding's port as plaintext HTTP/2, for GateTelemetry's TLS-handshake check. */
+  private static ServerBinding plaintextHttp2(ActorSystem<?> system, ServerBinding binding) {
+    ConnectionGate.get(system).plaintextHttp2Port(binding.localAddress().getPort());
+    return binding;
   }
 
   public static String describe(ServerBinding binding) {

@@ -18,6 +18,8 @@ import org.slf4j.LoggerFactory;
  * 400. Set as {@code pekko.http.server.parsing.error-handler}; pekko-http instantiates it (no-arg).
  */
 public final class JsonParsingErrorHandler extends ParsingErrorHandler {
+  /** pekko-http's detail for a request whose first byte is 0x16, a TLS record (HttpRequestParser). */
+  private static final String TLS_METHOD = "The HTTP method started with 0x16";
   private static final String TOO_MANY_HEADERS = "HTTP message contains more than the configured limit of";
   /**
    * Our own logger, not pekko's adapter: pekko's INFO is filtered out (logback.xml), and a peer can send
@@ -30,6 +32,13 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
 
   @Override
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
+    if (info.detail().contains(TLS_METHOD)) {
+      // pekko-http recognised a TLS ClientHello on the HTTP/1.1 port; it gives no remote address here.
+      THROTTLE.occurrence("tls").ifPresent(count -> LOG.info(
+          "http request refused status={} reason=\"TLS handshake on a plaintext port\" count={}", status.intValue(),
+          count));
+      return Json.error(status, "tls_on_plaintext_port", "TLS handshake on a plaintext port: use http://, not https://");
+    }
     THROTTLE.occurrence("status " + status.intValue()).ifPresent(count -> LOG.info(
         "http request refused status={} reason={} count={}", status.intValue(), info.summary(), count));
     if (info.summary().startsWith(TOO_MANY_HEADERS)) {

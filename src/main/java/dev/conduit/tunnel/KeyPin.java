@@ -5,6 +5,7 @@ import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.persistence.PersistFailures;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
@@ -15,6 +16,10 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 /**
  * The public key pinned to one instance id: the first registration pins it, in the journal, and every
  * later registration must present the same key. This is what stops an instance id from being hijacked.
+ * Once a registration of the id has proven possession of the key (relay protocol 1.1), that is
+ * journalled too, and from then on every registration of the id must prove it: the public key, which
+ * every client learns, no longer registers the id even while the real instance is offline. Ids never
+ * proven (instances before 1.1) register with the key alone, as before.
  */
 public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Event, KeyPin.State> {
   static final String ENTITY_TYPE = "KeyPin";
@@ -23,22 +28,29 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
 
   public sealed interface Command {}
 
-  /** Pin publicKey if nothing is pinned yet, else compare it with the pin. */
-  public record Check(String publicKey, ActorRef<Result> replyTo) implements Command {}
+  /**
+   * Pin publicKey if nothing is pinned yet, else compare it with the pin. proven: this registration proved
+   * possession of the key's private key (remembered for good); an unproven one for an id proven before
+   * gets PROOF_REQUIRED.
+   */
+  public record Check(String publicKey, boolean proven, ActorRef<Result> replyTo) implements Command {}
 
   /** Is anything pinned for this id? Answers PINNED or NOT_PINNED. */
   public record Lookup(ActorRef<Result> replyTo) implements Command {}
 
   public enum Passivate implements Command { INSTANCE }
 
-  public enum Result { PINNED_NOW, MATCHES, MISMATCH, PINNED, NOT_PINNED }
+  public enum Result { PINNED_NOW, MATCHES, MISMATCH, PROOF_REQUIRED, PINNED, NOT_PINNED }
 
   public sealed interface Event extends JsonSerializable {}
 
   public record KeyPinned(String publicKey, Instant pinnedAt) implements Event {}
 
-  /** publicKey is null until pinned. */
-  public record State(String publicKey) implements JsonSerializable {}
+  /** A registration proved possession of the pinned key's private key (relay protocol 1.1). */
+  public record PossessionProven(Instant provenAt) implements Event {}
+
+  /** publicKey is null until pinned; proven: possession of its private key was proven once. */
+  public record State(String publicKey, boolean proven) implements JsonSerializable {}
 
   private final Clock clock;
 
@@ -53,7 +65,7 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
 
   @Override
   public State emptyState() {
-    return new State(null);
+    return new State(null, false);
   }
 
   @Override
@@ -67,18 +79,26 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
   }
 
   private Effect<Event, State> check(State state, Check check) {
+    Instant now = clock.instant();
     if (state.publicKey() == null) {
-      return Effect().persist(new KeyPinned(check.publicKey(), clock.instant()))
+      KeyPinned pinned = new KeyPinned(check.publicKey(), now);
+      return Effect().persist(check.proven() ? List.of(pinned, new PossessionProven(now)) : List.of(pinned))
           .thenReply(check.replyTo(), s -> Result.PINNED_NOW);
     }
-    Result result = state.publicKey().equals(check.publicKey()) ? Result.MATCHES : Result.MISMATCH;
-    return Effect().reply(check.replyTo(), result);
+    if (!state.publicKey().equals(check.publicKey())) {
+      return Effect().reply(check.replyTo(), Result.MISMATCH);
+    }
+    if (check.proven() && !state.proven()) {
+      return Effect().persist(new PossessionProven(now)).thenReply(check.replyTo(), s -> Result.MATCHES);
+    }
+    return Effect().reply(check.replyTo(), !check.proven() && state.proven() ? Result.PROOF_REQUIRED : Result.MATCHES);
   }
 
   @Override
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
-        .onEvent(KeyPinned.class, (state, event) -> new State(event.publicKey()))
+        .onEvent(KeyPinned.class, (state, event) -> new State(event.publicKey(), state.proven()))
+        .onEvent(PossessionProven.class, (state, event) -> new State(state.publicKey(), true))
         .build();
   }
 }

@@ -51,6 +51,11 @@ public final class Replies {
         "Instance is connected on another socket that still answers; prove possession of its key (relay_protocol 1.1) to replace it");
   }
 
+  static String proofRequired() {
+    return error("proof_required", "Instance id has proven possession of its key before; offer relay_protocol 1.1 "
+        + "in protocol_versions and prove it to register");
+  }
+
   static String proofFailed() {
     return error("proof_failed", "Possession proof failed: mac does not prove the private key of public_key");
   }

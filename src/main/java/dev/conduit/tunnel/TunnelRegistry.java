@@ -1,8 +1,8 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.persistence.EntityLimits;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -98,18 +98,18 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
   private long spawned;
 
   private TunnelRegistry(ActorContext<Command> context, TunnelSettings settings, RateLimiter rateLimiter,
-                         TunnelMetrics metrics, Clock clock, Duration entityIdleTimeout) {
+                         TunnelMetrics metrics, Clock clock, EntityLimits entityLimits) {
     super(context);
     this.pins = context.spawn(EntityKeeper.create("pin", id -> KeyPin.create(id, clock), KeyPin.Passivate.INSTANCE,
-        entityIdleTimeout, clock), "key-pins");
+        entityLimits, clock), "key-pins");
     ActorRef<EntityKeeper.Command<ClaimCode.Command>> claims = context.spawn(EntityKeeper.create("claim",
-        code -> ClaimCode.create(code, clock), ClaimCode.Passivate.INSTANCE, entityIdleTimeout, clock), "claim-codes");
+        code -> ClaimCode.create(code, clock), ClaimCode.Passivate.INSTANCE, entityLimits, clock), "claim-codes");
     this.tunnel = new TunnelContext(settings, rateLimiter, metrics, clock, context.getSelf(), claims);
   }
 
   public static Behavior<Command> create(TunnelSettings settings, RateLimiter rateLimiter, TunnelMetrics metrics,
-                                         Clock clock, Duration entityIdleTimeout) {
-    return Behaviors.setup(context -> new TunnelRegistry(context, settings, rateLimiter, metrics, clock, entityIdleTimeout));
+                                         Clock clock, EntityLimits entityLimits) {
+    return Behaviors.setup(context -> new TunnelRegistry(context, settings, rateLimiter, metrics, clock, entityLimits));
   }
 
   @Override
@@ -160,7 +160,8 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     String instanceId = request.register().instanceId();
     long generation = ++generations;
     getContext().ask(KeyPin.Result.class, pins, tunnel.settings().askTimeout(),
-        replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(), replyTo)),
+        replyTo -> EntityKeeper.deliver(instanceId, new KeyPin.Check(request.register().publicKeyBase64(),
+            request.proven(), replyTo)),
         (result, failure) -> new PinChecked(request, generation, result, failure));
     return this;
   }
@@ -178,6 +179,11 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
       connection.tell(new InstanceConnection.RegisterOutcome(register, false,
           Replies.error("key_mismatch", "Instance id is registered with another public key"),
           "public key differs from the pinned key (hijack attempt?)"));
+      return this;
+    }
+    if (checked.result() == KeyPin.Result.PROOF_REQUIRED) {
+      connection.tell(new InstanceConnection.RegisterOutcome(register, false, Replies.proofRequired(),
+          "the id proved possession of its key before; a register without proof cannot take it"));
       return this;
     }
     return decide(checked.request(), checked.generation(), checked.result(), null, Registration.Liveness.UNKNOWN);

@@ -15,6 +15,7 @@ import dev.conduit.hub.connect.HubTransport;
 import dev.conduit.hub.grpc.RelayService;
 import dev.conduit.persistence.Database;
 import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.HttpServer;
 import dev.conduit.server.Json;
@@ -67,7 +68,7 @@ public final class WebhookRelay {
 
   /** Spawns the webhook relay's actors under context; endpoints and the status table must be ready. */
   public static WebhookRelay start(ActorContext<?> context, Config config, Database database, EndpointStore endpoints,
-                                   WebhookStatusTable statusTable, Clock clock, Duration entityIdleTimeout,
+                                   WebhookStatusTable statusTable, Clock clock, EntityLimits entityLimits,
                                    WebhookMetrics metrics, HubMetrics hubMetrics) {
     ActorSystem<?> system = context.getSystem();
     WebhookSettings settings = WebhookSettings.from(config);
@@ -85,7 +86,7 @@ public final class WebhookRelay {
     keeper.set(context.spawn(EntityKeeper.create("webhook-endpoint",
         id -> WebhookEndpoint.create(id, settings, endpoints::get, hubs,
             () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock, metrics),
-        WebhookEndpoint.Passivate.INSTANCE, entityIdleTimeout, clock), "webhook-endpoints"));
+        WebhookEndpoint.Passivate.INSTANCE, entityLimits, clock), "webhook-endpoints"));
 
     // On shutdown the hub streams end first (UNAVAILABLE: the hubs reconnect), as tunnel sockets are told
     // shutting_down: a live stream would otherwise hold the gRPC binding's drain until its deadline.

@@ -10,7 +10,20 @@ import dev.conduit.testing.ChildServer;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestHub;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.OutputStreamAppender;
+import java.io.IOException;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.stream.Stream;
 import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -26,7 +39,9 @@ import org.junit.jupiter.api.Test;
  * A real relay in a child JVM, its stdout (the shipped logback.xml) captured: values with CR/LF sent
  * where they get logged, without authentication (a tunnel frame's type, a gRPC hub_id) and with it
  * (an endpoint name, an ACK id), never start a log line of their own and appear escaped; an admin
- * token containing '!', '#' and '?' (which pekko-http cannot parse) never reaches the log.
+ * token containing '!', '#' and '?' (which pekko-http cannot parse) never reaches the log. And an
+ * exception whose message (or its cause's, or a suppressed one's) carries CR/LF or terminal escapes,
+ * rendered by every appender of every shipped logback*.xml, starts no line of its own either.
  */
 class LogForgingTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -70,6 +85,53 @@ class LogForgingTest {
       assertFalse(log.contains("tok!#?en"), "admin token in the log:\n" + log);
       assertFalse(log.contains("s3cret"), "secret in the log:\n" + log);
       socket.abort();
+    }
+  }
+
+  @Test
+  void exceptionTextCannotForgeLogLinesInAnyShippedPattern() throws Exception {
+    List<Path> configs = shippedLogbackConfigs();
+    assertFalse(configs.isEmpty(), "no logback*.xml under src/main/resources");
+    IllegalArgumentException thrown = new IllegalArgumentException("bad input 'x\n" + FORGED + " ex\u001b[2J'",
+        new IllegalStateException("cause\r\n" + FORGED + " cause"));
+    thrown.addSuppressed(new RuntimeException("suppressed\n" + FORGED + " suppressed Authorization: Bearer abc123"));
+    for (Path config : configs) {
+      LoggerContext context = new LoggerContext();
+      JoranConfigurator configurator = new JoranConfigurator();
+      configurator.setContext(context);
+      configurator.doConfigure(config.toFile());
+      ch.qos.logback.classic.Logger logger = context.getLogger("dev.conduit.Probe");
+      ILoggingEvent event = new LoggingEvent(getClass().getName(), logger, Level.ERROR, "request failed", thrown, null);
+      List<String> rendered = new ArrayList<>();
+      for (ch.qos.logback.classic.Logger each : context.getLoggerList()) {
+        for (Iterator<Appender<ILoggingEvent>> it = each.iteratorForAppenders(); it.hasNext(); ) {
+          if (it.next() instanceof OutputStreamAppender<ILoggingEvent> appender) {
+            rendered.add(new String(appender.getEncoder().encode(event), StandardCharsets.UTF_8));
+          }
+        }
+      }
+      context.stop();
+      assertFalse(rendered.isEmpty(), config + " has no appender with an encoder");
+      for (String text : rendered) {
+        assertTrue(text.contains("at dev.conduit.logging.LogForgingTest"), config + ": stack trace missing:\n" + text);
+        for (String where : List.of("ex", "cause", "suppressed")) {
+          assertTrue(text.contains("\\n" + FORGED + " " + where), config + ": " + where + " not escaped:\n" + text);
+        }
+        assertTrue(text.contains("\\u001b[2J"), config + ": escape sequence not escaped:\n" + text);
+        assertFalse(text.contains("\u001b"), config + ": raw escape sequence:\n" + text);
+        assertFalse(text.contains("abc123"), config + ": credential in the stack trace:\n" + text);
+        for (String line : text.split("\n", -1)) {
+          assertFalse(line.strip().startsWith(FORGED), config + ": forged line: " + line);
+          assertFalse(line.contains("\r"), config + ": carriage return in: " + line);
+        }
+      }
+    }
+  }
+
+  /** Every logback configuration the relay ships (the build copies src/main/resources into the jar). */
+  private static List<Path> shippedLogbackConfigs() throws IOException {
+    try (Stream<Path> files = Files.walk(Path.of("src/main/resources"))) {
+      return files.filter(f -> f.getFileName().toString().matches("logback.*\\.xml")).sorted().toList();
     }
   }
 

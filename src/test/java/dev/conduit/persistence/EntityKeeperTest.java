@@ -15,7 +15,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-/** The keeper routes by id, passivates idle entities, and loses nothing while one stops or fails. */
+/**
+ * The keeper routes by id, passivates idle entities, keeps at most maxLive running (passivating the least
+ * recently used), and loses nothing while one stops or fails.
+ */
 class EntityKeeperTest {
   private static final ActorTestKit KIT = ActorTestKit.create(ManualTime.config());
   private static final ManualTime TIME = ManualTime.get(KIT.system());
@@ -74,7 +77,7 @@ class EntityKeeperTest {
     TestProbe<ActorRef<Msg>> stopping = KIT.createTestProbe();
     TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
     ActorRef<EntityKeeper.Command<Msg>> keeper = KIT.spawn(
-        EntityKeeper.create("e", id -> entity(id, lifecycle, stopping), new Stop(), IDLE, clock));
+        EntityKeeper.create("e", id -> entity(id, lifecycle, stopping), new Stop(), new EntityLimits(IDLE, 100), clock));
 
     keeper.tell(EntityKeeper.deliver("a", new Hello(replies.ref())));
     String first = replies.receiveMessage();
@@ -99,7 +102,7 @@ class EntityKeeperTest {
     TestProbe<String> lifecycle = KIT.createTestProbe();
     TestProbe<String> replies = KIT.createTestProbe();
     ActorRef<EntityKeeper.Command<Msg>> keeper = KIT.spawn(EntityKeeper.create("f", id -> entity(id, lifecycle),
-        new Stop(), IDLE, new TestClock(Instant.parse("2026-01-01T00:00:00Z"))));
+        new Stop(), new EntityLimits(IDLE, 100), new TestClock(Instant.parse("2026-01-01T00:00:00Z"))));
     keeper.tell(EntityKeeper.deliver("x", new Hello(replies.ref())));
     String first = replies.receiveMessage();
     assertEquals("started " + first, lifecycle.receiveMessage());
@@ -111,5 +114,43 @@ class EntityKeeperTest {
     keeper.tell(EntityKeeper.deliver("x", new Hello(replies.ref())));
     assertEquals(first, replies.receiveMessage(), "the message queued behind the failure is answered");
     assertEquals("started " + first, lifecycle.receiveMessage(), "by the same entity, restarted");
+  }
+
+  @Test
+  void atMostMaxLiveRunAndTheLeastRecentlyUsedIsPassivatedWithoutLosingItsMessages() {
+    TestProbe<String> lifecycle = KIT.createTestProbe();
+    TestProbe<String> replies = KIT.createTestProbe();
+    TestProbe<ActorRef<Msg>> stopping = KIT.createTestProbe();
+    ActorRef<EntityKeeper.Command<Msg>> keeper = KIT.spawn(EntityKeeper.create("g", id -> entity(id, lifecycle, stopping),
+        new Stop(), new EntityLimits(IDLE, 2), new TestClock(Instant.parse("2026-01-01T00:00:00Z"))));
+    keeper.tell(EntityKeeper.deliver("a", new Hello(replies.ref())));
+    String a = replies.receiveMessage();
+    keeper.tell(EntityKeeper.deliver("b", new Hello(replies.ref())));
+    replies.receiveMessage();
+    // a is used again, so b is now the least recently used.
+    keeper.tell(EntityKeeper.deliver("a", new Hello(replies.ref())));
+    assertEquals(a, replies.receiveMessage());
+    assertEquals("started " + a, lifecycle.receiveMessage());
+    String bStarted = lifecycle.receiveMessage();
+
+    // A third id, no time passing: b is asked to stop at once, a keeps running.
+    keeper.tell(EntityKeeper.deliver("c", new Hello(replies.ref())));
+    String c = replies.receiveMessage();
+    assertEquals("started " + c, lifecycle.receiveMessage());
+    assertEquals(bStarted.replace("started ", "stopping "), lifecycle.receiveMessage());
+    ActorRef<Msg> b = stopping.receiveMessage();
+    keeper.tell(EntityKeeper.deliver("a", new Hello(replies.ref())));
+    assertEquals(a, replies.receiveMessage(), "the recently used entity was not passivated");
+
+    // A message for b while it stops is held, then answered by a new incarnation (which passivates c).
+    keeper.tell(EntityKeeper.deliver("b", new Hello(replies.ref())));
+    replies.expectNoMessage(Duration.ofMillis(200));
+    b.tell(new Go());
+    String b2 = replies.receiveMessage();
+    assertEquals("b@", b2.substring(0, 2));
+    assertNotEquals(bStarted.substring("started ".length()), b2, "a new incarnation of b");
+    assertEquals("started " + b2, lifecycle.receiveMessage());
+    assertEquals("stopping " + c, lifecycle.receiveMessage(), "c was the least recently used");
+    lifecycle.expectNoMessage(Duration.ofMillis(200));
   }
 }

@@ -90,6 +90,52 @@ class ConnectionLimitsTest {
     }
   }
 
+  /**
+   * A TLS client pointed at a plaintext port (gRPC, then HTTP): its handshake fails at once rather than
+   * hanging, and the relay logs it at INFO with the reason (on the gRPC port with the address and port).
+   */
+  @Test
+  void aTlsHandshakeOnAPlaintextPortIsLoggedAndClosed() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         ChildServer server = ChildServer.start(db, Map.of("CONDUIT_HUBS", "home:s3cret"))) {
+      assertHandshakeRefused(server.grpcPort());
+      String grpcLine = "ip=127.0.0.1 port=" + server.grpcPort() + " reason=\"TLS handshake on a plaintext port\"";
+      assertTrue(awaitLog(server, grpcLine).contains(grpcLine), "gRPC port: " + grpcLine);
+      assertHandshakeRefused(server.port());
+      String httpLine = "status=400 reason=\"TLS handshake on a plaintext port\"";
+      assertTrue(awaitLog(server, httpLine).contains(httpLine), "HTTP port: " + httpLine);
+      // The plaintext ports still serve plaintext.
+      try (RawHttp plain = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD)) {
+        assertEquals(200, plain.get("/healthz").status());
+      }
+      try (RawHttp grpc = RawHttp.connect("127.0.0.1", server.grpcPort(), HANG_GUARD)) {
+        grpc.write(HTTP2_PREFACE);
+        grpc.write(EMPTY_SETTINGS);
+        assertEquals(4, serverFrameType(grpc), "the server's first HTTP/2 frame is SETTINGS");
+      }
+    }
+  }
+
+  /** A JDK TLS client's handshake with port ends in an error, not a timeout. */
+  private static void assertHandshakeRefused(int port) throws Exception {
+    try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) javax.net.ssl.SSLContext.getDefault().getSocketFactory()
+        .createSocket("127.0.0.1", port)) {
+      tls.setSoTimeout((int) HANG_GUARD.toMillis());
+      IOException failed = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, tls::startHandshake);
+      assertTrue(!(failed instanceof java.net.SocketTimeoutException), "the handshake hung: " + failed);
+    }
+  }
+
+  private static String awaitLog(ChildServer server, String wanted) throws Exception {
+    long deadline = System.nanoTime() + HANG_GUARD.toNanos();
+    String log = java.nio.file.Files.readString(server.log());
+    while (!log.contains(wanted) && System.nanoTime() < deadline) {
+      Thread.sleep(50); // another process's log file: nothing to wait on
+      log = java.nio.file.Files.readString(server.log());
+    }
+    return log;
+  }
+
   @Test
   void theTotalCapSparesHealthSources() throws Exception {
     List<RawHttp> open = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.conduit.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.typesafe.config.ConfigFactory;
@@ -75,11 +76,35 @@ class ClaimCodeTest {
     EventSourcedBehaviorTestKit<KeyPin.Command, KeyPin.Event, KeyPin.State> kit =
         EventSourcedBehaviorTestKit.create(TESTKIT.system(), KeyPin.create("inst-1", Clock.systemUTC()), LOCAL_COMMANDS);
     assertEquals(KeyPin.Result.NOT_PINNED, kit.<KeyPin.Result>runCommand(KeyPin.Lookup::new).reply());
-    assertEquals(KeyPin.Result.PINNED_NOW, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", r)).reply());
-    assertEquals(KeyPin.Result.MATCHES, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", r)).reply());
-    assertEquals(KeyPin.Result.MISMATCH, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k2", r)).reply());
+    assertEquals(KeyPin.Result.PINNED_NOW, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply());
+    assertEquals(KeyPin.Result.MATCHES, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply());
+    assertEquals(KeyPin.Result.MISMATCH, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k2", false, r)).reply());
     kit.restart();
-    assertEquals(KeyPin.Result.MISMATCH, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k2", r)).reply());
+    assertEquals(KeyPin.Result.MISMATCH, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k2", false, r)).reply());
     assertEquals(KeyPin.Result.PINNED, kit.<KeyPin.Result>runCommand(KeyPin.Lookup::new).reply());
+  }
+
+  /** Once proven, the id needs the proof for good (journalled: it survives a restart); never proven: the key suffices. */
+  @Test
+  void keyPinOnceProvenRequiresTheProof() {
+    EventSourcedBehaviorTestKit<KeyPin.Command, KeyPin.Event, KeyPin.State> kit =
+        EventSourcedBehaviorTestKit.create(TESTKIT.system(), KeyPin.create("inst-2", Clock.systemUTC()), LOCAL_COMMANDS);
+    assertEquals(KeyPin.Result.PINNED_NOW, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply());
+    assertEquals(KeyPin.Result.MATCHES, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply(),
+        "an instance that never proved registers with its key alone");
+    var upgraded = kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", true, r));
+    assertEquals(KeyPin.Result.MATCHES, upgraded.reply());
+    assertTrue(upgraded.event() instanceof KeyPin.PossessionProven, String.valueOf(upgraded.events()));
+    assertEquals(KeyPin.Result.PROOF_REQUIRED, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply());
+    kit.restart();
+    assertEquals(KeyPin.Result.PROOF_REQUIRED, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", false, r)).reply());
+    assertEquals(KeyPin.Result.MATCHES, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k1", true, r)).reply());
+    assertEquals(KeyPin.Result.MISMATCH, kit.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k2", true, r)).reply());
+
+    EventSourcedBehaviorTestKit<KeyPin.Command, KeyPin.Event, KeyPin.State> first =
+        EventSourcedBehaviorTestKit.create(TESTKIT.system(), KeyPin.create("inst-3", Clock.systemUTC()), LOCAL_COMMANDS);
+    assertEquals(KeyPin.Result.PINNED_NOW, first.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k3", true, r)).reply());
+    assertEquals(new KeyPin.State("k3", true), first.getState(), "pinned and proven by its first registration");
+    assertEquals(KeyPin.Result.PROOF_REQUIRED, first.<KeyPin.Result>runCommand(r -> new KeyPin.Check("k3", false, r)).reply());
   }
 }

@@ -2,6 +2,7 @@ package dev.conduit.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import dev.conduit.persistence.EntityLimits;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -53,7 +54,7 @@ final class TunnelHarness implements AutoCloseable {
     this.materializer = Materializer.matFromSystem(testKit.system());
     RateLimiter limiter = new RateLimiter(rateLimitBurst, settings.rateLimitPerSecond(), () -> 0L);
     this.registry = testKit.spawn(TunnelRegistry.create(settings, limiter, new TunnelMetrics(), Clock.systemUTC(),
-        Duration.ofMinutes(2)), "tunnel");
+        new EntityLimits(Duration.ofMinutes(2), 10_000)), "tunnel");
   }
 
   static TunnelSettings settings() {

@@ -27,14 +27,18 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Who holds an instance id, over real sockets: crossing re-registrations leave exactly one live connection;
- * the public key alone (which every client learns) cannot take an id from a live instance; a possession
- * proof replaces at once; an instance from before relay protocol 1.1 still replaces a dead connection.
+ * the public key alone (which every client learns) cannot take an id from a live instance, nor, once the id
+ * has proven possession, while its instance is offline; a possession proof replaces at once; an instance
+ * from before relay protocol 1.1 still replaces a dead connection and registers again without proof.
  */
 class TunnelRegistrationTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
   private static final Duration PING = Duration.ofSeconds(30);
   private static final int CROSSING_TRIES = 60;
   private static final long MAX_CROSSING_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(3);
+  private static final String PROOF_REQUIRED = "{\"type\":\"error\",\"code\":\"proof_required\",\"message\":"
+      + "\"Instance id has proven possession of its key before; offer relay_protocol 1.1 in protocol_versions and prove "
+      + "it to register\"}";
   private static final byte[] DATA = "still the real instance".getBytes(StandardCharsets.UTF_8);
 
   private static TestDatabase db;
@@ -112,13 +116,10 @@ class TunnelRegistrationTest {
       String register = "{\"type\":\"register\",\"instance_id\":\"" + id + "\",\"public_key\":\""
           + Base64.getEncoder().encodeToString(publicKey) + "\"}";
 
-      // As an instance from before 1.1: the live instance answers the relay's ping, so the attacker is refused.
+      // As an instance from before 1.1: the id has proven possession before, so a register without proof is refused.
       try (RelayConnection attacker = instanceSocket()) {
         attacker.send(register);
-        JsonNode refusal = attacker.expect("error", TIMEOUT);
-        assertEquals("{\"type\":\"error\",\"code\":\"already_connected\",\"message\":\"Instance is connected on "
-            + "another socket that still answers; prove possession of its key (relay_protocol 1.1) to replace it\"}",
-            refusal.toString());
+        assertEquals(PROOF_REQUIRED, attacker.expect("error", TIMEOUT).toString());
       }
 
       // Offering 1.1: challenged, and a proof made with any other private key is refused.
@@ -143,6 +144,67 @@ class TunnelRegistrationTest {
         assertEquals("session_closed", event.path("type").asText(), event.toString());
       }
       assertOnline(id, "after the attacks");
+    }
+  }
+
+  /** An instance from before 1.1 that is live and answers pings keeps its id against the public key alone. */
+  @Test
+  void thePublicKeyAloneDoesNotTakeTheIdFromALiveOldStyleInstance() throws Exception {
+    String id = UUID.randomUUID().toString();
+    KeyPair key = KeyPair.generate();
+    try (SimulatedInstance real = SimulatedInstance.startWithoutProof(server.wsBase(), id, key, PING, TIMEOUT);
+         RelayConnection attacker = instanceSocket()) {
+      attacker.send(SimulatedInstance.register(id, key, false));
+      assertEquals("{\"type\":\"error\",\"code\":\"already_connected\",\"message\":\"Instance is connected on "
+          + "another socket that still answers; prove possession of its key (relay_protocol 1.1) to replace it\"}",
+          attacker.expect("error", TIMEOUT).toString());
+      try (SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), id, TIMEOUT)) {
+        assertArrayEquals(DATA, client.echo(DATA));
+      }
+      assertEquals(1, real.echoedMessages());
+    }
+  }
+
+  /**
+   * The report: once an id has proven possession, its public key alone no longer registers it, even while
+   * the real instance is offline (before, the impostor was accepted until the real one came back). The
+   * real instance, proving, registers again.
+   */
+  @Test
+  void thePublicKeyAloneDoesNotTakeAProvenIdWhileItsInstanceIsOffline() throws Exception {
+    String id = UUID.randomUUID().toString();
+    KeyPair key = KeyPair.generate();
+    try (RelayConnection real = instanceSocket()) {
+      registerProving(real, id, key);
+    }
+    awaitOffline(id);
+    try (RelayConnection attacker = instanceSocket()) {
+      attacker.send(SimulatedInstance.register(id, key, false));
+      assertEquals(PROOF_REQUIRED, attacker.expect("error", TIMEOUT).toString());
+    }
+    EdgeApi.Response status = new EdgeApi(server.httpBase(), "").send("GET", "/relay/instances/" + id, null, Map.of());
+    assertEquals(false, status.json().path("online").asBoolean(), "the impostor is not online: " + status.body());
+    try (SimulatedInstance back = SimulatedInstance.start(server.wsBase(), id, key, PING, TIMEOUT);
+         SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), id, TIMEOUT)) {
+      assertArrayEquals(DATA, client.echo(DATA));
+      assertEquals(1, back.echoedMessages());
+    }
+  }
+
+  /** An instance that never proved (before 1.1) still registers again with its key alone while offline. */
+  @Test
+  void anOldStyleInstanceRegistersAgainWithoutProof() throws Exception {
+    String id = UUID.randomUUID().toString();
+    KeyPair key = KeyPair.generate();
+    try (RelayConnection first = instanceSocket()) {
+      first.send(SimulatedInstance.register(id, key, false));
+      assertEquals("1.0", first.expect("registered", TIMEOUT).path("relay_protocol").asText());
+    }
+    awaitOffline(id);
+    try (SimulatedInstance again = SimulatedInstance.startWithoutProof(server.wsBase(), id, key, PING, TIMEOUT);
+         SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), id, TIMEOUT)) {
+      assertArrayEquals(DATA, client.echo(DATA));
+      assertEquals(1, again.echoedMessages());
     }
   }
 
@@ -209,6 +271,18 @@ class TunnelRegistrationTest {
     JsonNode frame = socket.receive(TIMEOUT);
     assertTrue(frame != null, context + ": no frame within " + TIMEOUT);
     return frame;
+  }
+
+  /** Waits until the public status says the id is offline (its socket's close reaches the registry asynchronously). */
+  private static void awaitOffline(String id) throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    EdgeApi api = new EdgeApi(server.httpBase(), "");
+    EdgeApi.Response status = api.send("GET", "/relay/instances/" + id, null, Map.of());
+    while (status.json().path("online").asBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(20); // another actor's bookkeeping: nothing to wait on from here
+      status = api.send("GET", "/relay/instances/" + id, null, Map.of());
+    }
+    assertEquals(false, status.json().path("online").asBoolean(), "still online: " + status.body());
   }
 
   private static void assertOnline(String id, String context) throws Exception {

@@ -330,7 +330,10 @@ class WebhookRelayEndToEndTest {
       dev.conduit.hub.grpc.ConnectResponse response = hub.awaitConnectResponse(TIMEOUT);
       assertEquals(false, response.getSuccess());
       assertEquals(error, response.getError());
-      assertEquals(null, hub.awaitEnd(TIMEOUT), "the stream ends normally after the refusal");
+      // Then the call ends with the refusal's status, its text as the message (grpc-status/grpc-message trailers).
+      io.grpc.Status status = io.grpc.Status.fromThrowable(hub.awaitEnd(TIMEOUT));
+      assertEquals(dev.conduit.hub.RefusalCode.of(error), status.getCode(), status.toString());
+      assertEquals(error, status.getDescription());
       assertEquals(1, hub.responses().size());
     }
   }

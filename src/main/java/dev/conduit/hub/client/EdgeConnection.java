@@ -68,6 +68,14 @@ final class EdgeConnection {
     return terminated;
   }
 
+  /**
+   * Ends the call cleanly: no more requests (the hub's side of the stream is half-closed, END_STREAM, not
+   * a reset); the edge then ends its side, which completes {@link #terminated()}. Call {@link #close()} after.
+   */
+  void finish() {
+    outgoing.complete();
+  }
+
   /** Cancels the call and releases the channel. Idempotent. */
   void close() {
     killSwitch.shutdown();

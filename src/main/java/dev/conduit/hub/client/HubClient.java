@@ -41,8 +41,19 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
 
   public sealed interface Command {}
 
-  /** Closes the stream and stops; POSTs in flight are aborted and not acknowledged (the edge redelivers). */
+  /**
+   * Stops gracefully: no new POST starts (webhooks not started are not acknowledged; the edge redelivers),
+   * POSTs in flight may finish and be acknowledged within half of stop-timeout, then the stream is
+   * half-closed and its end awaited (the rest of stop-timeout), then the client stops and answers Done.
+   * Also run on JVM shutdown (SIGTERM), through CoordinatedShutdown.
+   */
   public record Stop(ActorRef<Done> replyTo) implements Command {}
+
+  /** The POSTs in flight had their time: close the stream now. */
+  private record DrainTimeout() implements Command {}
+
+  /** The stream ended after finish(), or its time to end was up. */
+  private record Finished() implements Command {}
 
   private record Connect() implements Command {}
 
@@ -62,6 +73,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   private static final Object RECONNECT_TIMER = "reconnect";
   private static final Object HEARTBEAT_TIMER = "heartbeat";
   private static final Object STALE_TIMER = "stale";
+  private static final Object STOP_TIMER = "stop";
   private static final AtomicLong INSTANCES = new AtomicLong();
 
   private final HubClientSettings settings;
@@ -80,6 +92,11 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   /** Replacements without a stream ending otherwise in between; unlike failedAttempts, a connect keeps it. */
   private int replacedInARow;
   private long lastTimestamp;
+  /** POSTs started and not yet delivered. */
+  private int inFlight;
+  /** Who asked to stop; empty while running. */
+  private final java.util.List<ActorRef<Done>> stopping = new java.util.ArrayList<>();
+  private boolean finishing;
 
   /** Starts a hub client under {@code system}; fails fast if the secret file cannot be read. */
   public static RunningHubClient start(ActorSystem<?> system, HubClientSettings settings) throws IOException {
@@ -87,7 +104,13 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     HubClientStats stats = new HubClientStats();
     ActorRef<Command> ref = system.systemActorOf(create(settings, stats),
         "hub-client-" + INSTANCES.incrementAndGet(), Props.empty());
-    return new RunningHubClient(system, ref, stats, settings.stopTimeout());
+    // On SIGTERM (the JVM shutdown hook runs CoordinatedShutdown) the client stops as Stop says, before the
+    // actor system terminates (HubCommand gives the phase stop-timeout and a margin).
+    RunningHubClient running = new RunningHubClient(system, ref, stats, settings.stopTimeout());
+    org.apache.pekko.actor.CoordinatedShutdown.get(system).addTask(
+        org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceRequestsDone(), "stop-" + ref.path().name(),
+        running::stop);
+    return running;
   }
 
   public static Behavior<Command> create(HubClientSettings settings, HubClientStats stats) {
@@ -119,6 +142,8 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
         .onMessage(SendHeartbeat.class, h -> onSendHeartbeat())
         .onMessage(Delivered.class, this::onDelivered)
         .onMessage(Stop.class, this::onStop)
+        .onMessage(DrainTimeout.class, t -> finish())
+        .onMessage(Finished.class, f -> onFinished())
         .onSignal(PostStop.class, s -> {
           closeStream(); // e.g. the actor system is terminating
           poster.close();
@@ -128,7 +153,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private Behavior<Command> onConnect() {
-    if (connection != null) {
+    if (connection != null || !stopping.isEmpty()) {
       return this;
     }
     String secret;
@@ -150,7 +175,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     }
     stats.connectAttempt();
     getContext().pipeToSelf(connection.terminated(), (done, failure) -> new StreamEnded(gen,
-        failure == null ? "the edge closed the stream" : DeliveryAcks.describe(failure), isReplacement(failure)));
+        failure == null ? "the edge closed the stream" : describeEnd(failure, settings), isReplacement(failure)));
     long timestamp = nextTimestamp();
     connection.send(StreamRequest.newBuilder().setConnect(ConnectRequest.newBuilder()
         .setHubId(settings.hubId())
@@ -205,6 +230,9 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private Behavior<Command> onStreamEnded(StreamEnded ended) {
+    if (!stopping.isEmpty()) {
+      return this; // stopping: the end is awaited by finish(), no reconnect
+    }
     if (isCurrent(ended.generation()) && ended.replaced()) {
       // Another client with this hub id took over. Reconnecting at once would take the stream back and
       // the two would replace each other for ever, so each replacement in a row lengthens the backoff
@@ -219,6 +247,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
           settings.edgeUrl(), settings.hubId(), replacedInARow, delay.toMillis());
     } else if (isCurrent(ended.generation())) {
       replacedInARow = 0;
+      stats.streamEnded(ended.reason());
       log.info("{} edge={} reason={}", connected ? "hub disconnected" : "hub connect failed", settings.edgeUrl(),
           ended.reason());
       closeConnection();
@@ -228,6 +257,9 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private Behavior<Command> onStale(Stale stale) {
+    if (!stopping.isEmpty()) {
+      return this;
+    }
     if (isCurrent(stale.generation())) {
       replacedInARow = 0;
       log.info("{} edge={} reason=nothing received for {} ms", connected ? "hub disconnected" : "hub connect failed",
@@ -251,6 +283,10 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     log.debug("Received webhook {} for endpoint {} (attempt {}, {} bytes, {} headers) -> {}", envelope.getId(),
         envelope.getEndpointId(), envelope.getAttempt(), envelope.getPayload().size(), envelope.getHeadersCount(),
         envelope.getDestinationUrl());
+    if (!stopping.isEmpty()) {
+      log.debug("Webhook {} not started: stopping (the edge redelivers it)", envelope.getId());
+      return;
+    }
     if (queues.add(envelope.getEndpointId(), pending)) {
       startFrom(pending);
     }
@@ -263,6 +299,7 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
       OptionalInt status = recent.statusOf(envelope.getId());
       if (status.isEmpty()) {
         Pending pending = next;
+        inFlight++;
         getContext().pipeToSelf(poster.post(envelope), (ack, failure) -> new Delivered(pending,
             ack != null ? ack : DeliveryAcks.forFailure(envelope.getId(), failure, settings.requestTimeout())));
         return;
@@ -288,6 +325,10 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
           ack.getStatusCode(), ack.getPermanentFailure() ? "permanent" : "retryable", ack.getErrorMessage());
     }
     ack(delivered.pending().generation(), ack);
+    inFlight--;
+    if (!stopping.isEmpty()) {
+      return inFlight == 0 ? finish() : this;
+    }
     startFrom(queues.done(envelope.getEndpointId()));
     return this;
   }
@@ -307,9 +348,41 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
   }
 
   private Behavior<Command> onStop(Stop stop) {
+    stopping.add(stop.replyTo());
+    if (stopping.size() > 1) {
+      return this;
+    }
+    timers.cancel(RECONNECT_TIMER);
+    timers.cancel(HEARTBEAT_TIMER);
+    log.info("hub client stopping hub={} in_flight={}", settings.hubId(), inFlight);
+    if (inFlight == 0) {
+      return finish();
+    }
+    timers.startSingleTimer(STOP_TIMER, new DrainTimeout(), settings.stopTimeout().dividedBy(2));
+    return this;
+  }
+
+  /** Half-closes the stream and waits (the rest of stop-timeout at most) for the edge to end it. */
+  private Behavior<Command> finish() {
+    if (finishing) {
+      return this;
+    }
+    finishing = true;
+    timers.cancel(STALE_TIMER);
+    if (connection == null) {
+      return onFinished();
+    }
+    connection.finish();
+    getContext().pipeToSelf(connection.terminated(), (done, failure) -> new Finished());
+    timers.startSingleTimer(STOP_TIMER, new Finished(), settings.stopTimeout().dividedBy(2));
+    return this;
+  }
+
+  private Behavior<Command> onFinished() {
     closeConnection();
-    log.info("hub client stopped hub={}", settings.hubId());
-    stop.replyTo().tell(Done.getInstance());
+    poster.close(); // before Done: whoever waits for the stop finds the I/O threads gone
+    log.info("hub client stopped hub={} abandoned_posts={}", settings.hubId(), inFlight);
+    stopping.forEach(replyTo -> replyTo.tell(Done.getInstance()));
     return Behaviors.stopped();
   }
 
@@ -342,6 +415,33 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     timers.startSingleTimer(RECONNECT_TIMER, new Connect(), delay);
     return delay;
   }
+
+  /**
+   * Why a stream ended, for the log: the failure, and when its cause shows the edge URL points at the wrong
+   * kind of port, what to change. grpc-java reports both as "INTERNAL: http2 exception"; the cause holds
+   * the first bytes the port answered, in hex: "HTTP/" (485454502f) from an HTTP/1.1 port (the relay's
+   * public port, not its gRPC port), a TLS alert record (15 03) from a TLS port dialled without TLS.
+   */
+  static String describeEnd(Throwable failure, HubClientSettings settings) {
+    String what = DeliveryAcks.describe(failure);
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String message = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+      if (message.contains(HTTP1_REPLY_HEX)) {
+        return what + ": the edge at " + settings.edgeHost() + ":" + settings.edgePort() + " answered in HTTP/1.1, so it"
+            + " is not a gRPC (HTTP/2) port; point --edge at the relay's gRPC port (conduit.hub.grpc-port,"
+            + " CONDUIT_GRPC_PORT; 8081 by default), not its HTTP port";
+      }
+      if (message.contains(TLS_ALERT_HEX)) {
+        return what + ": the edge at " + settings.edgeHost() + ":" + settings.edgePort() + " answered with TLS; use"
+            + " an https:// edge URL";
+      }
+    }
+    return what;
+  }
+
+  /** "HTTP/" and a TLS alert record's first bytes, as netty's "first received frame was not SETTINGS" dumps them. */
+  private static final String HTTP1_REPLY_HEX = "hex dump for first 5 bytes: 485454502f";
+  private static final String TLS_ALERT_HEX = "hex dump for first 5 bytes: 1503";
 
   /** The edge ends a replaced stream with ABORTED and {@link HubConnection#REPLACED_DESCRIPTION}. */
   static boolean isReplacement(Throwable failure) {

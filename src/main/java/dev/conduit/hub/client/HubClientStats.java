@@ -71,6 +71,17 @@ public final class HubClientStats {
     }
   }
 
+  private volatile String lastStreamEnd;
+
+  /** Why the last stream ended or failed to open, as logged (null before any ended). */
+  public String lastStreamEnd() {
+    return lastStreamEnd;
+  }
+
+  void streamEnded(String reason) {
+    lastStreamEnd = reason;
+  }
+
   void connectAttempt() {
     connectAttempts.incrementAndGet();
   }

@@ -1,5 +1,6 @@
 package dev.conduit.hub.client;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.cli.ConduitVersion;
 import dev.conduit.cli.ConfigDefaults;
@@ -8,6 +9,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -114,7 +116,10 @@ public final class HubCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     HubClientSettings settings = settings();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "conduit-hub", ConfigFactory.load());
+    // The client's graceful stop (HubClient.Stop) runs in this phase on SIGTERM: give it its whole stop-timeout.
+    Config config = ConfigFactory.parseMap(Map.of("pekko.coordinated-shutdown.phases.service-requests-done.timeout",
+        settings.stopTimeout().plusSeconds(1).toMillis() + "ms")).withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "conduit-hub", config);
     try {
       HubClient.start(system, settings);
     } catch (IOException e) {

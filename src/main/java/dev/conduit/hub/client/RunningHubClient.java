@@ -1,6 +1,9 @@
 package dev.conduit.hub.client;
 
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -31,14 +34,18 @@ public final class RunningHubClient implements AutoCloseable {
     return actor;
   }
 
-  /** Stops the client and waits until its stream is closed. Idempotent. */
+  /** Stops the client and waits until its stream is closed ({@link HubClient.Stop}). Idempotent. */
   @Override
   public void close() throws Exception {
+    stop().toCompletableFuture().get(stopTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Asks the client to stop; completes when it has (at once if it was asked before). Never fails. */
+  public CompletionStage<Done> stop() {
     if (!closed.compareAndSet(false, true)) {
-      return;
+      return CompletableFuture.completedFuture(Done.getInstance());
     }
-    AskPattern.ask(actor, HubClient.Stop::new, stopTimeout, system.scheduler())
-        .toCompletableFuture()
-        .get(stopTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    return AskPattern.<HubClient.Command, Done>ask(actor, HubClient.Stop::new, stopTimeout, system.scheduler())
+        .exceptionally(failure -> Done.getInstance());
   }
 }

@@ -89,6 +89,7 @@ final class WebhookPoster implements AutoCloseable {
 
   private final CloseableHttpAsyncClient http;
   private final Duration requestTimeout;
+  private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
 
   WebhookPoster(Duration requestTimeout) {
     this.requestTimeout = requestTimeout;
@@ -117,6 +118,9 @@ final class WebhookPoster implements AutoCloseable {
         .disableAuthCaching()
         .disableContentCompression()
         .addRequestInterceptorLast(ONLY_FORWARDED_HEADERS)
+        // Instead of the library's callback, which logs at ERROR every exception of its I/O threads, among
+        // them the ClosedSelectorException that an immediate close causes in the reactor's own clean-up.
+        .setIoReactorExceptionCallback(this::onIoReactorException)
         .build();
     this.http.start();
   }
@@ -187,10 +191,23 @@ final class WebhookPoster implements AutoCloseable {
     public void releaseResources() {}
   }
 
-  /** Aborts the POSTs in flight (their acks would not be sent anyway; the edge redelivers). */
+  /**
+   * Stops the I/O threads at once; a POST still in flight is abandoned (its ack is not sent; the edge
+   * redelivers), and so is a response body still arriving after its status was acknowledged.
+   * {@link HubClient} lets POSTs in flight finish before it closes this. Idempotent.
+   */
   @Override
   public void close() {
+    closing.set(true);
     http.close(CloseMode.IMMEDIATE);
+  }
+
+  private void onIoReactorException(Exception e) {
+    if (closing.get() && e instanceof java.nio.channels.ClosedSelectorException) {
+      log.debug("I/O reactor closed while cleaning up (expected on close)");
+    } else {
+      log.warn("webhook poster I/O error: {}", DeliveryAcks.describe(e), e);
+    }
   }
 
   /**

@@ -117,14 +117,13 @@ public final class ConnectStream {
     boolean gzip = GZIP.equals(responseEncoding);
     // A refused connect ends the stream normally after connect_response{success=false}; its end-stream message
     // carries the refusal's code. (statefulMap is not used: its completion hook also runs on failure.)
-    AtomicReference<String> refusal = new AtomicReference<>();
+    AtomicReference<Status> refusal = new AtomicReference<>();
     Source<ByteString, NotUsed> body = responses
         .map(response -> {
-          refusalOf(response).ifPresent(refusal::set);
+          RefusalCode.statusOf(response).ifPresent(refusal::set);
           return frame(codec, response, gzip);
         })
-        .concatLazy(Source.lazySingle(() -> Envelope.endStream(refusal.get() == null ? Status.OK
-            : Status.fromCode(RefusalCode.of(refusal.get())).withDescription(refusal.get()))))
+        .concatLazy(Source.lazySingle(() -> Envelope.endStream(refusal.get() == null ? Status.OK : refusal.get())))
         .recover(new PFBuilder<Throwable, ByteString>()
             .matchAny(failure -> Envelope.endStream(statusOf(failure, peer)))
             .build())
@@ -166,11 +165,6 @@ public final class ConnectStream {
       return Envelope.frame(Envelope.COMPRESSED, Envelope.gzip(message));
     }
     return Envelope.frame(0, message);
-  }
-
-  private static Optional<String> refusalOf(StreamResponse response) {
-    return response.hasConnectResponse() && !response.getConnectResponse().getSuccess()
-        ? Optional.of(response.getConnectResponse().getError()) : Optional.empty();
   }
 
   private static Status statusOf(Throwable failure, String peer) {

@@ -4,6 +4,7 @@ import dev.conduit.hub.RelayServiceImpl;
 import dev.conduit.hub.grpc.RelayService;
 import dev.conduit.hub.GrpcMessageLimit;
 import dev.conduit.hub.HubSettings;
+import dev.conduit.hub.RefusalCode;
 import dev.conduit.hub.grpc.RelayServiceHandlerFactory;
 import dev.conduit.hub.grpc.StreamRequest;
 import dev.conduit.hub.grpc.StreamResponse;
@@ -13,6 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
@@ -93,11 +96,24 @@ public final class HubTransport {
             RawHeader.create("grpc-message", status.getDescription())));
   }
 
+  /**
+   * The gRPC (and gRPC-Web) stream: after a refused connect's connect_response message (which clients
+   * read as before), the call ends with the refusal's status ({@link RefusalCode}) rather than OK, so
+   * grpc-status and grpc-message in the trailers say why.
+   */
   private static RelayService withPeer(RelayServiceImpl relay, String peer) {
     return new RelayService() {
       @Override
       public Source<StreamResponse, NotUsed> stream(Source<StreamRequest, NotUsed> in) {
-        return relay.stream(in, peer);
+        AtomicReference<Status> refusal = new AtomicReference<>();
+        return relay.stream(in, peer)
+            .map(response -> {
+              RefusalCode.statusOf(response).ifPresent(refusal::set);
+              return response;
+            })
+            .concatLazy(Source.lazySource(() -> refusal.get() == null ? Source.<StreamResponse>empty()
+                : Source.<StreamResponse>failed(new GrpcServiceException(refusal.get()))))
+            .mapMaterializedValue(m -> NotUsed.getInstance());
       }
     };
   }

@@ -46,6 +46,8 @@ final class FakeEdge implements RelayService, AutoCloseable {
   final List<String> rejections = new CopyOnWriteArrayList<>();
   final List<DeliveryAck> acks = new CopyOnWriteArrayList<>();
   final AtomicInteger heartbeats = new AtomicInteger();
+  /** How each hub's request stream ended: "completed" (END_STREAM) or the failure (a reset, a cancel). */
+  final List<String> requestStreamEnds = new CopyOnWriteArrayList<>();
 
   FakeEdge(ActorSystem<?> system, String hubId, String secret, boolean echoHeartbeats) throws Exception {
     this.system = system;
@@ -100,7 +102,14 @@ final class FakeEdge implements RelayService, AutoCloseable {
         }
         case MESSAGE_NOT_SET -> { }
       }
-    }, system);
+    }, system).whenComplete((done, failure) -> {
+      requestStreamEnds.add(failure == null ? "completed" : failure.toString());
+      try {
+        queue.complete(); // as the relay does: the hub finished, so does the edge
+      } catch (IllegalStateException alreadyEnded) {
+        // the edge's side had ended first
+      }
+    });
     return out.second();
   }
 

@@ -14,6 +14,7 @@ import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.WebhookEnvelope;
 import java.io.IOException;
 import java.io.InputStream;
+import org.apache.pekko.Done;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -285,6 +286,98 @@ class HubClientTest {
   private void startConnected(boolean echoHeartbeats, Map<String, String> settings) throws Exception {
     startEdgeAndClient(echoHeartbeats, settings);
     await("accepted connect", () -> edge.accepted.get() == 1);
+  }
+
+  /**
+   * The report: on SIGTERM the hub client logged ERROR ClosedSelectorException and reset the stream. Stopping
+   * (what the shutdown hook now does) lets the POST in flight finish and be acknowledged, ends the stream
+   * with END_STREAM, and logs nothing at ERROR.
+   */
+  @Test
+  void stoppingFinishesThePostInFlightAndEndsTheStreamCleanly() throws Exception {
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+        new ch.qos.logback.core.read.ListAppender<>();
+    logged.start();
+    root.addAppender(logged);
+    java.util.concurrent.CountDownLatch received = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+    try (ServerSocket server = new ServerSocket(0)) {
+      Thread slow = new Thread(() -> {
+        try (Socket socket = server.accept()) {
+          InputStream in = socket.getInputStream();
+          for (int matched = 0; matched < 4; ) { // read up to the end of the request head
+            int b = in.read();
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : b == '\r' ? 1 : 0;
+          }
+          received.countDown();
+          answer.await();
+          socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(UTF_8));
+          socket.getOutputStream().flush();
+          while (in.read() >= 0) {
+            // until the client closes
+          }
+        } catch (IOException | InterruptedException e) {
+          // closed at the end of the test
+        }
+      }, "slow-destination");
+      slow.setDaemon(true);
+      slow.start();
+      startConnected(true, Map.of());
+      edge.push(envelope("wh-in-flight", "ep-1", "/ignored", "s".getBytes(UTF_8)).toBuilder()
+          .setDestinationUrl("http://127.0.0.1:" + server.getLocalPort() + "/slow").build());
+      assertTrue(received.await(AWAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS), "POST not received");
+
+      java.util.concurrent.CompletableFuture<Done> stopped = client.stop().toCompletableFuture();
+      await("the client is stopping", () -> logged.list.stream()
+          .anyMatch(e -> e.getFormattedMessage().startsWith("hub client stopping")));
+      answer.countDown();
+      stopped.get(AWAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+
+      DeliveryAck ack = awaitAck("wh-in-flight");
+      assertTrue(ack.getSuccess(), ack.toString());
+      await("the request stream ended", () -> !edge.requestStreamEnds.isEmpty());
+      assertEquals(List.of("completed"), edge.requestStreamEnds, "ended with END_STREAM, not a reset");
+      // The poster's I/O threads have stopped (GRACEFUL close): an ERROR would be logged by now.
+      client = null;
+    } finally {
+      root.detachAppender(logged);
+    }
+    List<String> errors = logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR))
+        .map(e -> e.getLoggerName() + ": " + e.getFormattedMessage() + " " + e.getThrowableProxy()).toList();
+    assertEquals(List.of(), errors);
+  }
+
+  /**
+   * The report: --edge pointed at the relay's HTTP port (HTTP/1.1 only) instead of its gRPC port logged
+   * "INTERNAL: http2 exception". The reason now says what is wrong.
+   */
+  @Test
+  void pointedAtAnHttp1PortItSaysToUseTheGrpcPort() throws Exception {
+    org.apache.pekko.http.javadsl.ServerBinding http1 = org.apache.pekko.http.javadsl.Http.get(system)
+        .newServerAt("127.0.0.1", 0)
+        .adaptSettings(s -> s.withEnableHttp2(false))
+        .bind((org.apache.pekko.japi.function.Function<org.apache.pekko.http.javadsl.model.HttpRequest,
+            java.util.concurrent.CompletionStage<org.apache.pekko.http.javadsl.model.HttpResponse>>) request ->
+            java.util.concurrent.CompletableFuture.completedFuture(
+                org.apache.pekko.http.javadsl.model.HttpResponse.create().withStatus(404)))
+        .toCompletableFuture().get(AWAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    try {
+      Map<String, String> config = new HashMap<>();
+      Map.of("edge-url", "http://127.0.0.1:" + http1.localAddress().getPort(), "hub-id", HUB,
+              "secret-file", secretFile.toString(), "backoff-min", "50ms", "backoff-max", "200ms")
+          .forEach((k, v) -> config.put(HubClientSettings.PATH + "." + k, v));
+      client = HubClient.start(system,
+          HubClientSettings.from(ConfigFactory.parseMap(config).withFallback(ConfigFactory.load())));
+      await("a failed connect", () -> client.stats().lastStreamEnd() != null);
+      String reason = client.stats().lastStreamEnd();
+      assertTrue(reason.startsWith("StatusRuntimeException: INTERNAL: http2 exception: the edge at 127.0.0.1:"
+          + http1.localAddress().getPort() + " answered in HTTP/1.1, so it is not a gRPC (HTTP/2) port; point --edge at"
+          + " the relay's gRPC port (conduit.hub.grpc-port"), reason);
+    } finally {
+      http1.unbind();
+    }
   }
 
   private void startEdgeAndClient(boolean echoHeartbeats, Map<String, String> settings) throws Exception {
