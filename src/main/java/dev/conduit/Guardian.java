@@ -2,6 +2,7 @@ package dev.conduit;
 
 import com.typesafe.config.Config;
 import dev.conduit.hub.GrpcTls;
+import dev.conduit.hub.HubRelay;
 import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
@@ -22,6 +23,7 @@ import dev.conduit.tunnel.TunnelSettings;
 import dev.conduit.tunnel.TunnelStatusRoutes;
 import dev.conduit.webhook.EndpointStore;
 import dev.conduit.webhook.WebhookRelay;
+import dev.conduit.webhook.WebhookSettings;
 import dev.conduit.webhook.WebhookStatusTable;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -110,11 +112,20 @@ public final class Guardian {
     ActorRef<TunnelRegistry.Command> tunnel = context.spawn(TunnelRegistry.create(tunnelSettings,
         new RateLimiter(tunnelSettings.rateLimitBurst(), tunnelSettings.rateLimitPerSecond(), System::nanoTime),
         tunnelMetrics, clock, entityIdleTimeout), "tunnel");
-    WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
-        entityIdleTimeout);
+    // The webhook side and the hub side, joined by the webhook side's DeliveryProtocol.
+    AdminAuth adminAuth = AdminAuth.from(config, clock);
+    List<HubRelay> hubSide = new java.util.ArrayList<>(1);
+    WebhookRelay webhooks = WebhookRelay.start(context, config, endpoints, statusTable, clock, entityIdleTimeout,
+        adminAuth, entities -> {
+          HubRelay hubs = HubRelay.start(context, config, clock, adminAuth, entities,
+              WebhookSettings.from(config).askTimeout());
+          hubSide.add(hubs);
+          return hubs;
+        });
+    HubRelay hubs = hubSide.get(0);
     double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
-        webhooks.adminAuth(),
+        adminAuth,
         new RateLimiter(config.getInt("conduit.tunnel.status-rate-limit.burst"), lookupsPerSecond, System::nanoTime),
         lookupsPerSecond, new ClientAddress(tunnelSettings.trustedProxies()),
         new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime));
@@ -135,7 +146,8 @@ public final class Guardian {
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
-        webhooks.routes());
+        webhooks.routes(),
+        hubs.routes());
 
     HubSettings hubSettings = HubSettings.from(config);
     boolean grpcOnOwnPort = !hubSettings.grpcOnHttpPort();
@@ -147,7 +159,7 @@ public final class Guardian {
     int port = config.getInt("conduit.http.port");
     int pending = 1;
     context.pipeToSelf(HttpServer.bind(context.getSystem(), host, port, routes,
-            grpcOnOwnPort ? List.of() : List.of(webhooks.grpcService())),
+            grpcOnOwnPort ? List.of() : List.of(hubs.grpcService())),
         (binding, failure) -> new Bound("http", binding, failure));
     if (grpcOnOwnPort) {
       Optional<SSLContext> tls;
@@ -158,7 +170,7 @@ public final class Guardian {
         return fail(context, started, "gRPC TLS", e);
       }
       CompletionStage<ServerBinding> grpc = HttpServer.bindGrpc(context.getSystem(), hubSettings.grpcHost(),
-          hubSettings.grpcPort(), webhooks.grpcService(), tls);
+          hubSettings.grpcPort(), hubs.grpcService(), tls);
       context.pipeToSelf(grpc, (binding, failure) -> new Bound("grpc", binding, failure));
       pending++;
     }

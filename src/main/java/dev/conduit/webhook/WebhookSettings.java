@@ -1,6 +1,7 @@
 package dev.conduit.webhook;
 
 import com.typesafe.config.Config;
+import dev.conduit.retry.Backoff;
 import java.time.Duration;
 
 /** The webhook relay's limits and timeouts, read from {@code conduit.webhook} (see webhook.conf). */
@@ -41,10 +42,6 @@ public record WebhookSettings(
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */
   public Duration backoff(int failedAttempts) {
-    Duration delay = retryMinBackoff;
-    for (int i = 1; i < failedAttempts && delay.compareTo(retryMaxBackoff) < 0; i++) {
-      delay = delay.multipliedBy(2);
-    }
-    return delay.compareTo(retryMaxBackoff) > 0 ? retryMaxBackoff : delay;
+    return new Backoff(retryMinBackoff, retryMaxBackoff, 0).delay(failedAttempts - 1);
   }
 }
