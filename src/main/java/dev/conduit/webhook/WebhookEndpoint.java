@@ -134,7 +134,9 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
   private Instant offerBlockedUntil;
   /** Counts dispatchHead calls that started a dispatch. */
   private long dispatches;
-  /** The head's Received event, once known (kept from ingest, or read from the journal; reused for retries). */
+  /** Payloads of queued webhooks kept in memory since their ingest (up to held-payload-bytes). */
+  private final HeldPayloads held;
+  /** The head's Received event when it had to be read from the journal (reused for its retries). */
   private WebhookEvent.Received headPayload;
   /** A deletion of the endpoint is under way: ingests are answered "not stored". */
   private boolean deleting;
@@ -160,6 +162,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     this.payloads = payloads;
     this.clock = clock;
     this.context = context;
+    this.held = new HeldPayloads(settings.heldPayloadBytes());
   }
 
   public static PersistenceId persistenceId(String endpointId) {
@@ -295,10 +298,8 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
         // Only now, with the event stored, does the sender get its 2xx.
         ingest.replyTo().tell(new Ingested(w.webhookId(), true));
       }
-      // The entity holds the head's payload already when it was just ingested: no read-back from the journal.
-      s.head().ifPresent(head -> events.stream()
-          .filter(e -> e.webhookId().equals(head.id())).findFirst()
-          .ifPresent(e -> headPayload = (WebhookEvent.Received) e));
+      // Kept in memory (as far as they fit), so reaching the head of the queue needs no journal read.
+      events.forEach(e -> held.hold((WebhookEvent.Received) e));
       dispatchHead(s);
     });
   }
@@ -315,6 +316,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     Webhook w = queued.get();
     WebhookEvent event = EndpointState.verdict(w, ack, settings::backoff, clock.instant());
     return Effect().persist(event).thenRun(s -> {
+      releaseGone(List.of(event));
       if (event instanceof WebhookEvent.Delivered) {
         context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
             w.attempts(), ack.statusCode());
@@ -367,8 +369,11 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
       // them, and ids are never reused, so they end now rather than wait to be dead-lettered.
       inFlight = null;
       List<WebhookEvent> failed = EndpointState.failAll(state, ENDPOINT_DELETED, now);
-      return Effect().persist(failed).thenRun(s -> failed.forEach(e -> context.getLog().info(
-          "webhook failed id={} endpoint={} error={}", e.webhookId(), endpointId, ENDPOINT_DELETED)));
+      return Effect().persist(failed).thenRun(s -> {
+        releaseGone(failed);
+        failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
+            endpointId, ENDPOINT_DELETED));
+      });
     }
     InFlight before = inFlight;
     EndpointState.Sweep sweep = EndpointState.sweep(state, inFlight, now, settings.offerRetryInterval(),
@@ -386,6 +391,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
       return Effect().none().thenRun(this::dispatchHead);
     }
     return Effect().persist(sweep.events()).thenRun(s -> {
+      releaseGone(sweep.events());
       sweep.events().stream().filter(e -> e instanceof WebhookEvent.DeadLettered).forEach(e ->
           context.getLog().info("webhook dead-lettered id={} endpoint={}", e.webhookId(), endpointId));
       dispatchHead(s);
@@ -417,6 +423,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     List<WebhookEvent> failed = EndpointState.failAll(state, ENDPOINT_DELETED, now);
     inFlight = null;
     return Effect().persist(failed).thenRun(s -> {
+      releaseGone(failed);
       failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
           endpointId, ENDPOINT_DELETED));
       context.pipeToSelf(delete.remove().get(),
@@ -450,6 +457,16 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     return Effect().reply(replay.replyTo(), result);
   }
 
+  /** Forgets the held payloads of webhooks these events took out of the queue. */
+  private void releaseGone(List<WebhookEvent> events) {
+    for (WebhookEvent e : events) {
+      if (e instanceof WebhookEvent.Delivered || e instanceof WebhookEvent.Failed
+          || e instanceof WebhookEvent.DeadLettered) {
+        held.release(e.webhookId());
+      }
+    }
+  }
+
   /** Offers the head of the queue to the hub when nothing is in flight and the head is due. */
   private void dispatchHead(EndpointState state) {
     Instant now = clock.instant();
@@ -461,7 +478,10 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     Webhook head = due.get();
     inFlight = InFlight.offered(head.id(), now);
     long dispatch = ++dispatches;
-    if (headPayload != null && headPayload.webhookId().equals(head.id())) {
+    Optional<WebhookEvent.Received> inMemory = held.get(head.id());
+    if (inMemory.isPresent()) {
+      offer(head, inMemory.get(), endpoint.get());
+    } else if (headPayload != null && headPayload.webhookId().equals(head.id())) {
       offer(head, headPayload, endpoint.get());
     } else {
       context.pipeToSelf(payloads.load(persistenceId(endpointId).id(), head.seqNr()),

@@ -19,7 +19,8 @@ public record WebhookSettings(
     Duration ingestTimeout,
     Duration askTimeout,
     String adminToken,
-    int projectionBatchSize) {
+    int projectionBatchSize,
+    long heldPayloadBytes) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -37,7 +38,8 @@ public record WebhookSettings(
         c.getDuration("ingest-timeout"),
         c.getDuration("ask-timeout"),
         c.getString("admin-token"),
-        c.getInt("projection-batch-size"));
+        c.getInt("projection-batch-size"),
+        c.getBytes("held-payload-bytes"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */
