@@ -101,12 +101,11 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
 
   public enum Passivate implements Command { INSTANCE }
 
-  /** What ingest hands to the entity; headers as byte strings, query raw or null (see {@link WebhookEvent.Received}). */
+  /** What ingest hands to the entity; headers as byte strings, query raw or null (see WebhookEvent.Received). */
   public record Incoming(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
                          Verdict verdict, String query) {}
 
-  // ---------------------------------------------------------------- state (transient; the journaled state is EndpointState)
-
+  /** The entity's own sweep timer. */
   private enum Tick implements Command { INSTANCE }
 
   /** dispatch: which dispatchHead asked for it (a slow read from an abandoned dispatch is ignored). */
@@ -118,6 +117,8 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
 
   /** Journal the ingests collected since the last flush, in one write. */
   private enum Flush implements Command { INSTANCE }
+
+  // ---------------------------------------------------------------- state (transient; journaled: EndpointState)
 
   private final String endpointId;
   private final WebhookSettings settings;
