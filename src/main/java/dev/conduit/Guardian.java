@@ -3,6 +3,7 @@ package dev.conduit;
 import com.typesafe.config.Config;
 import dev.conduit.hub.GrpcTls;
 import dev.conduit.hub.HubMetrics;
+import dev.conduit.hub.HubRelay;
 import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
@@ -26,6 +27,7 @@ import dev.conduit.ui.UiRoutes;
 import dev.conduit.webhook.EndpointStore;
 import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
+import dev.conduit.webhook.WebhookSettings;
 import dev.conduit.webhook.WebhookStatusTable;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -118,11 +120,20 @@ public final class Guardian {
     webhookMetrics.register(metrics.registry());
     HubMetrics hubMetrics = new HubMetrics();
     hubMetrics.register(metrics.registry());
-    WebhookRelay webhooks = WebhookRelay.start(context, config, database, endpoints, statusTable, clock,
-        entityLimits, webhookMetrics, hubMetrics);
+    // The webhook side and the hub side, joined by the webhook side's DeliveryProtocol.
+    AdminAuth adminAuth = AdminAuth.from(config, clock);
+    List<HubRelay> hubSide = new java.util.ArrayList<>(1);
+    WebhookRelay webhooks = WebhookRelay.start(context, config, endpoints, statusTable, clock, entityLimits,
+        adminAuth, webhookMetrics, entities -> {
+          HubRelay hubs = HubRelay.start(context, config, clock, adminAuth, entities,
+              WebhookSettings.from(config).askTimeout(), hubMetrics);
+          hubSide.add(hubs);
+          return hubs;
+        });
+    HubRelay hubs = hubSide.get(0);
     double lookupsPerSecond = config.getDouble("conduit.tunnel.status-rate-limit.per-second");
     TunnelStatusRoutes tunnelStatus = new TunnelStatusRoutes(context.getSystem(), tunnel, tunnelSettings.askTimeout(),
-        webhooks.adminAuth(),
+        adminAuth,
         new RateLimiter(config.getInt("conduit.tunnel.status-rate-limit.burst"), lookupsPerSecond, System::nanoTime),
         lookupsPerSecond, new ClientAddress(tunnelSettings.trustedProxies()),
         new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime));
@@ -144,6 +155,7 @@ public final class Guardian {
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
         webhooks.routes(),
+        hubs.routes(),
         new UiRoutes().routes());
 
     HubSettings hubSettings = HubSettings.from(config);
@@ -156,7 +168,7 @@ public final class Guardian {
     int port = config.getInt("conduit.http.port");
     int pending = 1;
     context.pipeToSelf(HttpServer.bind(context.getSystem(), host, port, routes,
-            grpcOnOwnPort ? List.of() : List.of(webhooks.grpcService())),
+            grpcOnOwnPort ? List.of() : List.of(hubs.grpcService())),
         (binding, failure) -> new Bound("http", binding, failure));
     if (grpcOnOwnPort) {
       Optional<SSLContext> tls;
@@ -167,7 +179,7 @@ public final class Guardian {
         return fail(context, started, "gRPC TLS", e);
       }
       CompletionStage<ServerBinding> grpc = HttpServer.bindGrpc(context.getSystem(), hubSettings.grpcHost(),
-          hubSettings.grpcPort(), webhooks.grpcService(), tls);
+          hubSettings.grpcPort(), hubs.grpcService(), tls);
       context.pipeToSelf(grpc, (binding, failure) -> new Bound("grpc", binding, failure));
       pending++;
     }

@@ -7,8 +7,8 @@ import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.Heartbeat;
 import dev.conduit.hub.grpc.StreamRequest;
 import dev.conduit.hub.grpc.StreamResponse;
-import dev.conduit.hub.grpc.WebhookEnvelope;
-import dev.conduit.webhook.WebhookEndpoint;
+import dev.conduit.webhook.DeliveryProtocol;
+import dev.conduit.webhook.DeliveryProtocol.Outcome;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -64,8 +63,8 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
 
   public record StreamFailed(Throwable cause) implements Command {}
 
-  public record Offer(String endpointId, WebhookEnvelope envelope, int attempt,
-                      ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
+  /** A webhook for this hub (forwarded by the registry); the answer goes to its endpoint by id. */
+  public record Offer(DeliveryProtocol.Offer offer) implements Command {}
 
   /** A newer connection for the same hub id was authenticated. */
   /**
@@ -101,7 +100,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   private final HubAuthenticator authenticator;
   private final BoundedSourceQueue<StreamResponse> out;
   private final ActorRef<HubRegistry.Command> registry;
-  private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
+  private final DeliveryProtocol.Endpoints endpoints;
   private final Clock clock;
   private final TimerScheduler<Command> timers;
   /** The hub's remote address (host:port) for log lines, or "-" when not known. */
@@ -120,7 +119,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
 
   private HubConnection(ActorContext<Command> context, TimerScheduler<Command> timers, HubSettings settings,
                         HubAuthenticator authenticator, BoundedSourceQueue<StreamResponse> out,
-                        ActorRef<HubRegistry.Command> registry, BiConsumer<String, WebhookEndpoint.Command> toEndpoint,
+                        ActorRef<HubRegistry.Command> registry, DeliveryProtocol.Endpoints endpoints,
                         Clock clock, String peer, HubMetrics metrics) {
     super(context);
     this.peer = peer;
@@ -130,14 +129,14 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
     this.authenticator = authenticator;
     this.out = out;
     this.registry = registry;
-    this.toEndpoint = toEndpoint;
+    this.endpoints = endpoints;
     this.clock = clock;
   }
 
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
-                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock) {
-    return create(settings, authenticator, out, registry, toEndpoint, clock, "-", new HubMetrics());
+                                         DeliveryProtocol.Endpoints endpoints, Clock clock) {
+    return create(settings, authenticator, out, registry, endpoints, clock, "-", new HubMetrics());
   }
 
   /**
@@ -146,11 +145,11 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
    */
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
                                          BoundedSourceQueue<StreamResponse> out, ActorRef<HubRegistry.Command> registry,
-                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
+                                         DeliveryProtocol.Endpoints endpoints, Clock clock,
                                          String peer, HubMetrics metrics) {
     return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       timers.startSingleTimer(CONNECT, ConnectTimeout.INSTANCE, settings.connectTimeout());
-      return new HubConnection(context, timers, settings, authenticator, out, registry, toEndpoint, clock, peer, metrics);
+      return new HubConnection(context, timers, settings, authenticator, out, registry, endpoints, clock, peer, metrics);
     }));
   }
 
@@ -229,9 +228,9 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
         .onSignal(PostStop.class, stop -> {
           // Unacknowledged webhooks go back to their endpoints' queues (the hub de-duplicates by id).
           outstanding.forEach((webhookId, endpointId) ->
-              toEndpoint.accept(endpointId, new WebhookEndpoint.Requeue(webhookId)));
+              endpoints.tell(endpointId, new DeliveryProtocol.Requeue(webhookId)));
           outstanding.clear();
-          waiting.forEach(endpointId -> toEndpoint.accept(endpointId, WebhookEndpoint.Kick.INSTANCE));
+          waiting.forEach(endpointId -> endpoints.tell(endpointId, DeliveryProtocol.Kick.INSTANCE));
           if (!closed) {
             closed = true;
             endQueue(null);
@@ -290,41 +289,36 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
     }
     getContext().getLog().debug("hub {} ack webhook={} success={} status={} permanent={}", hubId, ack.getWebhookId(),
         ack.getSuccess(), ack.getStatusCode(), ack.getPermanentFailure());
-    toEndpoint.accept(endpointId, new WebhookEndpoint.Ack(ack.getWebhookId(), ack.getSuccess(), ack.getStatusCode(),
+    endpoints.tell(endpointId, new DeliveryProtocol.Ack(ack.getWebhookId(), ack.getSuccess(), ack.getStatusCode(),
         ack.getErrorMessage(), ack.getPermanentFailure()));
     if (!waiting.isEmpty() && outstanding.size() < settings.maxOutstanding()) {
       // Room again: wake the endpoints that were told BUSY.
-      waiting.forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Kick.INSTANCE));
+      waiting.forEach(id -> endpoints.tell(id, DeliveryProtocol.Kick.INSTANCE));
       waiting.clear();
     }
   }
 
-  private Behavior<Command> offer(Offer offer) {
-    String webhookId = offer.envelope().getId();
+  private Behavior<Command> offer(Offer message) {
+    DeliveryProtocol.Offer offer = message.offer();
+    String webhookId = offer.webhookId();
+    Outcome outcome;
     if (hubId == null || closed) {
-      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.NO_HUB));
-      return this;
-    }
-    if (outstanding.containsKey(webhookId)) {
+      outcome = Outcome.NO_HUB;
+    } else if (outstanding.containsKey(webhookId)) {
       // Offered again while this stream still holds it (the endpoint took a slow answer for a lost one):
       // sending it twice on one stream would make the hub deliver it twice.
-      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.ACCEPTED));
-      return this;
-    }
-    if (outstanding.size() >= settings.maxOutstanding()) {
+      outcome = Outcome.ACCEPTED;
+    } else if (outstanding.size() >= settings.maxOutstanding()
+        || !send(StreamResponse.newBuilder().setWebhook(Envelopes.of(offer)).build())) {
       waiting.add(offer.endpointId());
-      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.BUSY));
-      return this;
+      outcome = Outcome.BUSY;
+    } else {
+      outstanding.put(webhookId, offer.endpointId());
+      getContext().getLog().debug("hub {} <- webhook {} endpoint={} attempt={}", hubId, webhookId,
+          offer.endpointId(), offer.attempt());
+      outcome = Outcome.ACCEPTED;
     }
-    if (!send(StreamResponse.newBuilder().setWebhook(offer.envelope()).build())) {
-      waiting.add(offer.endpointId());
-      offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.BUSY));
-      return this;
-    }
-    outstanding.put(webhookId, offer.endpointId());
-    getContext().getLog().debug("hub {} <- webhook {} endpoint={} attempt={}", hubId, webhookId, offer.endpointId(),
-        offer.attempt());
-    offer.replyTo().tell(new WebhookEndpoint.OfferResult(webhookId, offer.attempt(), WebhookEndpoint.Outcome.ACCEPTED));
+    endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(webhookId, offer.attempt(), outcome));
     return this;
   }
 

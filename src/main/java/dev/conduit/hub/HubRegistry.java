@@ -2,16 +2,13 @@ package dev.conduit.hub;
 
 import dev.conduit.hub.auth.HubAuthenticator;
 import dev.conduit.hub.grpc.StreamResponse;
-import dev.conduit.hub.grpc.WebhookEnvelope;
-import dev.conduit.webhook.WebhookEndpoint;
+import dev.conduit.webhook.DeliveryProtocol;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -24,8 +21,9 @@ import org.apache.pekko.stream.BoundedSourceQueue;
 
 /**
  * Supervises the hub connections and knows the live one per hub id (at most one: a newer
- * authenticated connection replaces the older). Endpoint entities send their offers here; they are
- * forwarded to the hub's live connection, or answered NO_HUB.
+ * authenticated connection replaces the older). Endpoint entities send their offers here
+ * ({@link dev.conduit.webhook.DeliveryProtocol}); they are forwarded to the hub's live connection, or
+ * answered NO_HUB, to the endpoint by id.
  */
 public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
 
@@ -42,9 +40,8 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   public record Authenticated(String hubId, ActorRef<HubConnection.Command> connection, Instant at)
       implements Command {}
 
-  /** An endpoint offers a webhook to its hub. */
-  public record Offer(String hubId, String endpointId, WebhookEnvelope envelope, int attempt,
-                      ActorRef<WebhookEndpoint.Command> replyTo) implements Command {}
+  /** An endpoint offers a webhook to its hub; the answer goes to the endpoint by id. */
+  public record Offer(DeliveryProtocol.Offer offer) implements Command {}
 
   public record GetHubs(ActorRef<List<HubEntry>> replyTo) implements Command {}
 
@@ -68,8 +65,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
 
   private final HubSettings settings;
   private final HubAuthenticator authenticator;
-  private final Function<String, List<String>> endpointsOfHub;
-  private final BiConsumer<String, WebhookEndpoint.Command> toEndpoint;
+  private final DeliveryProtocol.Endpoints endpoints;
   private final Clock clock;
   private final HubMetrics metrics;
   private final Map<String, Live> live = new HashMap<>();
@@ -79,27 +75,20 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private long spawned;
 
   private HubRegistry(ActorContext<Command> context, HubSettings settings, HubAuthenticator authenticator,
-                      Function<String, List<String>> endpointsOfHub,
-                      BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock, HubMetrics metrics) {
+                      DeliveryProtocol.Endpoints endpoints, Clock clock, HubMetrics metrics) {
     super(context);
     this.metrics = metrics;
     this.settings = settings;
     this.authenticator = authenticator;
-    this.endpointsOfHub = endpointsOfHub;
-    this.toEndpoint = toEndpoint;
+    this.endpoints = endpoints;
     this.clock = clock;
   }
 
-  /**
-   * @param endpointsOfHub ids of the endpoints a hub serves (woken when it connects)
-   * @param toEndpoint     delivers a message to an endpoint entity by id (through its keeper)
-   */
+  /** @param endpoints the webhook side: answers and kicks go to endpoint entities by id */
   public static Behavior<Command> create(HubSettings settings, HubAuthenticator authenticator,
-                                         Function<String, List<String>> endpointsOfHub,
-                                         BiConsumer<String, WebhookEndpoint.Command> toEndpoint, Clock clock,
+                                         DeliveryProtocol.Endpoints endpoints, Clock clock,
                                          HubMetrics metrics) {
-    return Behaviors.setup(context -> new HubRegistry(context, settings, authenticator, endpointsOfHub, toEndpoint,
-        clock, metrics));
+    return Behaviors.setup(context -> new HubRegistry(context, settings, authenticator, endpoints, clock, metrics));
   }
 
   @Override
@@ -117,7 +106,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private Behavior<Command> accept(Accept accept) {
     ActorRef<HubConnection.Command> connection = getContext().spawn(
         Behaviors.supervise(HubConnection.create(settings, authenticator, accept.out(), getContext().getSelf(),
-            toEndpoint, clock, accept.peer(), metrics)).onFailure(SupervisorStrategy.stop()),
+            endpoints, clock, accept.peer(), metrics)).onFailure(SupervisorStrategy.stop()),
         "hub-connection-" + (++spawned));
     getContext().watchWith(connection, new ConnectionStopped(connection));
     accept.replyTo().tell(connection);
@@ -136,20 +125,20 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
       getContext().getLog().info("hub replaced hub={} replacements={} (a newer connection took over)", auth.hubId(),
           count);
     }
-    List<String> endpoints = endpointsOfHub.apply(auth.hubId());
-    endpoints.forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Kick.INSTANCE));
-    getContext().getLog().debug("hub {} connected: woke {} endpoints", auth.hubId(), endpoints.size());
+    List<String> served = endpoints.ofHub(auth.hubId());
+    served.forEach(id -> endpoints.tell(id, DeliveryProtocol.Kick.INSTANCE));
+    getContext().getLog().debug("hub {} connected: woke {} endpoints", auth.hubId(), served.size());
     return this;
   }
 
-  private Behavior<Command> offer(Offer offer) {
+  private Behavior<Command> offer(Offer message) {
+    DeliveryProtocol.Offer offer = message.offer();
     Live connection = live.get(offer.hubId());
     if (connection == null) {
-      offer.replyTo().tell(new WebhookEndpoint.OfferResult(offer.envelope().getId(), offer.attempt(),
-          WebhookEndpoint.Outcome.NO_HUB));
+      endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(offer.webhookId(), offer.attempt(),
+          DeliveryProtocol.Outcome.NO_HUB));
     } else {
-      connection.connection().tell(new HubConnection.Offer(offer.endpointId(), offer.envelope(), offer.attempt(),
-          offer.replyTo()));
+      connection.connection().tell(new HubConnection.Offer(offer));
     }
     return this;
   }

@@ -5,7 +5,6 @@ import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.Json;
 import dev.conduit.webhook.signature.Provider;
@@ -21,7 +20,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -44,20 +42,20 @@ public final class AdminRoutes extends AllDirectives {
   private final EndpointStore endpoints;
   private final WebhookStatusTable statusTable;
   private final StoredWebhooks stored;
-  private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper;
+  private final EndpointEntities entities;
   private final Set<String> hubIds;
   private final WebhookSettings settings;
   private final Clock clock;
 
   public AdminRoutes(ActorSystem<?> system, AdminAuth auth, EndpointStore endpoints, WebhookStatusTable statusTable,
-                     StoredWebhooks stored, ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper, Set<String> hubIds,
+                     StoredWebhooks stored, EndpointEntities entities, Set<String> hubIds,
                      WebhookSettings settings, Clock clock) {
     this.system = system;
     this.auth = auth;
     this.endpoints = endpoints;
     this.statusTable = statusTable;
     this.stored = stored;
-    this.keeper = keeper;
+    this.entities = entities;
     this.hubIds = hubIds;
     this.settings = settings;
     this.clock = clock;
@@ -227,10 +225,10 @@ public final class AdminRoutes extends AllDirectives {
     if (endpoints.get(id).isEmpty()) {
       return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found"));
     }
-    return AskPattern.ask(keeper,
-            (ActorRef<WebhookEndpoint.DeleteResult> replyTo) -> EntityKeeper.deliver(id,
-                new WebhookEndpoint.Delete(force, () -> endpoints.delete(id), replyTo)),
-            settings.askTimeout(), system.scheduler())
+    return entities.ask(id,
+            (ActorRef<WebhookEndpoint.DeleteResult> replyTo) ->
+                new WebhookEndpoint.Delete(force, () -> endpoints.delete(id), replyTo),
+            settings.askTimeout())
         .thenApply(result -> {
           if (result instanceof WebhookEndpoint.Deleted deleted) {
             if (deleted.failed() > 0) {
@@ -275,10 +273,10 @@ public final class AdminRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> listWebhooks(Optional<String> endpoint, Optional<String> status,
                                                      Optional<String> limit, Optional<String> before) {
-    if (status.isPresent() && WebhookEndpoint.Status.fromWireName(status.get()).isEmpty()) {
+    if (status.isPresent() && DeliveryStatus.fromWireName(status.get()).isEmpty()) {
       return CompletableFuture.completedFuture(Json.error(StatusCodes.BAD_REQUEST, "invalid_parameter",
-          "Unknown status '" + status.get() + "'; one of " + Arrays.stream(WebhookEndpoint.Status.values())
-              .map(WebhookEndpoint.Status::wireName).collect(Collectors.joining(", "))));
+          "Unknown status '" + status.get() + "'; one of " + Arrays.stream(DeliveryStatus.values())
+              .map(DeliveryStatus::wireName).collect(Collectors.joining(", "))));
     }
     int max;
     Long beforeSeq;
@@ -339,13 +337,12 @@ public final class AdminRoutes extends AllDirectives {
       if (row.isEmpty()) {
         return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found"));
       }
-      return AskPattern.ask(keeper,
-              (ActorRef<WebhookEndpoint.ReplayResult> replyTo) ->
-                  EntityKeeper.deliver(row.get().endpointId(), new WebhookEndpoint.Replay(id, replyTo)),
-              settings.askTimeout(), system.scheduler())
+      return entities.ask(row.get().endpointId(),
+              (ActorRef<WebhookEndpoint.ReplayResult> replyTo) -> new WebhookEndpoint.Replay(id, replyTo),
+              settings.askTimeout())
           .thenApply(result -> switch (result) {
             case REPLAYED -> Json.response(StatusCodes.ACCEPTED, Json.MAPPER.createObjectNode()
-                .put("id", id).put("status", WebhookEndpoint.Status.RECEIVED.wireName()));
+                .put("id", id).put("status", DeliveryStatus.RECEIVED.wireName()));
             case ENDPOINT_DELETED -> Json.error(StatusCodes.CONFLICT, "endpoint_deleted",
                 "The webhook's endpoint was deleted; it cannot be delivered again");
             case NOT_REPLAYABLE, NOT_FOUND -> Json.error(StatusCodes.CONFLICT, "not_replayable",

@@ -2,7 +2,6 @@ package dev.conduit.webhook;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
-import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.server.Json;
 import dev.conduit.server.RawRequestHead;
 import dev.conduit.webhook.signature.SignatureVerifier;
@@ -19,7 +18,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -48,7 +46,7 @@ public final class IngestRoutes extends AllDirectives {
       "expect", "http2-settings");
 
   private final ActorSystem<?> system;
-  private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointsKeeper;
+  private final EndpointEntities entities;
   private final EndpointStore endpoints;
   private final SignatureVerifier verifier;
   private final WebhookSettings settings;
@@ -56,11 +54,11 @@ public final class IngestRoutes extends AllDirectives {
   private final WebhookMetrics metrics;
 
   /** @param metrics counts stored webhooks by verdict and times each ingest to its 2xx */
-  public IngestRoutes(ActorSystem<?> system, ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> endpointsKeeper,
+  public IngestRoutes(ActorSystem<?> system, EndpointEntities entities,
                       EndpointStore endpoints, SignatureVerifier verifier, WebhookSettings settings, Clock clock,
                       WebhookMetrics metrics) {
     this.system = system;
-    this.endpointsKeeper = endpointsKeeper;
+    this.entities = entities;
     this.endpoints = endpoints;
     this.verifier = verifier;
     this.settings = settings;
@@ -142,10 +140,9 @@ public final class IngestRoutes extends AllDirectives {
     }
     WebhookEndpoint.Incoming incoming = new WebhookEndpoint.Incoming(UUID.randomUUID().toString(), clock.instant(),
         headers, body, verification.verdict(), query);
-    return AskPattern.ask(endpointsKeeper,
-            (ActorRef<WebhookEndpoint.Ingested> replyTo) ->
-                EntityKeeper.deliver(endpoint.id(), new WebhookEndpoint.Ingest(incoming, replyTo)),
-            settings.ingestTimeout(), system.scheduler())
+    return entities.ask(endpoint.id(),
+            (ActorRef<WebhookEndpoint.Ingested> replyTo) -> new WebhookEndpoint.Ingest(incoming, replyTo),
+            settings.ingestTimeout())
         .thenApply(ingested -> {
           if (!ingested.stored()) {
             return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
@@ -153,7 +150,7 @@ public final class IngestRoutes extends AllDirectives {
           metrics.ingested(verification.verdict(), started);
           return Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode()
             .put("id", ingested.webhookId())
-            .put("status", WebhookEndpoint.Status.RECEIVED.wireName())
+            .put("status", DeliveryStatus.RECEIVED.wireName())
             .put("signature", verification.verdict().name().toLowerCase(Locale.ROOT)));
         });
   }

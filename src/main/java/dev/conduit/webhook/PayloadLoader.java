@@ -9,7 +9,7 @@ import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQu
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * Reads a webhook's payload (its {@link WebhookEndpoint.Received} event) back from the journal by
+ * Reads a webhook's payload (its {@link WebhookEvent.Received} event) back from the journal by
  * sequence number. The entity's state keeps only metadata, so snapshots and memory stay small however
  * large the backlog; the payload is read when the webhook reaches the head of its queue.
  */
@@ -17,7 +17,7 @@ import org.apache.pekko.stream.javadsl.Sink;
 public interface PayloadLoader {
 
   /** Fails when the event is not there (or not a Received). */
-  CompletionStage<WebhookEndpoint.Received> load(String persistenceId, long sequenceNr);
+  CompletionStage<WebhookEvent.Received> load(String persistenceId, long sequenceNr);
 
   /** Backed by a read journal plugin (the JDBC one in production, the testkit's in tests). */
   static PayloadLoader fromReadJournal(ActorSystem<?> system, String readJournalPluginId) {
@@ -31,7 +31,7 @@ public interface PayloadLoader {
           if (event instanceof Tagged tagged) {
             event = tagged.payload();
           }
-          if (event instanceof WebhookEndpoint.Received received) {
+          if (event instanceof WebhookEvent.Received received) {
             return received;
           }
           throw new IllegalStateException("event " + persistenceId + "#" + sequenceNr + " is a "

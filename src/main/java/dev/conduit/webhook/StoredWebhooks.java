@@ -13,7 +13,7 @@ import org.apache.pekko.stream.javadsl.Sink;
 /**
  * Reads one webhook as it was received (headers, body, query) back from the journal, for the operators'
  * {@code GET /api/webhooks/{id}/payload}. The read table keeps the journal ordering of each webhook's
- * {@link WebhookEndpoint.Received} event ({@link WebhookStatusTable.Row#seq()}), so this is one indexed
+ * {@link WebhookEvent.Received} event ({@link WebhookStatusTable.Row#seq()}), so this is one indexed
  * read of the tagged event stream at that ordering, never a replay of the endpoint's history.
  */
 @FunctionalInterface
@@ -23,21 +23,21 @@ public interface StoredWebhooks {
    * The Received event at journal ordering {@code ordering}, when it is that webhook's; empty when the
    * journal holds something else there (deleted events), never a different webhook's payload.
    */
-  CompletionStage<Optional<WebhookEndpoint.Received>> load(long ordering, String webhookId);
+  CompletionStage<Optional<WebhookEvent.Received>> load(long ordering, String webhookId);
 
   /** Backed by a read journal plugin that orders tagged events by a global sequence (the JDBC one). */
   static StoredWebhooks fromReadJournal(ActorSystem<?> system, String readJournalPluginId) {
     CurrentEventsByTagQuery journal = PersistenceQuery.get(system)
         .getReadJournalFor(CurrentEventsByTagQuery.class, readJournalPluginId);
     // An offset means "after this ordering": ask from the one before, take the first event, and check it.
-    return (ordering, webhookId) -> journal.currentEventsByTag(WebhookEndpoint.TAG, Offset.sequence(ordering - 1))
+    return (ordering, webhookId) -> journal.currentEventsByTag(WebhookEvent.TAG, Offset.sequence(ordering - 1))
         .take(1)
         .runWith(Sink.headOption(), system)
         .thenApply(envelope -> envelope
             .filter(e -> e.offset() instanceof Sequence seq && seq.value() == ordering)
             .map(EventEnvelope::event)
-            .filter(event -> event instanceof WebhookEndpoint.Received received
+            .filter(event -> event instanceof WebhookEvent.Received received
                 && received.webhookId().equals(webhookId))
-            .map(WebhookEndpoint.Received.class::cast));
+            .map(WebhookEvent.Received.class::cast));
   }
 }

@@ -1,6 +1,6 @@
 package dev.conduit.webhook;
 
-import dev.conduit.webhook.WebhookEndpoint.Webhook;
+import dev.conduit.webhook.EndpointState.Webhook;
 import java.util.AbstractList;
 import java.util.Arrays;
 import java.util.List;

@@ -3,21 +3,9 @@ package dev.conduit.webhook;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
-import dev.conduit.hub.HubMetrics;
-import dev.conduit.hub.HubRegistry;
-import org.apache.pekko.actor.CoordinatedShutdown;
-import dev.conduit.hub.HubRoutes;
-import dev.conduit.hub.HubSettings;
-import dev.conduit.hub.RelayServiceImpl;
-import dev.conduit.hub.auth.HubAuthenticator;
-import dev.conduit.hub.connect.ConnectSettings;
-import dev.conduit.hub.connect.HubTransport;
-import dev.conduit.hub.grpc.RelayService;
-import dev.conduit.persistence.Database;
 import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
-import dev.conduit.server.HttpServer;
 import dev.conduit.server.Json;
 import dev.conduit.server.StatusSection;
 import dev.conduit.webhook.signature.SignatureVerifier;
@@ -25,11 +13,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BiConsumer;
-import org.apache.pekko.actor.typed.ActorRef;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -37,100 +23,78 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook relay, assembled: endpoint entities (one per endpoint, behind a keeper), the hub
- * registry, the read-side projection, and what the server exposes of them (routes, the gRPC
- * service, the status section).
+ * The webhook relay, assembled: endpoint entities (one per endpoint, behind a keeper and addressed by id
+ * through {@link EndpointEntities}), the read-side projection, and the routes it serves (ingest, admin API,
+ * the "webhook" status section). The hub side is given to it as a {@link DeliveryProtocol.Hubs}; it never
+ * names {@code hub/}, which implements the protocol.
  */
 public final class WebhookRelay {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookRelay.class);
 
-  private final ActorSystem<?> system;
   private final Route routes;
-  private final HttpServer.GrpcService grpc;
-  private final ActorRef<HubRegistry.Command> hubs;
   private final EndpointStore endpoints;
   private final WebhookStatusTable statusTable;
-  private final Duration askTimeout;
-  private final AdminAuth adminAuth;
+  private final DeliveryProtocol.HubDirectory hubs;
 
-  private WebhookRelay(ActorSystem<?> system, Route routes, HttpServer.GrpcService grpc,
-                       ActorRef<HubRegistry.Command> hubs, EndpointStore endpoints, WebhookStatusTable statusTable,
-                       Duration askTimeout, AdminAuth adminAuth) {
-    this.system = system;
+  private WebhookRelay(Route routes, EndpointStore endpoints, WebhookStatusTable statusTable,
+                       DeliveryProtocol.HubDirectory hubs) {
     this.routes = routes;
-    this.grpc = grpc;
-    this.hubs = hubs;
     this.endpoints = endpoints;
     this.statusTable = statusTable;
-    this.askTimeout = askTimeout;
-    this.adminAuth = adminAuth;
+    this.hubs = hubs;
   }
 
-  /** Spawns the webhook relay's actors under context; endpoints and the status table must be ready. */
-  public static WebhookRelay start(ActorContext<?> context, Config config, Database database, EndpointStore endpoints,
+  /**
+   * Spawns the webhook relay's actors under context; endpoints and the status table must be ready.
+   *
+   * @param hubSide starts the hub side, given how to reach endpoint entities (called once, before any
+   *                endpoint entity starts)
+   */
+  public static WebhookRelay start(ActorContext<?> context, Config config, EndpointStore endpoints,
                                    WebhookStatusTable statusTable, Clock clock, EntityLimits entityLimits,
-                                   WebhookMetrics metrics, HubMetrics hubMetrics) {
+                                   AdminAuth adminAuth, WebhookMetrics metrics,
+                                   Function<DeliveryProtocol.Endpoints, ? extends DeliveryProtocol.HubSide> hubSide) {
     ActorSystem<?> system = context.getSystem();
     WebhookSettings settings = WebhookSettings.from(config);
-    HubSettings hubSettings = HubSettings.from(config);
 
-    // Hub connections and endpoint entities talk to each other; the keeper is spawned second.
-    AtomicReference<ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>>> keeper = new AtomicReference<>();
-    BiConsumer<String, WebhookEndpoint.Command> toEndpoint =
-        (id, message) -> keeper.get().tell(EntityKeeper.deliver(id, message));
-    HubAuthenticator authenticator = new HubAuthenticator(hubSettings.hubs(), clock, hubSettings.authTolerance(),
-        hubSettings.replayCacheSize());
-    ActorRef<HubRegistry.Command> hubs = context.spawn(HubRegistry.create(hubSettings, authenticator,
-        hubId -> endpoints.ofHub(hubId).stream().map(Endpoint::id).toList(), toEndpoint, clock, hubMetrics), "hubs");
+    // Entities offer to the hub side, which answers them by id: the keeper's factory reads the hub side
+    // once it is set, which is before the first message can reach the keeper.
+    AtomicReference<DeliveryProtocol.HubSide> hubs = new AtomicReference<>();
+    AtomicReference<EndpointEntities> self = new AtomicReference<>();
     PayloadLoader payloads = PayloadLoader.fromReadJournal(system, JdbcReadJournal.Identifier());
-    keeper.set(context.spawn(EntityKeeper.create("webhook-endpoint",
-        id -> WebhookEndpoint.create(id, settings, endpoints::get, hubs,
-            () -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock, metrics),
-        WebhookEndpoint.Passivate.INSTANCE, entityLimits, clock), "webhook-endpoints"));
+    EndpointEntities entities = new EndpointEntities(context.spawn(EntityKeeper.create("webhook-endpoint",
+        id -> WebhookEndpoint.create(id, settings, endpoints::get, offer -> hubs.get().offer(offer),
+            () -> self.get().tell(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock, metrics),
+        WebhookEndpoint.Passivate.INSTANCE, entityLimits, clock), "webhook-endpoints"), endpoints,
+        system.scheduler());
+    self.set(entities);
+    hubs.set(hubSide.apply(entities));
 
-    // On shutdown the hub streams end first (UNAVAILABLE: the hubs reconnect), as tunnel sockets are told
-    // shutting_down: a live stream would otherwise hold the gRPC binding's drain until its deadline.
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-hub-streams",
-        () -> AskPattern.ask(hubs, HubRegistry.CloseAll::new, settings.askTimeout(), system.scheduler()));
     // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
-    endpoints.all().forEach(endpoint -> toEndpoint.accept(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
+    endpoints.all().forEach(endpoint -> entities.tell(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
     // So do deleted endpoints that an older version left with webhooks queued: waking fails those.
     statusTable.endpointsWithUnfinished().thenAccept(ids -> ids.stream().filter(id -> endpoints.get(id).isEmpty())
-        .forEach(id -> toEndpoint.accept(id, WebhookEndpoint.Wake.INSTANCE))).exceptionally(failure -> {
+        .forEach(id -> entities.tell(id, WebhookEndpoint.Wake.INSTANCE))).exceptionally(failure -> {
           LOG.warn("cannot look for webhooks of deleted endpoints: {}", failure.toString());
           return null;
         });
     WebhookStatusProjection.start(system, statusTable, settings.projectionBatchSize());
 
-    AdminAuth adminAuth = AdminAuth.from(config, clock);
     if (settings.adminToken().isBlank()) {
       LOG.warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, /api/hubs, /api/instances) answers 503");
     }
     Route routes = Directives.concat(
-        new IngestRoutes(system, keeper.get(), endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
+        new IngestRoutes(system, entities, endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
             settings, clock, metrics).routes(),
         new AdminRoutes(system, adminAuth, endpoints, statusTable,
-            StoredWebhooks.fromReadJournal(system, JdbcReadJournal.Identifier()), keeper.get(),
-            hubSettings.hubs().keySet(), settings, clock).routes(),
-        new HubRoutes(system, adminAuth, hubs, settings.askTimeout(), clock).routes());
-    RelayServiceImpl relay = new RelayServiceImpl(system, hubs, hubSettings, settings.askTimeout());
-    // gRPC, gRPC-Web and Connect hubs, by content type, wherever the hub service is served.
-    HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
-        HubTransport.handler(system, relay, hubSettings, ConnectSettings.from(config)));
-    return new WebhookRelay(system, routes, grpc, hubs, endpoints, statusTable, settings.askTimeout(), adminAuth);
+            StoredWebhooks.fromReadJournal(system, JdbcReadJournal.Identifier()), entities, hubs.get().configured(),
+            settings, clock).routes());
+    return new WebhookRelay(routes, endpoints, statusTable, hubs.get());
   }
 
+  /** Ingest ({@code /h/...}) and the admin API ({@code /api/endpoints}, {@code /api/webhooks}). */
   public Route routes() {
     return routes;
-  }
-
-  /** The admin token check (and its per-address failure count), shared by every admin route. */
-  public AdminAuth adminAuth() {
-    return adminAuth;
-  }
-
-  public HttpServer.GrpcService grpcService() {
-    return grpc;
   }
 
   /** The "webhook" section of GET /api/status: counts per delivery status (read table), endpoints, hubs. */
@@ -145,15 +109,13 @@ public final class WebhookRelay {
       public CompletionStage<JsonNode> read() {
         ObjectNode section = Json.MAPPER.createObjectNode().put("endpoints", endpoints.all().size());
         return statusTable.countByStatus()
-            .thenCombine(AskPattern.ask(hubs, HubRegistry.GetHubs::new, askTimeout, system.scheduler()),
-                (byStatus, entries) -> {
-                  ObjectNode webhooks = section.putObject("webhooks");
-                  for (WebhookEndpoint.Status status : WebhookEndpoint.Status.values()) {
-                    webhooks.put(status.wireName(), byStatus.getOrDefault(status.wireName(), 0L));
-                  }
-                  return section.put("hubs_configured", entries.size())
-                      .put("hubs_connected", entries.stream().filter(e -> e.connection() != null).count());
-                });
+            .thenCombine(hubs.connectedCount(), (byStatus, connected) -> {
+              ObjectNode webhooks = section.putObject("webhooks");
+              for (DeliveryStatus status : DeliveryStatus.values()) {
+                webhooks.put(status.wireName(), byStatus.getOrDefault(status.wireName(), 0L));
+              }
+              return section.put("hubs_configured", hubs.configured().size()).put("hubs_connected", connected);
+            });
       }
     };
   }

@@ -1,6 +1,7 @@
 package dev.conduit.webhook;
 
 import com.typesafe.config.Config;
+import dev.conduit.retry.Backoff;
 import java.time.Duration;
 
 /** The webhook relay's limits and timeouts, read from {@code conduit.webhook} (see webhook.conf). */
@@ -18,7 +19,8 @@ public record WebhookSettings(
     Duration ingestTimeout,
     Duration askTimeout,
     String adminToken,
-    int projectionBatchSize) {
+    int projectionBatchSize,
+    long heldPayloadBytes) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -36,15 +38,12 @@ public record WebhookSettings(
         c.getDuration("ingest-timeout"),
         c.getDuration("ask-timeout"),
         c.getString("admin-token"),
-        c.getInt("projection-batch-size"));
+        c.getInt("projection-batch-size"),
+        c.getBytes("held-payload-bytes"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */
   public Duration backoff(int failedAttempts) {
-    Duration delay = retryMinBackoff;
-    for (int i = 1; i < failedAttempts && delay.compareTo(retryMaxBackoff) < 0; i++) {
-      delay = delay.multipliedBy(2);
-    }
-    return delay.compareTo(retryMaxBackoff) > 0 ? retryMaxBackoff : delay;
+    return new Backoff(retryMinBackoff, retryMaxBackoff, 0).delay(failedAttempts - 1);
   }
 }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import dev.conduit.persistence.PersistFailures;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -35,7 +36,7 @@ public final class WebhookStatusProjection {
   public static UniqueKillSwitch start(ActorSystem<?> system, WebhookStatusTable table, int batchSize) {
     JdbcReadJournal journal = PersistenceQuery.get(system)
         .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-    RestartSettings restart = RestartSettings.create(Duration.ofMillis(500), Duration.ofSeconds(10), 0.2);
+    RestartSettings restart = PersistFailures.DATABASE_BACKOFF.restartSettings();
     Source<Done, ?> source = RestartSource.withBackoff(restart, () ->
         Source.completionStageSource(CompletableFuture.supplyAsync(() -> {
               try {
@@ -46,13 +47,13 @@ public final class WebhookStatusProjection {
             }, system.dispatchers().lookup(DispatcherSelector.blocking()))
             .thenApply(offset -> {
               LOG.debug("webhook_status projection starting after journal ordering {}", offset);
-              return journal.eventsByTag(WebhookEndpoint.TAG, Offset.sequence(offset));
+              return journal.eventsByTag(WebhookEvent.TAG, Offset.sequence(offset));
             }))
             .groupedWithin(batchSize, Duration.ofMillis(20))
             .mapAsync(1, envelopes -> CompletableFuture.supplyAsync(() -> {
               List<WebhookStatusTable.Change> changes = new ArrayList<>(envelopes.size());
               for (EventEnvelope envelope : envelopes) {
-                if (envelope.event() instanceof WebhookEndpoint.Event event) {
+                if (envelope.event() instanceof WebhookEvent event) {
                   long ordering = ((org.apache.pekko.persistence.query.Sequence) envelope.offset()).value();
                   changes.add(new WebhookStatusTable.Change(ordering,
                       WebhookEndpoint.endpointIdOf(envelope.persistenceId()), event));

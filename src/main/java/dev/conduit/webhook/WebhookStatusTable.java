@@ -30,14 +30,14 @@ public final class WebhookStatusTable {
                     String query) {}
 
   /** An event with the journal coordinates the projection needs. */
-  public record Change(long ordering, String endpointId, WebhookEndpoint.Event event) {}
+  public record Change(long ordering, String endpointId, WebhookEvent event) {}
 
   private static final String COLUMNS = "id, endpoint_id, status, attempts, verdict, received_at, updated_at, "
       + "next_retry_at, last_status_code, last_error, seq, query";
 
   /** SQL list of the statuses of a webhook still queued (not delivered, failed or dead-lettered). */
-  private static final String UNFINISHED = "('" + WebhookEndpoint.Status.RECEIVED.wireName() + "', '"
-      + WebhookEndpoint.Status.DISPATCHED.wireName() + "', '" + WebhookEndpoint.Status.RETRYING.wireName() + "')";
+  private static final String UNFINISHED = "('" + DeliveryStatus.RECEIVED.wireName() + "', '"
+      + DeliveryStatus.DISPATCHED.wireName() + "', '" + DeliveryStatus.RETRYING.wireName() + "')";
 
   private final Database database;
 
@@ -99,15 +99,15 @@ public final class WebhookStatusTable {
   }
 
   private static void applyOne(Connection c, Change change) throws SQLException {
-    WebhookEndpoint.Event event = change.event();
-    if (event instanceof WebhookEndpoint.Received e) {
+    WebhookEvent event = change.event();
+    if (event instanceof WebhookEvent.Received e) {
       // Guarded insert: applying the same event twice (never expected) leaves one row.
       try (PreparedStatement s = c.prepareStatement("INSERT INTO webhook_status (" + COLUMNS + ") "
           + "SELECT ?, ?, ?, 0, ?, ?, ?, NULL, NULL, NULL, ?, ? WHERE NOT EXISTS "
           + "(SELECT 1 FROM webhook_status WHERE id = ?)")) {
         s.setString(1, e.webhookId());
         s.setString(2, change.endpointId());
-        s.setString(3, WebhookEndpoint.Status.RECEIVED.wireName());
+        s.setString(3, DeliveryStatus.RECEIVED.wireName());
         s.setString(4, e.verdict().name().toLowerCase(Locale.ROOT));
         s.setLong(5, e.receivedAt().toEpochMilli());
         s.setLong(6, e.receivedAt().toEpochMilli());
@@ -116,28 +116,28 @@ public final class WebhookStatusTable {
         s.setString(9, e.webhookId());
         s.executeUpdate();
       }
-    } else if (event instanceof WebhookEndpoint.Dispatched e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.DISPATCHED, e.attempt(), e.at(), null, KEEP, KEEP);
-    } else if (event instanceof WebhookEndpoint.Delivered e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.DELIVERED, null, e.at(), null, e.statusCode(), null);
-    } else if (event instanceof WebhookEndpoint.RetryScheduled e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.RETRYING, e.attempt(), e.at(), e.nextRetryAt(), e.statusCode(),
+    } else if (event instanceof WebhookEvent.Dispatched e) {
+      update(c, e.webhookId(), DeliveryStatus.DISPATCHED, e.attempt(), e.at(), null, KEEP, KEEP);
+    } else if (event instanceof WebhookEvent.Delivered e) {
+      update(c, e.webhookId(), DeliveryStatus.DELIVERED, null, e.at(), null, e.statusCode(), null);
+    } else if (event instanceof WebhookEvent.RetryScheduled e) {
+      update(c, e.webhookId(), DeliveryStatus.RETRYING, e.attempt(), e.at(), e.nextRetryAt(), e.statusCode(),
           e.error());
-    } else if (event instanceof WebhookEndpoint.Failed e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.FAILED, null, e.at(), null, e.statusCode(), e.error());
-    } else if (event instanceof WebhookEndpoint.DeadLettered e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.DEAD_LETTERED, null, e.at(), null, KEEP, KEEP);
-    } else if (event instanceof WebhookEndpoint.Requeued e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.RETRYING, null, e.at(), e.at(), KEEP, KEEP);
-    } else if (event instanceof WebhookEndpoint.Replayed e) {
-      update(c, e.webhookId(), WebhookEndpoint.Status.RECEIVED, null, e.at(), null, KEEP, KEEP);
+    } else if (event instanceof WebhookEvent.Failed e) {
+      update(c, e.webhookId(), DeliveryStatus.FAILED, null, e.at(), null, e.statusCode(), e.error());
+    } else if (event instanceof WebhookEvent.DeadLettered e) {
+      update(c, e.webhookId(), DeliveryStatus.DEAD_LETTERED, null, e.at(), null, KEEP, KEEP);
+    } else if (event instanceof WebhookEvent.Requeued e) {
+      update(c, e.webhookId(), DeliveryStatus.RETRYING, null, e.at(), e.at(), KEEP, KEEP);
+    } else if (event instanceof WebhookEvent.Replayed e) {
+      update(c, e.webhookId(), DeliveryStatus.RECEIVED, null, e.at(), null, KEEP, KEEP);
     }
   }
 
   /** Marks "leave this column as it is". */
   private static final Object KEEP = new Object();
 
-  private static void update(Connection c, String id, WebhookEndpoint.Status status, Integer attempts, Instant at,
+  private static void update(Connection c, String id, DeliveryStatus status, Integer attempts, Instant at,
                              Instant nextRetryAt, Object lastStatusCode, Object lastError) throws SQLException {
     StringBuilder sql = new StringBuilder("UPDATE webhook_status SET status = ?, updated_at = ?, next_retry_at = ?");
     if (attempts != null) {

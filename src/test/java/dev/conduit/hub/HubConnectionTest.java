@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.hub.auth.HubAuthenticator;
 import dev.conduit.hub.auth.HubSignature;
@@ -13,11 +12,14 @@ import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.Heartbeat;
 import dev.conduit.hub.grpc.StreamRequest;
 import dev.conduit.hub.grpc.StreamResponse;
-import dev.conduit.hub.grpc.WebhookEnvelope;
 import dev.conduit.testing.TestClock;
-import dev.conduit.webhook.WebhookEndpoint;
+import dev.conduit.webhook.DeliveryProtocol;
+import dev.conduit.webhook.DeliveryProtocol.OfferResult;
+import dev.conduit.webhook.DeliveryProtocol.Outcome;
+import dev.conduit.webhook.DeliveryProtocol.ToEndpoint;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
@@ -43,7 +45,7 @@ class HubConnectionTest {
   private TestProbe<StreamResponse> responses;
   private TestProbe<String> ended;
   private TestProbe<HubRegistry.Command> registry;
-  private TestProbe<Pair<String, WebhookEndpoint.Command>> endpoints;
+  private TestProbe<Pair<String, ToEndpoint>> endpoints;
   private ActorRef<HubConnection.Command> connection;
 
   @BeforeEach
@@ -58,7 +60,17 @@ class HubConnectionTest {
         .whenComplete((done, failure) -> ended.ref().tell(failure == null ? "completed" : failure.toString()));
     HubAuthenticator authenticator = new HubAuthenticator(settings.hubs(), clock, settings.authTolerance(), 100);
     connection = KIT.spawn(HubConnection.create(settings, authenticator, out.first(), registry.ref(),
-        (id, message) -> endpoints.ref().tell(Pair.create(id, message)), clock));
+        new DeliveryProtocol.Endpoints() {
+          @Override
+          public void tell(String endpointId, ToEndpoint message) {
+            endpoints.ref().tell(Pair.create(endpointId, message));
+          }
+
+          @Override
+          public List<String> ofHub(String hubId) {
+            return List.of();
+          }
+        }, clock));
   }
 
   @AfterAll
@@ -74,8 +86,16 @@ class HubConnectionTest {
     assertEquals("home", registry.expectMessageClass(HubRegistry.Authenticated.class).hubId());
   }
 
-  private static WebhookEnvelope envelope(String id) {
-    return WebhookEnvelope.newBuilder().setId(id).setEndpointId("e").setPayload(ByteString.copyFromUtf8(id)).build();
+  private static HubConnection.Offer offer(String endpointId, String id) {
+    return new HubConnection.Offer(new DeliveryProtocol.Offer("home", endpointId, id, "http://home.lan/hook",
+        Instant.EPOCH, Map.of(), id.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, 1));
+  }
+
+  /** The next answer to an offer, sent to the endpoint by id. */
+  private OfferResult offerResult(String endpointId) {
+    Pair<String, ToEndpoint> answer = endpoints.receiveMessage();
+    assertEquals(endpointId, answer.first());
+    return (OfferResult) answer.second();
   }
 
   private static HubConnection.Incoming ack(String id) {
@@ -107,24 +127,23 @@ class HubConnectionTest {
     connection.tell(new HubConnection.Incoming(StreamRequest.newBuilder()
         .setHeartbeat(Heartbeat.newBuilder().setTimestamp(1)).build()));
 
-    TestProbe<WebhookEndpoint.Command> endpoint = KIT.createTestProbe();
-    connection.tell(new HubConnection.Offer("A", envelope("w1"), 1, endpoint.ref()));
-    connection.tell(new HubConnection.Offer("A", envelope("w2"), 1, endpoint.ref()));
-    connection.tell(new HubConnection.Offer("B", envelope("w3"), 1, endpoint.ref()));
-    assertEquals(WebhookEndpoint.Outcome.ACCEPTED, endpoint.expectMessageClass(WebhookEndpoint.OfferResult.class).outcome());
-    assertEquals(WebhookEndpoint.Outcome.ACCEPTED, endpoint.expectMessageClass(WebhookEndpoint.OfferResult.class).outcome());
-    WebhookEndpoint.OfferResult busy = endpoint.expectMessageClass(WebhookEndpoint.OfferResult.class);
-    assertEquals(WebhookEndpoint.Outcome.BUSY, busy.outcome(), "max outstanding is 2");
+    connection.tell(offer("A", "w1"));
+    connection.tell(offer("A", "w2"));
+    connection.tell(offer("B", "w3"));
+    assertEquals(Outcome.ACCEPTED, offerResult("A").outcome());
+    assertEquals(Outcome.ACCEPTED, offerResult("A").outcome());
+    OfferResult busy = offerResult("B");
+    assertEquals(Outcome.BUSY, busy.outcome(), "max outstanding is 2");
     assertEquals("w3", busy.webhookId());
     assertEquals("w1", responses.receiveMessage().getWebhook().getId());
     assertEquals("w2", responses.receiveMessage().getWebhook().getId());
 
     connection.tell(ack("w1"));
-    Pair<String, WebhookEndpoint.Command> acked = endpoints.receiveMessage();
+    Pair<String, ToEndpoint> acked = endpoints.receiveMessage();
     assertEquals("A", acked.first());
-    assertEquals("w1", ((WebhookEndpoint.Ack) acked.second()).webhookId());
-    Pair<String, WebhookEndpoint.Command> kicked = endpoints.receiveMessage();
-    assertEquals(Pair.create("B", (WebhookEndpoint.Command) WebhookEndpoint.Kick.INSTANCE), kicked,
+    assertEquals("w1", ((DeliveryProtocol.Ack) acked.second()).webhookId());
+    Pair<String, ToEndpoint> kicked = endpoints.receiveMessage();
+    assertEquals(Pair.create("B", (ToEndpoint) DeliveryProtocol.Kick.INSTANCE), kicked,
         "the endpoint told BUSY is woken when there is room");
     connection.tell(ack("w1")); // a second ack for the same id: unknown now, ignored
     connection.tell(ack("foreign"));
@@ -137,9 +156,9 @@ class HubConnectionTest {
     TIME.timePasses(Duration.ofSeconds(1)); // 60 s of silence: evicted
     String end = ended.receiveMessage();
     assertTrue(end.contains("UNAVAILABLE") && end.contains("stale"), end);
-    Pair<String, WebhookEndpoint.Command> requeued = endpoints.receiveMessage();
+    Pair<String, ToEndpoint> requeued = endpoints.receiveMessage();
     assertEquals("A", requeued.first());
-    assertEquals(new WebhookEndpoint.Requeue("w2"), requeued.second(), "the unacknowledged webhook goes back");
+    assertEquals(new DeliveryProtocol.Requeue("w2"), requeued.second(), "the unacknowledged webhook goes back");
     registry.expectTerminated(connection);
   }
 
@@ -147,20 +166,19 @@ class HubConnectionTest {
   @Test
   void offeredAgainWhileOutstanding_isAcceptedButNotSentTwice() {
     connect();
-    TestProbe<WebhookEndpoint.Command> endpoint = KIT.createTestProbe();
-    connection.tell(new HubConnection.Offer("A", envelope("w1"), 1, endpoint.ref()));
-    connection.tell(new HubConnection.Offer("A", envelope("w1"), 1, endpoint.ref()));
-    connection.tell(new HubConnection.Offer("B", envelope("w2"), 1, endpoint.ref()));
-    for (String id : new String[] {"w1", "w1", "w2"}) {
-      WebhookEndpoint.OfferResult result = endpoint.expectMessageClass(WebhookEndpoint.OfferResult.class);
-      assertEquals(id, result.webhookId());
-      assertEquals(WebhookEndpoint.Outcome.ACCEPTED, result.outcome(), "w1 counts once towards max outstanding (2)");
+    connection.tell(offer("A", "w1"));
+    connection.tell(offer("A", "w1"));
+    connection.tell(offer("B", "w2"));
+    for (String[] expected : new String[][] {{"A", "w1"}, {"A", "w1"}, {"B", "w2"}}) {
+      OfferResult result = offerResult(expected[0]);
+      assertEquals(expected[1], result.webhookId());
+      assertEquals(Outcome.ACCEPTED, result.outcome(), "w1 counts once towards max outstanding (2)");
     }
     assertEquals("w1", responses.receiveMessage().getWebhook().getId());
     assertEquals("w2", responses.receiveMessage().getWebhook().getId(), "w1 is on the stream once");
     responses.expectNoMessage(NONE);
     connection.tell(ack("w1"));
-    assertEquals("w1", ((WebhookEndpoint.Ack) endpoints.receiveMessage().second()).webhookId());
+    assertEquals("w1", ((DeliveryProtocol.Ack) endpoints.receiveMessage().second()).webhookId());
   }
 
   @Test

@@ -6,15 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.conduit.hub.HubRegistry;
 import dev.conduit.testing.TestClock;
-import dev.conduit.webhook.WebhookEndpoint.Ack;
+import dev.conduit.webhook.DeliveryProtocol.Ack;
+import dev.conduit.webhook.DeliveryProtocol.Offer;
+import dev.conduit.webhook.DeliveryProtocol.OfferResult;
+import dev.conduit.webhook.DeliveryProtocol.Outcome;
 import dev.conduit.webhook.WebhookEndpoint.Command;
-import dev.conduit.webhook.WebhookEndpoint.Event;
-import dev.conduit.webhook.WebhookEndpoint.OfferResult;
-import dev.conduit.webhook.WebhookEndpoint.Outcome;
-import dev.conduit.webhook.WebhookEndpoint.State;
-import dev.conduit.webhook.WebhookEndpoint.Status;
 import dev.conduit.webhook.signature.Provider;
 import dev.conduit.webhook.signature.Verdict;
 import java.nio.charset.StandardCharsets;
@@ -45,13 +42,13 @@ class WebhookEndpointTest {
 
   private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final AtomicInteger keepAlives = new AtomicInteger();
-  private TestProbe<HubRegistry.Command> hubs;
-  private EventSourcedBehaviorTestKit<Command, Event, State> entity;
+  private TestProbe<Offer> hubs;
+  private EventSourcedBehaviorTestKit<Command, WebhookEvent, EndpointState> entity;
 
   static WebhookSettings settings() {
     return new WebhookSettings(1 << 20, false, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(8),
         Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMinutes(5), 5, Duration.ofSeconds(5),
-        Duration.ofSeconds(5), "t", 100);
+        Duration.ofSeconds(5), "t", 100, 1 << 20);
   }
 
   @BeforeEach
@@ -59,7 +56,7 @@ class WebhookEndpointTest {
     hubs = KIT.createTestProbe();
     entity = EventSourcedBehaviorTestKit.create(KIT.system(),
         WebhookEndpoint.create(ENDPOINT + "-" + System.nanoTime(), settings(), id -> Optional.of(DEFINITION),
-            hubs.ref(), keepAlives::incrementAndGet, PAYLOADS, clock, new WebhookMetrics(0)),
+            hubs.ref()::tell, keepAlives::incrementAndGet, PAYLOADS, clock, new WebhookMetrics(0)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false)
             .withVerifyEquality(false));
   }
@@ -74,26 +71,25 @@ class WebhookEndpointTest {
     var result = entity.<WebhookEndpoint.Ingested>runCommand(replyTo -> new WebhookEndpoint.Ingest(
         new WebhookEndpoint.Incoming(id, clock.instant(), Map.of("content-type", "application/json"),
             body.getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED, null), replyTo));
-    assertInstanceOf(WebhookEndpoint.Received.class, result.event());
+    assertInstanceOf(WebhookEvent.Received.class, result.event());
     assertEquals(id, result.reply().webhookId());
     return id;
   }
 
-  private HubRegistry.Offer expectOffer(String id, int attempt) {
-    HubRegistry.Offer offer = hubs.expectMessageClass(HubRegistry.Offer.class);
-    assertEquals(id, offer.envelope().getId());
+  private Offer expectOffer(String id, int attempt) {
+    Offer offer = hubs.expectMessageClass(Offer.class);
+    assertEquals(id, offer.webhookId());
     assertEquals(attempt, offer.attempt());
-    assertEquals(attempt, offer.envelope().getAttempt());
     assertEquals("home", offer.hubId());
-    assertEquals("http://home.lan/hook", offer.envelope().getDestinationUrl());
+    assertEquals("http://home.lan/hook", offer.destinationUrl());
     return offer;
   }
 
   private void accept(String id, int attempt) {
     var result = entity.runCommand(new OfferResult(id, attempt, Outcome.ACCEPTED));
-    WebhookEndpoint.Dispatched dispatched = assertInstanceOf(WebhookEndpoint.Dispatched.class, result.event());
+    WebhookEvent.Dispatched dispatched = assertInstanceOf(WebhookEvent.Dispatched.class, result.event());
     assertEquals(attempt, dispatched.attempt());
-    assertEquals(Status.DISPATCHED, result.state().queued(id).orElseThrow().status());
+    assertEquals(DeliveryStatus.DISPATCHED, result.state().queued(id).orElseThrow().status());
   }
 
   private void noOffer() {
@@ -105,11 +101,11 @@ class WebhookEndpointTest {
   void receivedEventsOfOlderVersionsStillDeserialize() throws Exception {
     var serialization = org.apache.pekko.serialization.SerializationExtension.get(KIT.system());
     var serializer = (org.apache.pekko.serialization.SerializerWithStringManifest) serialization.serializerFor(
-        WebhookEndpoint.Received.class);
+        WebhookEvent.Received.class);
     String older = "{\"webhookId\":\"w1\",\"receivedAt\":\"2026-01-01T00:00:00Z\","
         + "\"headers\":{\"x-title\":\"caf\u00e9\"},\"body\":\"e30=\",\"verdict\":\"UNSIGNED\"}";
-    var event = (WebhookEndpoint.Received) serializer.fromBinary(older.getBytes(StandardCharsets.UTF_8),
-        serializer.manifest(new WebhookEndpoint.Received("x", java.time.Instant.EPOCH, Map.of(), new byte[0],
+    var event = (WebhookEvent.Received) serializer.fromBinary(older.getBytes(StandardCharsets.UTF_8),
+        serializer.manifest(new WebhookEvent.Received("x", java.time.Instant.EPOCH, Map.of(), new byte[0],
             Verdict.UNSIGNED, null, true)));
     assertEquals("w1", event.webhookId());
     assertEquals(null, event.query());
@@ -122,9 +118,9 @@ class WebhookEndpointTest {
   @Test
   void deliversInOrder_retriesWithDoublingCappedBackoff() {
     String first = ingest("{\"n\":1}");
-    HubRegistry.Offer offer = expectOffer(first, 1);
-    assertArrayEquals("{\"n\":1}".getBytes(StandardCharsets.UTF_8), offer.envelope().getPayload().toByteArray());
-    assertEquals("application/json", offer.envelope().getHeadersMap().get("content-type"));
+    Offer offer = expectOffer(first, 1);
+    assertArrayEquals("{\"n\":1}".getBytes(StandardCharsets.UTF_8), offer.payload());
+    assertEquals("application/json", offer.headers().get("content-type"));
     String second = ingest("{\"n\":2}");
     noOffer(); // the first is in flight: the second waits
     accept(first, 1);
@@ -132,8 +128,8 @@ class WebhookEndpointTest {
     List<Duration> delays = new ArrayList<>();
     for (int attempt = 1; attempt <= 5; attempt++) {
       var result = entity.runCommand(new Ack(first, false, 500, "HTTP 500", false));
-      var retry = assertInstanceOf(WebhookEndpoint.RetryScheduled.class, result.event());
-      assertEquals(Status.RETRYING, result.state().head().orElseThrow().status());
+      var retry = assertInstanceOf(WebhookEvent.RetryScheduled.class, result.event());
+      assertEquals(DeliveryStatus.RETRYING, result.state().head().orElseThrow().status());
       Duration delay = Duration.between(clock.instant(), retry.nextRetryAt());
       delays.add(delay);
       // Not yet due: nothing is offered, the second still waits.
@@ -149,8 +145,8 @@ class WebhookEndpointTest {
         Duration.ofSeconds(8)), delays, "1 s doubling, capped at the configured maximum");
 
     var delivered = entity.runCommand(new Ack(first, true, 200, "", false));
-    assertInstanceOf(WebhookEndpoint.Delivered.class, delivered.event());
-    assertEquals(List.of(second), delivered.state().queue().stream().map(WebhookEndpoint.Webhook::id).toList());
+    assertInstanceOf(WebhookEvent.Delivered.class, delivered.event());
+    assertEquals(List.of(second), delivered.state().queue().stream().map(EndpointState.Webhook::id).toList());
     expectOffer(second, 1); // the next one goes at once
     accept(second, 1);
     var done = entity.runCommand(new Ack(second, true, 204, "", false));
@@ -165,8 +161,8 @@ class WebhookEndpointTest {
     expectOffer(first, 1);
     accept(first, 1);
     var failed = entity.runCommand(new Ack(first, false, 404, "HTTP 404", true));
-    assertInstanceOf(WebhookEndpoint.Failed.class, failed.event());
-    assertEquals(Status.FAILED, failed.state().parked().get(first).status());
+    assertInstanceOf(WebhookEvent.Failed.class, failed.event());
+    assertEquals(DeliveryStatus.FAILED, failed.state().parked().get(first).status());
     assertEquals(404, failed.state().parked().get(first).lastStatusCode());
     expectOffer(second, 1); // the failed one no longer blocks the queue
 
@@ -176,8 +172,8 @@ class WebhookEndpointTest {
         entity.<WebhookEndpoint.ReplayResult>runCommand(r -> new WebhookEndpoint.Replay("nope", r)).reply());
     var replayed = entity.<WebhookEndpoint.ReplayResult>runCommand(r -> new WebhookEndpoint.Replay(first, r));
     assertEquals(WebhookEndpoint.ReplayResult.REPLAYED, replayed.reply());
-    assertInstanceOf(WebhookEndpoint.Replayed.class, replayed.event());
-    assertEquals(List.of(second, first), replayed.state().queue().stream().map(WebhookEndpoint.Webhook::id).toList(),
+    assertInstanceOf(WebhookEvent.Replayed.class, replayed.event());
+    assertEquals(List.of(second, first), replayed.state().queue().stream().map(EndpointState.Webhook::id).toList(),
         "replayed to the back of the queue");
     assertTrue(replayed.state().parked().isEmpty());
 
@@ -193,16 +189,16 @@ class WebhookEndpointTest {
     assertTrue(entity.runCommand(new OfferResult(id, 1, Outcome.NO_HUB)).events().isEmpty());
     entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
     noOffer(); // waits for the hub (or the offer retry interval)
-    entity.runCommand(WebhookEndpoint.Kick.INSTANCE);
+    entity.runCommand(DeliveryProtocol.Kick.INSTANCE);
     expectOffer(id, 1);
     entity.runCommand(new OfferResult(id, 1, Outcome.BUSY));
     clock.advance(Duration.ofSeconds(5));
     entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
     expectOffer(id, 1); // offer retry interval passed
     accept(id, 1);
-    var requeued = entity.runCommand(new WebhookEndpoint.Requeue(id));
-    assertInstanceOf(WebhookEndpoint.Requeued.class, requeued.event());
-    assertEquals(Status.RETRYING, requeued.state().head().orElseThrow().status());
+    var requeued = entity.runCommand(new DeliveryProtocol.Requeue(id));
+    assertInstanceOf(WebhookEvent.Requeued.class, requeued.event());
+    assertEquals(DeliveryStatus.RETRYING, requeued.state().head().orElseThrow().status());
     expectOffer(id, 2);
     // An ack for a webhook the entity does not hold is ignored.
     assertTrue(entity.runCommand(new Ack("unknown", true, 200, "", false)).events().isEmpty());
@@ -211,7 +207,7 @@ class WebhookEndpointTest {
   @Test
   void aBurstOfIngestsIsJournaledInArrivalOrder() {
     var endpoint = KIT.spawn(WebhookEndpoint.create("burst-" + System.nanoTime(), settings(),
-        id -> Optional.of(DEFINITION), hubs.ref(), () -> { }, PAYLOADS, clock, new WebhookMetrics(0)));
+        id -> Optional.of(DEFINITION), hubs.ref()::tell, () -> { }, PAYLOADS, clock, new WebhookMetrics(0)));
     TestProbe<WebhookEndpoint.Ingested> replies = KIT.createTestProbe();
     List<String> sent = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -223,9 +219,9 @@ class WebhookEndpointTest {
     List<String> acknowledged = replies.receiveSeveralMessages(200).stream().map(WebhookEndpoint.Ingested::webhookId)
         .toList();
     assertEquals(sent, acknowledged);
-    TestProbe<State> state = KIT.createTestProbe();
+    TestProbe<EndpointState> state = KIT.createTestProbe();
     endpoint.tell(new WebhookEndpoint.GetState(state.ref()));
-    assertEquals(sent, state.receiveMessage().queue().stream().map(WebhookEndpoint.Webhook::id).toList());
+    assertEquals(sent, state.receiveMessage().queue().stream().map(EndpointState.Webhook::id).toList());
     expectOffer("w0", 1); // only the head is offered
     noOffer();
   }
@@ -245,7 +241,7 @@ class WebhookEndpointTest {
     noOffer();
     clock.advance(Duration.ofMillis(1));
     var swept = entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
-    assertInstanceOf(WebhookEndpoint.Requeued.class, swept.event());
+    assertInstanceOf(WebhookEvent.Requeued.class, swept.event());
     expectOffer(id, 2);
   }
 
@@ -256,25 +252,28 @@ class WebhookEndpointTest {
    */
   @Test
   void aSlowPayloadReadDoesNotCountAsAnUnansweredOffer() {
-    TestProbe<HubRegistry.Command> slowHubs = KIT.createTestProbe();
+    TestProbe<Offer> slowHubs = KIT.createTestProbe();
     PayloadLoader slowRead = (persistenceId, seqNr) -> {
       clock.advance(Duration.ofSeconds(5)); // the journal read takes offer-retry-interval
       return PAYLOADS.load(persistenceId, seqNr);
     };
-    var slow = EventSourcedBehaviorTestKit.<Command, Event, State>create(KIT.system(),
+    var slow = EventSourcedBehaviorTestKit.<Command, WebhookEvent, EndpointState>create(KIT.system(),
         WebhookEndpoint.create(ENDPOINT + "-slow-" + System.nanoTime(), settings(), id -> Optional.of(DEFINITION),
-            slowHubs.ref(), keepAlives::incrementAndGet, slowRead, clock, new WebhookMetrics(0)),
+            slowHubs.ref()::tell, keepAlives::incrementAndGet, slowRead, clock, new WebhookMetrics(0)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false)
             .withVerifyEquality(false));
     String id = java.util.UUID.randomUUID().toString();
     slow.<WebhookEndpoint.Ingested>runCommand(replyTo -> new WebhookEndpoint.Ingest(new WebhookEndpoint.Incoming(id,
         clock.instant(), Map.of(), "x".getBytes(StandardCharsets.UTF_8), Verdict.UNSIGNED, null), replyTo));
-    assertEquals(id, slowHubs.expectMessageClass(HubRegistry.Offer.class).envelope().getId());
+    // Just ingested: offered from memory. After a restart the payload is read from the journal (slowly).
+    assertEquals(id, slowHubs.expectMessageClass(Offer.class).webhookId());
+    slow.restart();
+    assertEquals(id, slowHubs.expectMessageClass(Offer.class).webhookId());
     slow.runCommand(WebhookEndpoint.Sweep.INSTANCE);
     slowHubs.expectNoMessage(Duration.ofMillis(50));
     clock.advance(Duration.ofSeconds(5)); // now the offer itself has gone unanswered that long
     slow.runCommand(WebhookEndpoint.Sweep.INSTANCE);
-    assertEquals(id, slowHubs.expectMessageClass(HubRegistry.Offer.class).envelope().getId());
+    assertEquals(id, slowHubs.expectMessageClass(Offer.class).webhookId());
   }
 
   @Test
@@ -300,8 +299,8 @@ class WebhookEndpointTest {
     clock.advance(Duration.ofMinutes(30));
     var swept = entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
     assertEquals(1, swept.events().size());
-    assertEquals(old, assertInstanceOf(WebhookEndpoint.DeadLettered.class, swept.events().get(0)).webhookId());
-    assertEquals(Status.DEAD_LETTERED, swept.state().parked().get(old).status());
+    assertEquals(old, assertInstanceOf(WebhookEvent.DeadLettered.class, swept.events().get(0)).webhookId());
+    assertEquals(DeliveryStatus.DEAD_LETTERED, swept.state().parked().get(old).status());
     expectOffer(young, 1); // the dead letter left the queue; the younger one is next
     assertEquals(WebhookEndpoint.ReplayResult.REPLAYED,
         entity.<WebhookEndpoint.ReplayResult>runCommand(r -> new WebhookEndpoint.Replay(old, r)).reply());
@@ -322,10 +321,10 @@ class WebhookEndpointTest {
     expectOffer(ids.get(2), 1);
     accept(ids.get(2), 1);
     var retry = entity.runCommand(new Ack(ids.get(2), false, 500, "boom", false));
-    State before = retry.state();
+    EndpointState before = retry.state();
 
     var restarted = entity.restart();
-    State after = restarted.state();
+    EndpointState after = restarted.state();
     assertEquals(before.queue().stream().map(w -> w.id() + w.status() + w.attempts() + w.nextRetryAt()).toList(),
         after.queue().stream().map(w -> w.id() + w.status() + w.attempts() + w.nextRetryAt()).toList());
     assertEquals(before.parked().keySet(), after.parked().keySet());
@@ -333,8 +332,8 @@ class WebhookEndpointTest {
     assertEquals(10, after.queue().size());
     clock.advance(Duration.ofSeconds(1));
     entity.runCommand(WebhookEndpoint.Sweep.INSTANCE);
-    HubRegistry.Offer resumed = expectOffer(ids.get(2), 2); // the head resumes with its retry, nothing skipped
-    assertArrayEquals("n2".getBytes(StandardCharsets.UTF_8), resumed.envelope().getPayload().toByteArray(),
+    Offer resumed = expectOffer(ids.get(2), 2); // the head resumes with its retry, nothing skipped
+    assertArrayEquals("n2".getBytes(StandardCharsets.UTF_8), resumed.payload(),
         "the payload is read back from the journal");
   }
 }

@@ -1,5 +1,6 @@
 package dev.conduit.hub.client;
 
+import dev.conduit.retry.Backoff;
 import dev.conduit.hub.HubConnection;
 import dev.conduit.hub.auth.HubSignature;
 import dev.conduit.hub.grpc.ConnectRequest;

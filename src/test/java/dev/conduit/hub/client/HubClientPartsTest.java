@@ -1,5 +1,6 @@
 package dev.conduit.hub.client;
 
+import dev.conduit.retry.Backoff;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
