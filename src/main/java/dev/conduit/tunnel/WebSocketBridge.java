@@ -156,7 +156,7 @@ final class WebSocketBridge {
   }
 
   private static long weight(SocketEvent.Inbound in) {
-    return in instanceof SocketEvent.Text ? Math.max(in.bytes(), MIN_FRAME_WEIGHT) : MIN_FRAME_WEIGHT;
+    return in instanceof SocketEvent.TooLarge ? MIN_FRAME_WEIGHT : Math.max(in.bytes(), MIN_FRAME_WEIGHT);
   }
 
   private static List<SocketEvent.Inbound> firstOfBatch(SocketEvent.Inbound in) {
@@ -185,7 +185,7 @@ final class WebSocketBridge {
     if (binary.isStrict()) {
       ByteString data = binary.getStrictData();
       return CompletableFuture.completedFuture(data.size() > max ? new SocketEvent.TooLarge(data.size())
-          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), data.size()));
+          : new SocketEvent.Utf8(data));
     }
     return binary.getStreamedData().completionTimeout(timeout)
         .runFold(new BinaryAccumulator(max), BinaryAccumulator::add, mat)
@@ -245,8 +245,7 @@ final class WebSocketBridge {
     }
 
     SocketEvent.Inbound result() {
-      return data == null ? new SocketEvent.TooLarge(bytes)
-          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), bytes);
+      return data == null ? new SocketEvent.TooLarge(bytes) : new SocketEvent.Utf8(data.compact());
     }
   }
 }
