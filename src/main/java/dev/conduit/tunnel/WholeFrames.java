@@ -128,7 +128,8 @@ final class WholeFrames extends GraphStage<FlowShape<FrameEventOrError, FrameEve
               scheduleOnce("assembly", assemblyTimeout);
               pull(in);
             } else if (event instanceof FrameStart start && start.lastPart() && !start.header().opcode().isControl()) {
-              push(out, handedOn(start.header(), start.data()));
+              FrameStart whole = handedOn(start.header(), start.data());
+              push(out, whole.header() == start.header() ? start : whole); // unchanged: the event as it came
             } else {
               push(out, event);
             }

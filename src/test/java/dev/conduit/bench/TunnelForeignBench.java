@@ -41,6 +41,9 @@ final class TunnelForeignBench implements Benchmark {
   private static final Map<Integer, Double> MAX_ADDED_P99_MS = Map.of(1, 0.5, 1000, 2.0);
   private static final Map<Integer, Double> MIN_RATIO = Map.of(65536, 0.85, 1024, 0.8);
 
+  /** Another build of Conduit measured as a fourth path in the same run (e.g. the previous commit's jar), or null. */
+  private static final String COMPARE_JAR = System.getProperty("bench.compare-jar");
+
   private final boolean latency;
 
   TunnelForeignBench(boolean latency) {
@@ -77,19 +80,35 @@ final class TunnelForeignBench implements Benchmark {
       ids.add(RelayPeer.newInstanceId());
     }
     int directPort = ChildServer.freePort();
+    Path compareDir = runDir.resolve("compare");
     try (ChildJvm relay = ChildJvm.conduit(BenchConfig.JAR, TunnelBenchEnv.of(runDir), runDir);
+         ChildJvm other = COMPARE_JAR == null ? null
+             : ChildJvm.conduit(Path.of(COMPARE_JAR), TunnelBenchEnv.of(compareDir), compareDir);
          ChildJvm layer = ChildJvm.main("pekko-layer", DirectWebSocketServer.class, runDir);
          NodePeer direct = NodePeer.start(runDir, "node-direct", "direct-server", List.of(Integer.toString(directPort)))) {
       direct.next(SETUP_TIMEOUT);
       List<String> instanceArgs = new ArrayList<>(List.of("ws://127.0.0.1:" + relay.port() + "/relay/tunnel/websocket"));
       instanceArgs.addAll(ids);
-      try (NodePeer instance = NodePeer.start(runDir, "node-instance", "instance", instanceArgs)) {
+      List<String> otherArgs = new ArrayList<>(instanceArgs);
+      if (other != null) {
+        otherArgs.set(0, "ws://127.0.0.1:" + other.port() + "/relay/tunnel/websocket");
+      }
+      try (NodePeer instance = NodePeer.start(runDir, "node-instance", "instance", instanceArgs);
+           NodePeer otherInstance = other == null ? null : NodePeer.start(compareDir, "node-instance", "instance", otherArgs)) {
         instance.next(SETUP_TIMEOUT);
-        List<Path3> paths = List.of(
+        if (otherInstance != null) {
+          otherInstance.next(SETUP_TIMEOUT);
+        }
+        List<Path3> paths = new ArrayList<>(List.of(
             new Path3("direct", "ws://127.0.0.1:" + directPort + "/", "-", List.of(direct::cpuTime)),
             new Path3("layer", "ws://127.0.0.1:" + layer.port() + (latency ? "/echo" : "/sink"), "-", List.of(layer::cpuTime)),
             new Path3("relayed", "ws://127.0.0.1:" + relay.port() + "/relay/client/websocket", String.join(",", ids),
-                List.of(relay::cpuTime, instance::cpuTime)));
+                List.of(relay::cpuTime, instance::cpuTime))));
+        if (other != null) {
+          paths.add(new Path3("compared", "ws://127.0.0.1:" + other.port() + "/relay/client/websocket", String.join(",", ids),
+              List.of(other::cpuTime, otherInstance::cpuTime)));
+          report.fact("compared", "the same relayed path through " + COMPARE_JAR);
+        }
         if (latency) {
           for (int sessions : SESSIONS) {
             latency(sessions, paths, runDir, report);
@@ -128,8 +147,11 @@ final class TunnelForeignBench implements Benchmark {
     String label = size >= 1024 ? size / 1024 + " KiB payload" : size + " B payload";
     double mib = size / (1024.0 * 1024.0);
     double[] d = median.get("direct");
-    for (String name : List.of("relayed", "layer")) {
+    for (String name : List.of("relayed", "layer", "compared")) {
       double[] r = median.get(name);
+      if (r == null) {
+        continue;
+      }
       report.ratio("throughput " + name + " vs direct, " + label, "MiB/s", r[0] * mib, d[0] * mib,
           name.equals("relayed") ? MIN_RATIO.get(size) : null);
     }
@@ -168,8 +190,11 @@ final class TunnelForeignBench implements Benchmark {
     }
     JsonNode d = results.get("direct");
     String label = sessions + " session" + (sessions == 1 ? "" : "s");
-    for (String name : List.of("relayed", "layer")) {
+    for (String name : List.of("relayed", "layer", "compared")) {
       JsonNode r = results.get(name);
+      if (r == null) {
+        continue;
+      }
       boolean relayed = name.equals("relayed");
       report.added("RTT p50 " + name + ", " + label, "ms", r.get("p50").asDouble(), d.get("p50").asDouble(),
           relayed ? MAX_ADDED_P50_MS.get(sessions) : null);
