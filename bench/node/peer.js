@@ -41,11 +41,14 @@ function instance(url, ids) {
   let registered = 0;
   for (const id of ids) {
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'register', instance_id: id,
-      public_key: crypto.randomBytes(32).toString('base64') })));
+    const key = crypto.randomBytes(32).toString('base64');
+    const register = () => ws.send(JSON.stringify({ type: 'register', instance_id: id, public_key: key }));
+    let isRegistered = false;
+    ws.on('open', register);
     ws.on('message', (data) => {
       const { frame, bytes } = decode(data);
       if (frame.type === 'registered') {
+        isRegistered = true;
         if (++registered === ids.length) out({ ready: true });
         setInterval(() => ws.send('{"type":"ping"}'), 30000).unref();
       } else if (frame.type === 'relay_message') {
@@ -55,6 +58,8 @@ function instance(url, ids) {
         } else if (bytes.length <= 64) { // latency probes are small: echo them
           ws.send(JSON.stringify({ type: 'relay_message', session_id: frame.session_id, payload: frame.payload }));
         }
+      } else if (frame.type === 'error' && !isRegistered) {
+        setTimeout(register, 1000); // as a real instance retries, e.g. when the relay's key store is slow
       } else if (frame.type === 'error') {
         out({ error: frame });
       }
