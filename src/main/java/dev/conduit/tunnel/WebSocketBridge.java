@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Joins a WebSocket to the actor that owns it: inbound messages are assembled (text or binary, each
  * one JSON frame), size-checked and handed to the actor in batches with backpressure; outbound comes from the
- * queue the actor writes to.
+ * queue the actor writes to. A whole frame normally arrives as a strict binary message of its UTF-8 bytes
+ * ({@link WholeFrames}) and is handed on as those bytes ({@link SocketEvent.Utf8}); streamed messages
+ * (fragmented, or over the frame limit) are still folded here.
  *
  * <p>The outbound side belongs to the actor: it ends when the actor queues a {@link SocketClose} marker
  * (after its last frame) or completes or fails its queue, never because the actor stopped. So a last
