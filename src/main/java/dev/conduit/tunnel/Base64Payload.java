@@ -36,15 +36,15 @@ final class Base64Payload {
   }
 
   /** isValid for the bytes from..to of data (ASCII; any other byte is invalid). */
-  static boolean isValid(org.apache.pekko.util.ByteString data, int from, int to) {
+  static boolean isValid(byte[] data, int from, int to) {
     int n = to - from;
     if (n % 4 != 0) {
       return false;
     }
-    int padding = n > 0 && data.apply(to - 1) == '=' ? (n > 1 && data.apply(to - 2) == '=' ? 2 : 1) : 0;
+    int padding = n > 0 && data[to - 1] == '=' ? (n > 1 && data[to - 2] == '=' ? 2 : 1) : 0;
     boolean valid = true;
     for (int i = from, end = to - padding; i < end; i++) {
-      byte c = data.apply(i);
+      byte c = data[i];
       valid &= c >= 0 && ALPHABET[c];
     }
     return valid;

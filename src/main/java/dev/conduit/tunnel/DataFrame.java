@@ -30,8 +30,11 @@ record DataFrame(String type, String sessionId, String payload) {
   static ByteString clientPayload(ByteString frame) {
     int start = MESSAGE_PREFIX.size();
     int end = frame.size() - END.size();
-    if (end < start || !at(frame, 0, MESSAGE_PREFIX) || !at(frame, end, END)
-        || !Base64Payload.isValid(frame, start, end)) {
+    if (end < start) {
+      return null;
+    }
+    byte[] bytes = frame.toArrayUnsafe(); // the frame's own array when compact (WholeFrames makes it so)
+    if (!at(bytes, 0, MESSAGE_PREFIX) || !at(bytes, end, END) || !Base64Payload.isValid(bytes, start, end)) {
       return null;
     }
     return frame.slice(start, end);
@@ -45,25 +48,28 @@ record DataFrame(String type, String sessionId, String payload) {
   static Relay relayMessage(ByteString frame) {
     int idStart = RELAY_PREFIX.size();
     int end = frame.size() - END.size();
-    if (end < idStart || !at(frame, 0, RELAY_PREFIX) || !at(frame, end, END)) {
+    if (end < idStart) {
+      return null;
+    }
+    byte[] bytes = frame.toArrayUnsafe();
+    if (!at(bytes, 0, RELAY_PREFIX) || !at(bytes, end, END)) {
       return null;
     }
     int idEnd = idStart;
-    while (idEnd < end && plainIdByte(frame.apply(idEnd))) {
+    while (idEnd < end && plainIdByte(bytes[idEnd])) {
       idEnd++;
     }
     int payloadStart = idEnd + RELAY_MIDDLE.size();
-    if (payloadStart > end || !at(frame, idEnd, RELAY_MIDDLE)
-        || !Base64Payload.isValid(frame, payloadStart, end)) {
+    if (payloadStart > end || !at(bytes, idEnd, RELAY_MIDDLE) || !Base64Payload.isValid(bytes, payloadStart, end)) {
       return null;
     }
     return new Relay(frame.slice(idStart, idEnd).decodeString(StandardCharsets.US_ASCII), frame.slice(payloadStart, end));
   }
 
   /** True when frame holds expected at offset (which leaves room for it). */
-  private static boolean at(ByteString frame, int offset, ByteString expected) {
+  private static boolean at(byte[] frame, int offset, ByteString expected) {
     for (int i = 0, n = expected.size(); i < n; i++) {
-      if (frame.apply(offset + i) != expected.apply(i)) {
+      if (frame[offset + i] != expected.apply(i)) {
         return false;
       }
     }

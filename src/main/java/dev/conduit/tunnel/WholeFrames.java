@@ -71,16 +71,17 @@ final class WholeFrames extends GraphStage<FlowShape<FrameEventOrError, FrameEve
 
   /** Valid UTF-8 (ASCII checked in one pass; anything else by the JDK's decoder). */
   static boolean isUtf8(ByteString data) {
+    byte[] bytes = data.toArrayUnsafe();
     boolean ascii = true;
-    for (int i = 0, n = data.size(); i < n && ascii; i++) {
-      ascii = data.apply(i) >= 0;
+    for (int i = 0; i < bytes.length && ascii; i++) {
+      ascii = bytes[i] >= 0;
     }
     if (ascii) {
       return true;
     }
     try {
       StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(data.toArrayUnsafe()));
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
       return true;
     } catch (CharacterCodingException invalid) {
       return false;
@@ -89,6 +90,10 @@ final class WholeFrames extends GraphStage<FlowShape<FrameEventOrError, FrameEve
 
   /** The whole frame as the relay takes it: a complete text frame of valid UTF-8 becomes binary. */
   static FrameStart handedOn(FrameHeader header, ByteString data) {
+    if (header.opcode().code() == TEXT && header.fin()) {
+      // One array (a slice of a TCP read is copied once): the checks after this read it byte by byte.
+      data = data.compact();
+    }
     if (header.opcode().code() == TEXT && header.fin() && isUtf8(data)) {
       header = header.copy(BINARY_OPCODE, header.mask(), header.length(), header.fin(),
           header.rsv1(), header.rsv2(), header.rsv3());
