@@ -31,8 +31,10 @@ import scala.concurrent.duration.FiniteDuration;
  * for a close code). This class therefore uses pekko-http's frame-level upgrade
  * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) with the very protocol stack
  * {@code handleMessages} uses, and only rewrites the relay's own regular close frame into the close chosen
- * for the socket ({@link WebSocketBridge.Ending}). It is the one place that depends on pekko-http internals:
- * TunnelCloseReasonTest fails if an upgrade changes them.
+ * for the socket ({@link WebSocketBridge.Ending}). It composes that stack itself (pekko-http's
+ * {@code WebSocket.stack} plus {@link WholeFrames}) and writes relayed data, queued as bytes, with the text
+ * opcode. It and WholeFrames are the places that depend on pekko-http internals: TunnelCloseReasonTest
+ * and WholeFramesTest fail if an upgrade changes them.
  */
 final class WebSocketFrames {
   /** RFC 6455 opcode of a close frame. */
