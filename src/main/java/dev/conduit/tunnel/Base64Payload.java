@@ -35,6 +35,21 @@ final class Base64Payload {
     return valid;
   }
 
+  /** isValid for the bytes from..to of data (ASCII; any other byte is invalid). */
+  static boolean isValid(byte[] data, int from, int to) {
+    int n = to - from;
+    if (n % 4 != 0) {
+      return false;
+    }
+    int padding = n > 0 && data[to - 1] == '=' ? (n > 1 && data[to - 2] == '=' ? 2 : 1) : 0;
+    boolean valid = true;
+    for (int i = from, end = to - padding; i < end; i++) {
+      byte c = data[i];
+      valid &= c >= 0 && ALPHABET[c];
+    }
+    return valid;
+  }
+
   static Optional<byte[]> decode(String s) {
     if (!isValid(s)) {
       return Optional.empty();

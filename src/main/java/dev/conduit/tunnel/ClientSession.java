@@ -14,10 +14,12 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import org.apache.pekko.util.ByteString;
 
 /**
  * One client WebSocket, which is one relayed session: connect (by instance id or claim code), then
@@ -76,6 +78,8 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private String instanceId;
   private ActorRef<InstanceConnection.Command> instance;
   private SourceQueueWithComplete<List<Message>> instanceOut;
+  /** The bytes every relay_message of this session starts with (set when paired). */
+  private ByteString relayPrefix;
   private boolean closing;
   /** The socket's end is queued (or its queue failed): nothing more goes to it. */
   private boolean socketEnded;
@@ -153,7 +157,14 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         onFrameTooLarge(inbound.bytes());
         continue;
       }
-      Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(((SocketEvent.Text) inbound).text());
+      ByteString payload = instance != null && inbound instanceof SocketEvent.Utf8 utf8
+          ? DataFrame.clientPayload(utf8.data()) : null;
+      if (payload != null) {
+        collect(payload, toInstance);
+        continue;
+      }
+      Decoded<ClientFrame> decoded = TunnelCodec.decodeClient(inbound instanceof SocketEvent.Utf8 utf8
+          ? utf8.text() : ((SocketEvent.Text) inbound).text());
       if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
         getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
         send(invalid.reply());
@@ -210,6 +221,13 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     }
     toInstance.add(TextMessage.create(Replies.relayMessageToInstance(sessionId, data.payload())));
     tunnel.metrics().bytesRelayed.add(data.payload().length());
+    tunnel.metrics().framesRelayed.increment();
+  }
+
+  /** A message read from bytes (connected): forwarded as bytes (a binary message, sent with the text opcode). */
+  private void collect(ByteString payload, List<Message> toInstance) {
+    toInstance.add(BinaryMessage.create(Replies.relayMessageToInstance(relayPrefix, payload)));
+    tunnel.metrics().bytesRelayed.add(payload.size());
     tunnel.metrics().framesRelayed.increment();
   }
 
@@ -288,6 +306,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     instanceId = paired.instance().instanceId();
     instance = paired.instanceConnection();
     instanceOut = paired.instanceOut();
+    relayPrefix = Replies.relayMessagePrefix(sessionId);
     ClaimGrant claim = paired.claim();
     getContext().getLog().info("session opened session={} instance={} ip={} via={}", sessionId, instanceId, clientIp,
         claim == null ? "instance_id" : "claim");

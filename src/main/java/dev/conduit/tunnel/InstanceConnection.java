@@ -20,7 +20,9 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.util.ByteString;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
@@ -184,7 +186,14 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         if (closing) {
           break;
         }
-        if (inbound instanceof SocketEvent.Text text) {
+        if (inbound instanceof SocketEvent.Utf8 utf8) {
+          DataFrame.Relay relay = registration == null ? null : DataFrame.relayMessage(utf8.data());
+          if (relay != null) {
+            relayToClient(relay.sessionId(), relay.payload());
+          } else {
+            onFrame(utf8.text());
+          }
+        } else if (inbound instanceof SocketEvent.Text text) {
           onFrame(text.text());
         } else {
           onFrameTooLarge(inbound.bytes());
@@ -302,6 +311,20 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         createClaim(create, 1);
       }
     }
+  }
+
+  /** A relay_message read from bytes: forwarded as bytes (a binary message, sent with the text opcode). */
+  private void relayToClient(String sessionId, ByteString payload) {
+    SessionLink link = sessions.get(sessionId);
+    if (link == null) {
+      send(Replies.error("unknown_session", "Unknown session"));
+      getContext().getLog().debug("relay_message for unknown session instance={}", instanceId());
+      return;
+    }
+    toClients.computeIfAbsent(sessionId, id -> new ToClient(link, new ArrayList<>())).frames()
+        .add(BinaryMessage.create(Replies.messageToClient(payload)));
+    tunnel.metrics().bytesRelayed.add(payload.size());
+    tunnel.metrics().framesRelayed.increment();
   }
 
   private void relayToClient(InstanceFrame.RelayMessage relay) {

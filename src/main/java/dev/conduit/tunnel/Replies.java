@@ -1,5 +1,7 @@
 package dev.conduit.tunnel;
 
+import org.apache.pekko.util.ByteString;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -129,6 +131,24 @@ public final class Replies {
 
   static String messageToClient(String payload) {
     return "{\"type\":\"message\",\"payload\":\"" + payload + "\"}";
+  }
+
+  private static final ByteString MESSAGE_PREFIX = ByteString.fromString("{\"type\":\"message\",\"payload\":\"");
+  private static final ByteString END = ByteString.fromString("\"}");
+
+  /** messageToClient spliced from bytes: the payload slice is not copied. */
+  static ByteString messageToClient(ByteString payload) {
+    return MESSAGE_PREFIX.concat(payload).concat(END);
+  }
+
+  /** What every relay_message to the instance for one session starts with (kept per session). */
+  static ByteString relayMessagePrefix(String sessionId) {
+    return ByteString.fromString("{\"type\":\"relay_message\",\"session_id\":\"" + sessionId + "\",\"payload\":\"");
+  }
+
+  /** relayMessageToInstance spliced from bytes: prefix from {@link #relayMessagePrefix}, payload not copied. */
+  static ByteString relayMessageToInstance(ByteString prefix, ByteString payload) {
+    return prefix.concat(payload).concat(END);
   }
 
   static String relayMessageToInstance(String sessionId, String payload) {

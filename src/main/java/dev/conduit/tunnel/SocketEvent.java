@@ -2,6 +2,7 @@ package dev.conduit.tunnel;
 
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.util.ByteString;
 
 /**
  * What a WebSocket's inbound stream tells the actor that owns the socket. The stream sends the next
@@ -30,6 +31,21 @@ public sealed interface SocketEvent extends InstanceConnection.Command, ClientSe
   }
 
   record Text(String text, long bytes) implements Inbound {}
+
+  /**
+   * A whole frame as its UTF-8 bytes (how text and binary frames arrive, see WholeFrames): data frames
+   * are forwarded from these bytes without a String; anything else is decoded as {@link #text()}.
+   */
+  record Utf8(ByteString data) implements Inbound {
+    @Override
+    public long bytes() {
+      return data.size();
+    }
+
+    String text() {
+      return data.utf8String();
+    }
+  }
 
   record TooLarge(long bytes) implements Inbound {}
 }

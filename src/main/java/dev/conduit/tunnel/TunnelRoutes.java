@@ -73,7 +73,7 @@ public final class TunnelRoutes extends AllDirectives {
     this.gate = ConnectionGate.get(system);
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
-    this.frames = new WebSocketFrames(system);
+    this.frames = new WebSocketFrames(system, settings.maxFrameBytes(), settings.frameAssemblyTimeout());
   }
 
   public Route routes() {
@@ -159,11 +159,18 @@ public final class TunnelRoutes extends AllDirectives {
         .preMaterialize(materializer);
   }
 
-  /** The JSON text of a batch: ASCII but for ids and messages the relay quotes, so characters count bytes. */
+  /**
+   * The JSON text of a batch: relayed data is queued as its bytes (a binary message, sent as text); other
+   * frames are ASCII but for ids and messages the relay quotes, so their characters count bytes.
+   */
   private static long textBytes(List<Message> batch) {
     long bytes = 0;
     for (Message message : batch) {
-      bytes += message instanceof SocketClose ? 0 : message.asTextMessage().getStrictText().length();
+      if (message instanceof SocketClose) {
+        continue;
+      }
+      bytes += message.isText() ? message.asTextMessage().getStrictText().length()
+          : message.asBinaryMessage().getStrictData().size();
     }
     return bytes;
   }

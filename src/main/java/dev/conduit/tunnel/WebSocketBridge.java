@@ -32,7 +32,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Joins a WebSocket to the actor that owns it: inbound messages are assembled (text or binary, each
  * one JSON frame), size-checked and handed to the actor in batches with backpressure; outbound comes from the
- * queue the actor writes to.
+ * queue the actor writes to. A whole frame normally arrives as a strict binary message of its UTF-8 bytes
+ * ({@link WholeFrames}) and is handed on as those bytes ({@link SocketEvent.Utf8}); streamed messages
+ * (fragmented, or over the frame limit) are still folded here.
  *
  * <p>The outbound side belongs to the actor: it ends when the actor queues a {@link SocketClose} marker
  * (after its last frame) or completes or fails its queue, never because the actor stopped. So a last
@@ -156,7 +158,7 @@ final class WebSocketBridge {
   }
 
   private static long weight(SocketEvent.Inbound in) {
-    return in instanceof SocketEvent.Text ? Math.max(in.bytes(), MIN_FRAME_WEIGHT) : MIN_FRAME_WEIGHT;
+    return in instanceof SocketEvent.TooLarge ? MIN_FRAME_WEIGHT : Math.max(in.bytes(), MIN_FRAME_WEIGHT);
   }
 
   private static List<SocketEvent.Inbound> firstOfBatch(SocketEvent.Inbound in) {
@@ -185,7 +187,7 @@ final class WebSocketBridge {
     if (binary.isStrict()) {
       ByteString data = binary.getStrictData();
       return CompletableFuture.completedFuture(data.size() > max ? new SocketEvent.TooLarge(data.size())
-          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), data.size()));
+          : new SocketEvent.Utf8(data));
     }
     return binary.getStreamedData().completionTimeout(timeout)
         .runFold(new BinaryAccumulator(max), BinaryAccumulator::add, mat)
@@ -245,8 +247,7 @@ final class WebSocketBridge {
     }
 
     SocketEvent.Inbound result() {
-      return data == null ? new SocketEvent.TooLarge(bytes)
-          : new SocketEvent.Text(data.decodeString(StandardCharsets.UTF_8), bytes);
+      return data == null ? new SocketEvent.TooLarge(bytes) : new SocketEvent.Utf8(data.compact());
     }
   }
 }

@@ -7,6 +7,9 @@ import org.apache.pekko.event.Logging;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
+import org.apache.pekko.http.impl.engine.ws.FrameEventOrError;
+import org.apache.pekko.http.impl.engine.ws.FrameHeader;
+import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
 import org.apache.pekko.http.impl.engine.ws.WebSocket$;
@@ -16,6 +19,7 @@ import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.apache.pekko.stream.FlowShape;
 import org.apache.pekko.stream.Graph;
+import org.apache.pekko.stream.scaladsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import scala.Option;
 import scala.concurrent.duration.FiniteDuration;
@@ -27,8 +31,10 @@ import scala.concurrent.duration.FiniteDuration;
  * for a close code). This class therefore uses pekko-http's frame-level upgrade
  * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) with the very protocol stack
  * {@code handleMessages} uses, and only rewrites the relay's own regular close frame into the close chosen
- * for the socket ({@link WebSocketBridge.Ending}). It is the one place that depends on pekko-http internals:
- * TunnelCloseReasonTest fails if an upgrade changes them.
+ * for the socket ({@link WebSocketBridge.Ending}). It composes that stack itself (pekko-http's
+ * {@code WebSocket.stack} plus {@link WholeFrames}) and writes relayed data, queued as bytes, with the text
+ * opcode. It and WholeFrames are the places that depend on pekko-http internals: TunnelCloseReasonTest
+ * and WholeFramesTest fail if an upgrade changes them.
  */
 final class WebSocketFrames {
   /** RFC 6455 opcode of a close frame. */
@@ -36,8 +42,13 @@ final class WebSocketFrames {
 
   private final WebSocketSettings settings;
   private final LoggingAdapter log;
+  private final int maxFrameBytes;
+  private final java.time.Duration assemblyTimeout;
 
-  WebSocketFrames(ActorSystem<?> system) {
+  /** maxFrameBytes and assemblyTimeout bound the frames joined whole before pekko-http sees them (WholeFrames). */
+  WebSocketFrames(ActorSystem<?> system, int maxFrameBytes, java.time.Duration assemblyTimeout) {
+    this.maxFrameBytes = maxFrameBytes;
+    this.assemblyTimeout = assemblyTimeout;
     this.settings = (WebSocketSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())
         .getWebsocketSettings();
     this.log = Logging.getLogger(system.classicSystem(), WebSocketFrames.class);
@@ -55,8 +66,8 @@ final class WebSocketFrames {
             .asScala();
     Flow<FrameEvent, FrameEvent, NotUsed> frames = Flow.<FrameEvent>create()
         .via(ending.cut().flow())
-        .via(WebSocket$.MODULE$.stack(true, settings, closeTimeout, log).join(scalaMessages))
-        .map(frame -> withReason(frame, ending))
+        .via(stack(closeTimeout).join(scalaMessages))
+        .map(frame -> asText(withReason(frame, ending)))
         .via(ending.cut().flow())
         .watchTermination((notUsed, done) -> {
           done.whenComplete((d, failure) -> ending.finished());
@@ -65,6 +76,40 @@ final class WebSocketFrames {
     @SuppressWarnings("unchecked")
     Graph<FlowShape<FrameEvent, FrameEvent>, Object> handler = (Graph<FlowShape<FrameEvent, FrameEvent>, Object>) (Graph<?, ?>) frames;
     return ((UpgradeToWebSocketLowLevel) upgrade).handleFrames(handler, Option.empty());
+  }
+
+  /**
+   * pekko-http's server stack ({@code WebSocket.stack}: masking, frame logging, frame handling, keep-alive,
+   * message API) with {@link WholeFrames} between unmasking and frame handling.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private BidiFlow<FrameEvent, org.apache.pekko.http.scaladsl.model.ws.Message,
+      org.apache.pekko.http.scaladsl.model.ws.Message, FrameEvent, NotUsed> stack(FiniteDuration closeTimeout) {
+    WebSocket$ ws = WebSocket$.MODULE$;
+    BidiFlow<FrameEventOrError, FrameEventOrError, FrameEvent, FrameEvent, NotUsed> whole =
+        BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new WholeFrames(maxFrameBytes, assemblyTimeout)),
+            org.apache.pekko.stream.scaladsl.Flow.<FrameEvent>apply());
+    // Raw types: the Scala signatures are covariant (FrameStart for FrameEvent), which Java cannot express.
+    BidiFlow stack = ws.masking(true, settings.randomFactory())
+        .atop(FrameLogger$.MODULE$.logFramesIfEnabled(settings.logFrames()))
+        .atop(whole);
+    stack = stack.atop((Graph) ws.frameHandling(true, closeTimeout, log));
+    stack = stack.atop((Graph) ws.periodicKeepAlive(settings));
+    stack = stack.atop((Graph) ws.messageAPI(true, closeTimeout));
+    return stack;
+  }
+
+  /**
+   * The relay sends only JSON text. Relayed data is queued as a {@code BinaryMessage} of its UTF-8 bytes
+   * (spliced without building a String), so a binary frame leaving here is sent with the text opcode.
+   */
+  private static FrameEvent asText(FrameEvent frame) {
+    if (frame instanceof FrameStart start && start.header().opcode().code() == WholeFrames.BINARY) {
+      FrameHeader h = start.header();
+      return new FrameStart(h.copy(WholeFrames.TEXT_OPCODE, h.mask(), h.length(), h.fin(), h.rsv1(), h.rsv2(), h.rsv3()),
+          start.data());
+    }
+    return frame;
   }
 
   /** The relay's close frame, with the status and reason of the close chosen for this socket. */

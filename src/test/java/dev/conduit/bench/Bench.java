@@ -13,6 +13,7 @@ public final class Bench {
   private static Map<String, Benchmark> benchmarks() {
     Map<String, Benchmark> all = new LinkedHashMap<>();
     for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new TunnelLatencyBench(),
+        new TunnelForeignBench(false), new TunnelForeignBench(true),
         new TunnelIdleBench(), new WebhookIngestBench(), new WebhookE2eBench())) {
       all.put(benchmark.name(), benchmark);
     }

@@ -18,7 +18,18 @@ final class Machine {
     machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
     machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     machine.put("server_heap", BenchConfig.SERVER_HEAP);
+    machine.put("load", loadAverage());
     return machine;
+  }
+
+  /** 1, 5 and 15 minute load averages: the machine is shared, so every figure says how busy it was. */
+  static String loadAverage() {
+    try {
+      String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return fields[0] + " " + fields[1] + " " + fields[2];
+    } catch (IOException e) {
+      return "unknown";
+    }
   }
 
   private static String firstValue(Path file, String key) {
