@@ -193,8 +193,9 @@ public final class SimulatedInstance implements AutoCloseable {
       return;
     }
     byte[] plaintext = session.transport.decrypt(data);
-    reply(sessionId, session.transport.encrypt(plaintext));
+    // Counted before the reply goes out: a client that has its echo must find it counted.
     echoed.incrementAndGet();
+    reply(sessionId, session.transport.encrypt(plaintext));
   }
 
   private void reply(String sessionId, byte[] data) throws Exception {

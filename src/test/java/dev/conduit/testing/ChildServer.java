@@ -57,8 +57,11 @@ public final class ChildServer implements AutoCloseable {
     return child;
   }
 
+  /** Both ports: the gRPC port is bound after the HTTP one, so a test must not take one for the other. */
   private void awaitListening() throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     awaitListening(process, port, START_TIMEOUT, log);
+    awaitListening(process, grpcPort, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), log);
   }
 
   /** Waits until a child process accepts connections on port; fails early if it exits. */
