@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -34,6 +35,13 @@ public final class SimulateCommand implements Runnable {
   private static final String RELAY_DESCRIPTION = "The relay's WebSocket base URL (env CONDUIT_SIMULATE_RELAY; "
       + "default ${DEFAULT-VALUE}).";
 
+  /** --relay, shared by both commands. */
+  static final class RelayOption {
+    @Option(names = "--relay", paramLabel = "URL", defaultValue = "${env:CONDUIT_SIMULATE_RELAY:-ws://127.0.0.1:8080}",
+        description = RELAY_DESCRIPTION)
+    URI relay;
+  }
+
   @Spec
   private CommandSpec spec;
 
@@ -52,9 +60,8 @@ public final class SimulateCommand implements Runnable {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--relay", paramLabel = "URL", defaultValue = "${env:CONDUIT_SIMULATE_RELAY:-ws://127.0.0.1:8080}",
-        description = RELAY_DESCRIPTION)
-    private URI relay;
+    @Mixin
+    private RelayOption relayOption;
 
     @Option(names = "--instance-id", paramLabel = "ID", defaultValue = "${env:CONDUIT_SIMULATE_INSTANCE_ID}",
         description = "Instance id to register (env CONDUIT_SIMULATE_INSTANCE_ID; default: a random UUID).")
@@ -83,7 +90,8 @@ public final class SimulateCommand implements Runnable {
       }
       String id = instanceId == null ? UUID.randomUUID().toString() : instanceId;
       PrintWriter out = spec.commandLine().getOut();
-      try (SimulatedInstance instance = SimulatedInstance.start(relay, id, key, PROTOCOL_PING_INTERVAL, TIMEOUT)) {
+      try (SimulatedInstance instance =
+               SimulatedInstance.start(relayOption.relay, id, key, PROTOCOL_PING_INTERVAL, TIMEOUT)) {
         JsonNode claim = instance.createClaim(userId, TIMEOUT);
         out.println("registered instance_id=" + id);
         out.println("public_key=" + instance.publicKeyBase64());
@@ -124,9 +132,8 @@ public final class SimulateCommand implements Runnable {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--relay", paramLabel = "URL", defaultValue = "${env:CONDUIT_SIMULATE_RELAY:-ws://127.0.0.1:8080}",
-        description = RELAY_DESCRIPTION)
-    private URI relay;
+    @Mixin
+    private RelayOption relayOption;
 
     @Option(names = "--instance-id", paramLabel = "ID", defaultValue = "${env:CONDUIT_SIMULATE_INSTANCE_ID}",
         description = "The instance to connect to (env CONDUIT_SIMULATE_INSTANCE_ID). This or --claim.")
@@ -158,8 +165,8 @@ public final class SimulateCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       SimulatedClient client;
       try {
-        client = claim != null ? SimulatedClient.connectWithClaim(relay, claim, TIMEOUT)
-            : SimulatedClient.connectToInstance(relay, instanceId, TIMEOUT);
+        client = claim != null ? SimulatedClient.connectWithClaim(relayOption.relay, claim, TIMEOUT)
+            : SimulatedClient.connectToInstance(relayOption.relay, instanceId, TIMEOUT);
       } catch (IllegalStateException e) {
         out.println("FAILED: " + e.getMessage());
         return EXIT_FAILED;

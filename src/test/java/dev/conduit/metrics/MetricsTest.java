@@ -12,13 +12,11 @@ import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestServer;
 import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_35_0.Metrics.MetricFamily;
 import io.prometheus.metrics.expositionformats.generated.com_google_protobuf_4_35_0.Metrics.MetricType;
-import java.io.ByteArrayInputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -30,8 +28,6 @@ import org.junit.jupiter.api.Test;
  * library's own protobuf classes (the exposition's parser), not with string matching.
  */
 class MetricsTest {
-  private static final String PROTOBUF = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
-      + "encoding=delimited";
   private static final String TOKEN = "scrape-token";
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
@@ -101,18 +97,7 @@ class MetricsTest {
   }
 
   private static Map<String, MetricFamily> scrape() throws Exception {
-    HttpResponse<byte[]> response = HTTP.send(request().header("Authorization", "Bearer " + TOKEN)
-        .header("Accept", PROTOBUF).build(), HttpResponse.BodyHandlers.ofByteArray());
-    assertEquals(200, response.statusCode());
-    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/vnd.google.protobuf"),
-        response.headers().toString());
-    Map<String, MetricFamily> families = new HashMap<>();
-    ByteArrayInputStream in = new ByteArrayInputStream(response.body());
-    MetricFamily family;
-    while ((family = MetricFamily.parseDelimitedFrom(in)) != null) {
-      families.put(family.getName(), family);
-    }
-    return families;
+    return dev.conduit.testing.MetricsScrape.of(server.httpBase(), TOKEN).families();
   }
 
   private static double counter(Map<String, MetricFamily> families, String name) {
