@@ -8,6 +8,7 @@ import dev.conduit.hub.HubSettings;
 import dev.conduit.metrics.Metrics;
 import dev.conduit.metrics.MetricsRoutes;
 import dev.conduit.persistence.Database;
+import dev.conduit.persistence.DatabaseConfig;
 import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.ClientAddress;
@@ -203,7 +204,7 @@ public final class Guardian {
           result.binding().addToCoordinatedShutdown(config.getDuration("conduit.shutdown-deadline"), context.getSystem());
           context.getLog().info("conduit listening port={} address={} journal={}", result.what(),
               HttpServer.describe(result.binding()),
-              config.getString("pekko-persistence-jdbc.shared-databases.conduit.profile"));
+              DatabaseConfig.from(config).kind().name().toLowerCase(java.util.Locale.ROOT));
           ServerBinding http = "http".equals(result.what()) ? result.binding() : publicBinding;
           ServerBinding grpc = "grpc".equals(result.what()) ? result.binding() : grpcBinding;
           if (pending > 1) {
