@@ -167,10 +167,10 @@ public final class ConnectionGate implements Extension {
 
   /**
    * A peer began a TLS handshake on a plaintext port: logged at INFO with its address (once per
-   * log-interval per address, with a count); the caller closes the connection.
+   * log-interval per address and port, with a count); the caller closes the connection.
    */
   public void tlsOnPlaintextPort(String address, int port) {
-    refusals.occurrence("tls " + address).ifPresent(count ->
+    refusals.occurrence("tls " + address + " " + port).ifPresent(count ->
         LOG.info("connection refused ip={} port={} reason=\"TLS handshake on a plaintext port\" count={}", address,
             port, count));
   }

@@ -162,6 +162,10 @@ public final class HttpServer {
               Duration.ofNanos(idleTimeout.toNanos())));
         }
         layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
+        // Nearest the wire: a TLS ClientHello on this plaintext port is logged with its address and closed.
+        int localPort = connection.localAddress().getPort();
+        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(),
+            Flow.fromGraph(new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)))));
         SharedKillSwitch kill = KillSwitches.shared("http-connection");
         open.add(kill);
         connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())

@@ -92,7 +92,7 @@ class ConnectionLimitsTest {
 
   /**
    * A TLS client pointed at a plaintext port (gRPC, then HTTP): its handshake fails at once rather than
-   * hanging, and the relay logs it at INFO with the reason (on the gRPC port with the address and port).
+   * hanging, and the relay logs it at INFO with the address, the port and the reason.
    */
   @Test
   void aTlsHandshakeOnAPlaintextPortIsLoggedAndClosed() throws Exception {
@@ -102,7 +102,7 @@ class ConnectionLimitsTest {
       String grpcLine = "ip=127.0.0.1 port=" + server.grpcPort() + " reason=\"TLS handshake on a plaintext port\"";
       assertTrue(awaitLog(server, grpcLine).contains(grpcLine), "gRPC port: " + grpcLine);
       assertHandshakeRefused(server.port());
-      String httpLine = "status=400 reason=\"TLS handshake on a plaintext port\"";
+      String httpLine = "ip=127.0.0.1 port=" + server.port() + " reason=\"TLS handshake on a plaintext port\"";
       assertTrue(awaitLog(server, httpLine).contains(httpLine), "HTTP port: " + httpLine);
       // The plaintext ports still serve plaintext.
       try (RawHttp plain = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD)) {
