@@ -210,8 +210,8 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
                 hubId == null ? "-" : hubId, peer, refused.getMessage());
             return close(refused.status());
           }
-          getContext().getLog().info("hub disconnected hub={} peer={} outstanding={} cause={}", hubId, peer,
-              outstanding.size(), failed.cause().toString());
+          getContext().getLog().info("hub disconnected hub={} peer={} outstanding={} cause={}",
+              hubId == null ? "-" : hubId, peer, outstanding.size(), failed.cause().toString());
           // Never a silent OK: a hub that sent bytes that are no StreamRequest learns why it was cut off.
           // A transport that already knows the precise status (a Connect envelope over the size cap) gives it.
           if (failed.cause() instanceof GrpcServiceException given) {
