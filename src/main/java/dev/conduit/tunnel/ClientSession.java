@@ -167,6 +167,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
           ? utf8.text() : ((SocketEvent.Text) inbound).text());
       if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
         getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
+        tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, invalid.reply());
         send(invalid.reply());
         continue;
       }
@@ -220,15 +221,13 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       return;
     }
     toInstance.add(TextMessage.create(Replies.relayMessageToInstance(sessionId, data.payload())));
-    tunnel.metrics().bytesRelayed.add(data.payload().length());
-    tunnel.metrics().framesRelayed.increment();
+    tunnel.metrics().relayed(TunnelMetrics.Direction.TO_INSTANCE, data.payload().length());
   }
 
   /** A message read from bytes (connected): forwarded as bytes (a binary message, sent with the text opcode). */
   private void collect(ByteString payload, List<Message> toInstance) {
     toInstance.add(BinaryMessage.create(Replies.relayMessageToInstance(relayPrefix, payload)));
-    tunnel.metrics().bytesRelayed.add(payload.size());
-    tunnel.metrics().framesRelayed.increment();
+    tunnel.metrics().relayed(TunnelMetrics.Direction.TO_INSTANCE, payload.size());
   }
 
   /** Offers the batch's data to the instance's socket queue; null when there was none. */
@@ -328,6 +327,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private Behavior<Command> onInstanceGone(InstanceGone gone) {
     if (instance != null) {
       getContext().getLog().info("session closed session={} instance={} reason=instance_offline", sessionId, instanceId);
+      tunnel.metrics().sessionClosed("instance_offline");
       instance = null;
     }
     return closeWith("instance_offline", Replies.instanceOffline(), "instance_offline");
@@ -368,6 +368,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
    */
   private Behavior<Command> abort() {
     getContext().getLog().info("client too slow, closing session={} instance={} ip={}", sessionId, instanceId, clientIp);
+    tunnel.metrics().slowConsumerClosed(TunnelMetrics.Side.CLIENT);
     if (!socketEnded) {
       socketEnded = true;
       out.fail(new SocketClose.Failed(Replies.error("slow_consumer", "Closed: not reading its socket"),
@@ -385,6 +386,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private void leaveInstance(String reason) {
     if (instance != null) {
       getContext().getLog().info("session closed session={} instance={} reason={}", sessionId, instanceId, reason);
+      tunnel.metrics().sessionClosed(reason);
       instance.tell(new InstanceConnection.SessionEnded(sessionId, reason));
       instance = null;
     }
@@ -393,7 +395,9 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("client frame refused ip={} session={} reason=frame of {} bytes over limit {}",
         clientIp, sessionId, bytes, tunnel.settings().maxFrameBytes());
-    send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
+    String reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
+    tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, reply);
+    send(reply);
   }
 
   private void resetIdleTimer() {

@@ -270,7 +270,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       if (!offer.isDone() && link != null) {
         getContext().getLog().info("client too slow, closing session={} instance={} reason=queue full for {}",
             sessionId, instanceId(), tunnel.settings().slowConsumerGrace());
-        link.client().tell(ClientSession.SlowConsumer.INSTANCE);
+        link.client().tell(ClientSession.SlowConsumer.INSTANCE); // counted there (ClientSession.abort)
         endSession(sessionId, "slow_consumer");
       }
     });
@@ -283,6 +283,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       handle(ok.frame());
     } else if (decoded instanceof Decoded.Invalid<InstanceFrame> invalid) {
       getContext().getLog().info("instance frame refused ip={} instance={} reason={}", clientIp, instanceId(), invalid.reason());
+      tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, invalid.reply());
       send(invalid.reply());
     }
   }
@@ -323,8 +324,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     toClients.computeIfAbsent(sessionId, id -> new ToClient(link, new ArrayList<>())).frames()
         .add(BinaryMessage.create(Replies.messageToClient(payload)));
-    tunnel.metrics().bytesRelayed.add(payload.size());
-    tunnel.metrics().framesRelayed.increment();
+    tunnel.metrics().relayed(TunnelMetrics.Direction.TO_CLIENT, payload.size());
   }
 
   private void relayToClient(InstanceFrame.RelayMessage relay) {
@@ -339,8 +339,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     toClients.computeIfAbsent(relay.sessionId(), id -> new ToClient(link, new ArrayList<>())).frames()
         .add(TextMessage.create(Replies.messageToClient(relay.payload())));
-    tunnel.metrics().bytesRelayed.add(relay.payload().length());
-    tunnel.metrics().framesRelayed.increment();
+    tunnel.metrics().relayed(TunnelMetrics.Direction.TO_CLIENT, relay.payload().length());
   }
 
   private void onRegister(InstanceFrame.Register register) {
@@ -383,6 +382,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       registering = false;
       getContext().getLog().info("registration refused instance={} ip={} reason=possession proof failed",
           register.instanceId(), clientIp);
+      tunnel.metrics().registrationRefused(Replies.proofFailed());
       send(Replies.proofFailed());
       return;
     }
@@ -397,7 +397,10 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       challenge = null;
       challenged = null;
       registering = false;
-      send(Replies.error("proof_timeout", "No prove within " + tunnel.settings().proofTimeout().toSeconds() + " s"));
+      String refusal = Replies.error("proof_timeout", "No prove within " + tunnel.settings().proofTimeout().toSeconds()
+          + " s");
+      tunnel.metrics().registrationRefused(refusal);
+      send(refusal);
     }
     return this;
   }
@@ -418,6 +421,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     InstanceFrame.Register register = outcome.register();
     if (!outcome.accepted()) {
       getContext().getLog().info("registration refused instance={} ip={} reason={}", register.instanceId(), clientIp, outcome.reason());
+      tunnel.metrics().registrationRefused(outcome.refusal());
       send(outcome.refusal());
       return this;
     }
@@ -514,7 +518,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("instance frame refused ip={} instance={} reason=frame of {} bytes over limit {}",
         clientIp, instanceId(), bytes, tunnel.settings().maxFrameBytes());
-    send(Replies.frameTooLarge(tunnel.settings().maxFrameBytes()));
+    String reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
+    tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, reply);
+    send(reply);
   }
 
   private Behavior<Command> onSocketFailed(SocketEvent.Failed failed) {
@@ -608,6 +614,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       closing = true;
       getContext().getLog().info("instance closed instance={} ip={} reason=not reading its socket ({})",
           instanceId(), clientIp, detail);
+      tunnel.metrics().slowConsumerClosed(TunnelMetrics.Side.INSTANCE);
       out.fail(new SocketClose.Failed(Replies.error("not_reading", "Closed: not reading its socket (" + detail + ")"),
           SocketClose.of("not_reading")));
       endSessions();

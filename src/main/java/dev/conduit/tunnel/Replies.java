@@ -62,6 +62,18 @@ public final class Replies {
     return error("proof_failed", "Possession proof failed: mac does not prove the private key of public_key");
   }
 
+  /**
+   * The {@code code} of an error frame this class built (a constant of ours, never peer input, so it is
+   * a bounded metrics label); "unspecified" for an error without one.
+   */
+  static String codeOf(String errorFrame) {
+    try {
+      return Json.MAPPER.readTree(errorFrame).path("code").asText("unspecified");
+    } catch (java.io.IOException e) {
+      return "unspecified";
+    }
+  }
+
   static String error(String message) {
     return write(object("error").put("message", message));
   }

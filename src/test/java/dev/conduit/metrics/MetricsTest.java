@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.noise.KeyPair;
+import dev.conduit.simulate.RelayConnection;
 import dev.conduit.simulate.SimulatedClient;
 import dev.conduit.simulate.SimulatedInstance;
 import dev.conduit.testing.TestDatabase;
@@ -58,7 +59,9 @@ class MetricsTest {
     assertEquals(MetricType.GAUGE, before.get("conduit_tunnel_sessions_open").getType());
     assertEquals(MetricType.COUNTER, before.get("conduit_tunnel_sessions_opened_total").getType());
     double opened = counter(before, "conduit_tunnel_sessions_opened_total");
-    double frames = counter(before, "conduit_tunnel_relayed_frames_total");
+    double framesToInstance = counter(before, "conduit_tunnel_relayed_frames_total", "direction", "to_instance");
+    double framesToClient = counter(before, "conduit_tunnel_relayed_frames_total", "direction", "to_client");
+    double closedBefore = counter(before, "conduit_tunnel_sessions_closed_total", "reason", "client_closed");
     double online = before.get("conduit_tunnel_instances_online").getMetric(0).getGauge().getValue();
 
     byte[] data = "metered".getBytes(StandardCharsets.UTF_8);
@@ -70,9 +73,46 @@ class MetricsTest {
       assertEquals(online + 1, during.get("conduit_tunnel_instances_online").getMetric(0).getGauge().getValue());
       assertEquals(1.0, during.get("conduit_tunnel_sessions_open").getMetric(0).getGauge().getValue());
       assertEquals(opened + 1, counter(during, "conduit_tunnel_sessions_opened_total"));
-      // The Noise handshake (two messages) and the echo (two) at least.
-      assertTrue(counter(during, "conduit_tunnel_relayed_frames_total") >= frames + 4, during.toString());
+      // The Noise handshake (two messages) and the echo (two) at least: half each way.
+      assertTrue(counter(during, "conduit_tunnel_relayed_frames_total", "direction", "to_instance")
+          >= framesToInstance + 2, during.toString());
+      assertTrue(counter(during, "conduit_tunnel_relayed_frames_total", "direction", "to_client")
+          >= framesToClient + 2, during.toString());
     }
+    // The client's close reaches the session actor after the socket closes: wait for it (hang guard).
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    double closed = counter(scrape(), "conduit_tunnel_sessions_closed_total", "reason", "client_closed");
+    while (closed < closedBefore + 1 && System.nanoTime() < deadline) {
+      Thread.sleep(20); // another actor's bookkeeping: nothing to wait on from here
+      closed = counter(scrape(), "conduit_tunnel_sessions_closed_total", "reason", "client_closed");
+    }
+    assertEquals(closedBefore + 1, closed);
+  }
+
+  /** A refused frame and a refused registration are each counted once, under their error code. */
+  @Test
+  void refusedFramesAndRegistrationsAreCountedByCode() throws Exception {
+    try (RelayConnection client = RelayConnection.open(server.wsBase().resolve(SimulatedClient.CLIENT_PATH), TIMEOUT)) {
+      Map<String, MetricFamily> before = scrape();
+      client.send("{\"type\":\"no_such_type\"}");
+      String code = client.expect("error", TIMEOUT).path("code").asText("unspecified");
+      assertEquals(refusals(before, code) + 1, refusals(scrape(), code), "refused client frame, code=" + code);
+    }
+    try (RelayConnection instance = RelayConnection.open(server.wsBase().resolve(SimulatedInstance.TUNNEL_PATH),
+        TIMEOUT)) {
+      Map<String, MetricFamily> before = scrape();
+      instance.send("{\"type\":\"register\",\"instance_id\":\"" + UUID.randomUUID()
+          + "\",\"public_key\":\"bm90IGEga2V5\"}");
+      // An error frame of the original protocol has no code: counted as "unspecified".
+      String code = instance.expect("error", TIMEOUT).path("code").asText("unspecified");
+      assertEquals(refusals(before, code) + 1, refusals(scrape(), code), "refused register, code=" + code);
+    }
+  }
+
+  /** Frames and registrations refused with code (a register can be refused as a frame or by the registry). */
+  private static double refusals(Map<String, MetricFamily> families, String code) {
+    return counter(families, "conduit_tunnel_frames_refused_total", "code", code)
+        + counter(families, "conduit_tunnel_registrations_refused_total", "code", code);
   }
 
   @Test
@@ -102,5 +142,16 @@ class MetricsTest {
 
   private static double counter(Map<String, MetricFamily> families, String name) {
     return families.get(name).getMetric(0).getCounter().getValue();
+  }
+
+  /** The series of name whose label has value; 0 when there is none yet (a labelled counter starts absent). */
+  private static double counter(Map<String, MetricFamily> families, String name, String label, String value) {
+    MetricFamily family = families.get(name);
+    if (family == null) {
+      return 0;
+    }
+    return family.getMetricList().stream()
+        .filter(m -> m.getLabelList().stream().anyMatch(l -> l.getName().equals(label) && l.getValue().equals(value)))
+        .mapToDouble(m -> m.getCounter().getValue()).sum();
   }
 }
