@@ -92,6 +92,7 @@ final class ServeCommand implements Callable<Integer> {
       LOG.info("conduit stopping signal=TERM");
       try {
         server.close();
+        LOG.info("conduit stopped");
         exit.complete(EXIT_OK);
       } catch (Exception e) {
         LOG.error("conduit shutdown incomplete: {}", e.toString());
