@@ -1,6 +1,7 @@
 package dev.conduit;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import dev.conduit.hub.GrpcTls;
 import dev.conduit.hub.HubMetrics;
 import dev.conduit.hub.HubRelay;
@@ -91,9 +92,18 @@ public final class Guardian {
                 (count, failure) -> new TablesReady(failure));
             return Behaviors.same();
           })
-          .onMessage(TablesReady.class, ready -> ready.failure() != null
-              ? fail(context, started, "webhook tables could not be created or read", ready.failure())
-              : startFeatures(context, database, endpoints, statusTable, started))
+          .onMessage(TablesReady.class, ready -> {
+            if (ready.failure() != null) {
+              return fail(context, started, "webhook tables could not be created or read", ready.failure());
+            }
+            try {
+              return startFeatures(context, database, endpoints, statusTable, started);
+            } catch (ConfigException e) {
+              // A setting (usually a CONDUIT_* variable) has a bad value: say which, and stop at once
+              // rather than leave the caller waiting for startup-timeout.
+              return fail(context, started, "invalid setting", e);
+            }
+          })
           .build();
     });
   }
@@ -220,7 +230,8 @@ public final class Guardian {
   private static Behavior<Command> fail(ActorContext<Command> context, CompletableFuture<Bindings> started,
                                         String what, Throwable cause) {
     context.getLog().error("conduit failed to start: {}: {}", what, cause.toString());
-    started.completeExceptionally(new IllegalStateException(what, cause));
+    // The message carries the cause's, so the caller's one last line says what went wrong, not only where.
+    started.completeExceptionally(new IllegalStateException(what + ": " + cause.getMessage(), cause));
     return Behaviors.stopped();
   }
 }

@@ -1,5 +1,6 @@
 package dev.conduit;
 
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.cli.ConduitVersion;
 import dev.conduit.cli.ConfigDefaults;
@@ -30,6 +31,7 @@ final class ServeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
   private static final int EXIT_OK = 0;
   private static final int EXIT_FAILED = 1;
+  private static final int EXIT_USAGE = 2;
 
   @Option(names = "--http-host", paramLabel = "HOST", descriptionKey = "conduit.http.host",
       defaultValue = "${env:CONDUIT_HTTP_HOST}",
@@ -83,7 +85,8 @@ final class ServeCommand implements Callable<Integer> {
     } catch (ExecutionException | TimeoutException e) {
       // The guardian logged the cause; this is the process's last word.
       LOG.error("conduit did not start: {}", e.getCause() == null ? e.toString() : e.getCause().getMessage());
-      return EXIT_FAILED;
+      // A bad setting is a usage error, like a bad option (exit 2); anything else failed to run (exit 1).
+      return e.getCause() != null && e.getCause().getCause() instanceof ConfigException ? EXIT_USAGE : EXIT_FAILED;
     }
     CompletableFuture<Integer> exit = new CompletableFuture<>();
     AtomicBoolean stopping = new AtomicBoolean();

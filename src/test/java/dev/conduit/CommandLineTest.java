@@ -141,12 +141,34 @@ class CommandLineTest {
   }
 
   private static Process child(List<String> args, String variable, String value) throws Exception {
+    return child(args, java.util.Map.of(variable, value));
+  }
+
+  private static Process child(List<String> args, java.util.Map<String, String> variables) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx128m", "-cp",
         System.getProperty("java.class.path"), Main.class.getName()));
     command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put(variable, value);
+    builder.environment().putAll(variables);
     return builder.start();
+  }
+
+  /**
+   * A setting with no option of its own, given a bad value by its variable: serve stops at once with exit 2
+   * and a last line that says which setting and why (it used to wait out startup-timeout, 60 s, then exit 1
+   * with a TimeoutException).
+   */
+  @Test
+  void aBadSettingFromItsVariableStopsServeAtOnce(@org.junit.jupiter.api.io.TempDir Path dataDir) throws Exception {
+    Process serve = child(List.of("serve"), java.util.Map.of("CONDUIT_DATA_DIR", dataDir.toString(),
+        "CONDUIT_HTTP_HOST", "127.0.0.1", "CONDUIT_HTTP_PORT", "0", "CONDUIT_GRPC_PORT", "0",
+        "CONDUIT_TUNNEL_INSTANCE_TIMEOUT", "abc"));
+    String out = new String(serve.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    // A hang guard below startup-timeout (60 s): waiting that long is the fault this test is about.
+    assertTrue(serve.waitFor(45, TimeUnit.SECONDS), out);
+    assertEquals(2, serve.exitValue(), out);
+    String last = out.lines().filter(line -> line.contains("conduit did not start")).findFirst().orElse("");
+    assertTrue(last.contains("invalid setting") && last.contains("instance-timeout") && last.contains("abc"), out);
   }
 }
