@@ -105,10 +105,21 @@ public final class IngestRoutes extends AllDirectives {
       return complete(tooLarge());
     }
     CompletionStage<HttpResponse> response = request.entity()
-        .toStrict(settings.ingestTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
-        .thenCompose(strict -> store(endpoint.get(), headers, request.getUri().rawQueryString().orElse(null),
-            strict.getData().toArray(), started))
+        .toStrict(settings.bodyTimeout().toMillis(), settings.maxBodyBytes(), Materializer.matFromSystem(system))
+        .handle((strict, failure) -> failure != null
+            ? CompletableFuture.<HttpResponse>failedFuture(new BodyNotRead(failure))
+            : store(endpoint.get(), headers, request.getUri().rawQueryString().orElse(null),
+                strict.getData().toArray(), started))
+        .thenCompose(stored -> stored)
         .exceptionally(failure -> {
+          if (causedBy(failure, BodyNotRead.class) && causedBy(failure, java.util.concurrent.TimeoutException.class)) {
+            // The sender stopped sending its body: its fault, not the database's (that would be a 503).
+            LOG.info("webhook refused endpoint={} reason=body not received within {}", endpointId,
+                settings.bodyTimeout());
+            return Json.error(StatusCodes.REQUEST_TIMEOUT, "body_timeout",
+                "The request body did not arrive within " + settings.bodyTimeout().toSeconds() + " s")
+                .addHeader(Connection.create("close"));
+          }
           if (causedBy(failure, EntityStreamSizeException.class)) {
             return tooLarge();
           }
@@ -233,6 +244,13 @@ public final class IngestRoutes extends AllDirectives {
   private HttpResponse tooLarge() {
     return Json.error(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large",
         "Body larger than " + settings.maxBodyBytes() + " bytes");
+  }
+
+  /** Reading the request body failed (size, framing or time): kept apart from failures to store it. */
+  private static final class BodyNotRead extends RuntimeException {
+    BodyNotRead(Throwable cause) {
+      super(cause);
+    }
   }
 
   private static boolean causedBy(Throwable failure, Class<? extends Throwable> kind) {

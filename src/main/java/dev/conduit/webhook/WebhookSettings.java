@@ -20,7 +20,8 @@ public record WebhookSettings(
     Duration askTimeout,
     String adminToken,
     int projectionBatchSize,
-    long heldPayloadBytes) {
+    long heldPayloadBytes,
+    Duration bodyTimeout) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -39,7 +40,8 @@ public record WebhookSettings(
         c.getDuration("ask-timeout"),
         c.getString("admin-token"),
         c.getInt("projection-batch-size"),
-        c.getBytes("held-payload-bytes"));
+        c.getBytes("held-payload-bytes"),
+        c.getDuration("body-timeout"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.conduit.hub.grpc.WebhookEnvelope;
 import dev.conduit.testing.EdgeApi;
+import dev.conduit.testing.RawHttp;
 import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestHub;
 import dev.conduit.testing.TestServer;
@@ -174,6 +175,33 @@ class IngestProtocolTest {
       Map<String, String> wrong = Map.of("webhook-id", "msg_1", "webhook-timestamp", Long.toString(now),
           "webhook-signature", "v1,not*base64! v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=");
       assertEquals(401, api.send("POST", "/h/" + id, body, wrong).status(), "no well-formed v1: still refused");
+    }
+  }
+
+  /**
+   * A sender that stops sending its body mid-way gets 408 body_timeout (its fault, said as such: it used
+   * to get 503 "could not be stored" after ingest-timeout, as if the database had failed), the connection
+   * is closed, and nothing is stored.
+   */
+  @Test
+  void aBodyThatStopsArrivingIs408AndNothingIsStored() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
+         TestServer server = TestServer.start(db, com.typesafe.config.ConfigFactory.parseMap(Map.of(
+             "conduit.hub.hubs", HUB + ":" + WebhookRelayEndToEndTest.SECRET,
+             "conduit.webhook.admin-token", TOKEN, "conduit.webhook.body-timeout", "1s")))) {
+      EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
+      String id = api.createEndpoint("stalled", "http://127.0.0.1:9/unused", HUB);
+      try (RawHttp raw = RawHttp.connect("127.0.0.1", server.port(), TIMEOUT)) {
+        raw.write("POST /h/" + id + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: 5\r\n\r\n{\"");
+        RawHttp.Response response = raw.readResponse();
+        assertEquals(408, response.status(), response.body());
+        assertEquals("body_timeout", EdgeApi.MAPPER.readTree(response.body()).path("error").asText(), response.body());
+        assertEquals("close", response.header("Connection"));
+      }
+      EdgeApi.Response list = api.admin("GET", "/api/webhooks?endpoint=" + id, null);
+      assertEquals(200, list.status(), list.body());
+      assertEquals(0, list.json().path("webhooks").size(), list.body());
     }
   }
 

@@ -48,7 +48,7 @@ class WebhookEndpointTest {
   static WebhookSettings settings() {
     return new WebhookSettings(1 << 20, false, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(8),
         Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMinutes(5), 5, Duration.ofSeconds(5),
-        Duration.ofSeconds(5), "t", 100, 1 << 20);
+        Duration.ofSeconds(5), "t", 100, 1 << 20, Duration.ofSeconds(30));
   }
 
   @BeforeEach
