@@ -4,18 +4,16 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.cli.ConduitVersion;
 import dev.conduit.cli.ConfigDefaults;
+import dev.conduit.cli.Sigterm;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import sun.misc.Signal;
 
 /**
  * {@code conduit serve}: runs the relay until SIGTERM. The options are the settings operators change most;
@@ -29,8 +27,7 @@ import sun.misc.Signal;
             + "is read from its CONDUIT_* variable (see the README)."})
 final class ServeCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
-  private static final int EXIT_OK = 0;
-  private static final int EXIT_FAILED = 1;
+  private static final int EXIT_FAILED = Sigterm.EXIT_FAILED;
   private static final int EXIT_USAGE = 2;
 
   @Option(names = "--http-host", paramLabel = "HOST", descriptionKey = "conduit.http.host",
@@ -88,28 +85,7 @@ final class ServeCommand implements Callable<Integer> {
       // A bad setting is a usage error, like a bad option (exit 2); anything else failed to run (exit 1).
       return e.getCause() != null && e.getCause().getCause() instanceof ConfigException ? EXIT_USAGE : EXIT_FAILED;
     }
-    CompletableFuture<Integer> exit = new CompletableFuture<>();
-    AtomicBoolean stopping = new AtomicBoolean();
-    Signal.handle(new Signal("TERM"), signal -> {
-      stopping.set(true);
-      LOG.info("conduit stopping signal=TERM");
-      try {
-        server.close();
-        LOG.info("conduit stopped");
-        exit.complete(EXIT_OK);
-      } catch (Exception e) {
-        LOG.error("conduit shutdown incomplete: {}", e.toString());
-        exit.complete(EXIT_FAILED);
-      }
-    });
-    // The actor system ending by itself (not through SIGTERM) is a failure.
-    server.system().getWhenTerminated().thenRun(() -> {
-      if (!stopping.get()) {
-        LOG.error("conduit stopped without being asked to");
-        exit.complete(EXIT_FAILED);
-      }
-    });
-    return exit.get();
+    return Sigterm.await(server.system(), "conduit", server::close, LOG);
   }
 
   private static void put(Map<String, Object> overrides, String path, Object value) {

@@ -63,8 +63,24 @@ public final class AdminRoutes extends AllDirectives {
 
   public Route routes() {
     return pathPrefix("api", () -> concat(
-        pathPrefix("endpoints", () -> auth.authorized(this::endpointRoutes)),
-        pathPrefix("webhooks", () -> auth.authorized(this::webhookRoutes))));
+        pathPrefix("endpoints", () -> auth.authorized(() -> refusalsLogged(this::endpointRoutes))),
+        pathPrefix("webhooks", () -> auth.authorized(() -> refusalsLogged(this::webhookRoutes)))));
+  }
+
+  /**
+   * An authorized request answered 4xx (bad field, unknown id, conflict) gets one INFO line: the operator's
+   * tool did something wrong, and the answer alone is not in the relay's log. (401/429 are logged by
+   * AdminAuth, 5xx where they happen.)
+   */
+  private Route refusalsLogged(java.util.function.Supplier<Route> inner) {
+    return extractRequest(request -> mapResponse(response -> {
+      int status = response.status().intValue();
+      if (status >= 400 && status < 500) {
+        LOG.info("admin request refused method={} path={} status={}", request.method().value(),
+            request.getUri().path(), status);
+      }
+      return response;
+    }, inner));
   }
 
   private Route endpointRoutes() {

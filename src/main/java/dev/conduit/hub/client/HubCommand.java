@@ -5,14 +5,18 @@ import com.typesafe.config.ConfigFactory;
 import dev.conduit.cli.ConduitVersion;
 import dev.conduit.cli.ConfigDefaults;
 import dev.conduit.cli.DurationConverter;
+import dev.conduit.cli.Sigterm;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -30,7 +34,9 @@ import picocli.CommandLine.Spec;
         + "destination on this network. Runs until stopped (Ctrl-C, SIGTERM).",
         "Each option's default is its environment variable when set, else hub-client.conf."})
 public final class HubCommand implements Callable<Integer> {
-  private static final int EXIT_OK = 0;
+  private static final Logger LOG = LoggerFactory.getLogger(HubCommand.class);
+  /** Beyond stop-timeout, what the rest of the actor system's shutdown may take after the client's stop. */
+  private static final long STOP_MARGIN_SECONDS = 5;
   private static final int EXIT_FAILED = 1;
 
   @Spec
@@ -127,9 +133,12 @@ public final class HubCommand implements Callable<Integer> {
       system.terminate();
       return EXIT_FAILED;
     }
-    // Runs until Ctrl-C / SIGTERM: Pekko's shutdown hook terminates the system, which closes the stream.
-    system.getWhenTerminated().toCompletableFuture().get();
-    return EXIT_OK;
+    // Runs until SIGTERM (exit 0 once the graceful stop, HubClient's shutdown task, has run) or Ctrl-C.
+    return Sigterm.await(system, "hub client", () -> {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture()
+          .get(settings.stopTimeout().plusSeconds(STOP_MARGIN_SECONDS).toSeconds(), TimeUnit.SECONDS);
+    }, LOG);
   }
 
   /**
