@@ -45,6 +45,7 @@ class HubReplacementTest {
   @Test
   void twoClientsWithOneHubId_backOffWithGrowth_warn_andTheEdgeCountsReplacements() throws Exception {
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.list = new java.util.concurrent.CopyOnWriteArrayList<>(); // appended by other threads while read
     Logger clientLogger = (Logger) LoggerFactory.getLogger(HubClient.class);
     logs.start();
     clientLogger.addAppender(logs);

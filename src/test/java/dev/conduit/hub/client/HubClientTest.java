@@ -299,6 +299,9 @@ class HubClientTest {
         org.slf4j.Logger.ROOT_LOGGER_NAME);
     ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
         new ch.qos.logback.core.read.ListAppender<>();
+    // Appended to by the client's threads while the test reads it: a list whose iteration is a snapshot
+    // (ListAppender's own ArrayList threw ConcurrentModificationException once in CI).
+    logged.list = new java.util.concurrent.CopyOnWriteArrayList<>();
     logged.start();
     root.addAppender(logged);
     java.util.concurrent.CountDownLatch received = new java.util.concurrent.CountDownLatch(1);

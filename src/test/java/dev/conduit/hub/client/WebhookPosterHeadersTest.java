@@ -26,6 +26,7 @@ class WebhookPosterHeadersTest {
   @Test
   void lfJoinedValuesBecomeLinesAndUnsendableValuesAreLogged() throws Exception {
     ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.list = new java.util.concurrent.CopyOnWriteArrayList<>(); // appended by other threads while read
     Logger logger = (Logger) LoggerFactory.getLogger(WebhookPoster.class);
     logs.start();
     logger.addAppender(logs);
