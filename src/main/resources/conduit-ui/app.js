@@ -16,6 +16,7 @@
   let endpointsById = new Map();
   const webhookPaging = { cursors: [], next: null }; // cursors: the "before" of each page shown so far
   let openWebhookId = null;
+  let shownInstance = null; // the instance looked up last, refreshed while the instances page is shown
   let pendingForceDelete = null;
 
   // ------------------------------------------------------------ API
@@ -90,8 +91,42 @@
     return tr;
   }
 
+  /**
+   * Replaces a table's rows. Live pages refill their tables every few seconds: a control inside the table
+   * that had the focus (a keyboard user on an Open or Delete button) gets it back in the new rows, found by
+   * its data-focus-key, so polling never throws the keyboard user out of the table.
+   */
   function fill(tbody, rows) {
+    const active = document.activeElement;
+    const key = active && tbody.contains(active) ? active.dataset.focusKey : undefined;
     tbody.replaceChildren(...rows);
+    if (key !== undefined) {
+      const again = tbody.querySelector('[data-focus-key="' + CSS.escape(key) + '"]');
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  /** A button with an accessible name and a key that keeps its focus across refills (see fill). */
+  function button(text, cls, label, focusKey, onClick) {
+    const b = el('button', text, cls);
+    b.type = 'button';
+    b.setAttribute('aria-label', label);
+    b.dataset.focusKey = focusKey;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /**
+   * Sets a select's options, keeping the choice; untouched when they are the same, so that a poll does
+   * not reset a list the user has open. options: [value, label] pairs.
+   */
+  function setOptions(select, options) {
+    const same = select.options.length === options.length
+      && options.every(([value, label], i) => select.options[i].value === value && select.options[i].text === label);
+    if (same) return;
+    const chosen = select.value;
+    select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+    if (options.some(([value]) => value === chosen)) select.value = chosen;
   }
 
   function badge(status) {
@@ -140,10 +175,14 @@
       return;
     }
     document.title = page.charAt(0).toUpperCase() + page.slice(1) + ' · Conduit';
+    // Every page that shows changing state refreshes itself the same way, without a reload.
     if (page === 'overview') startPolling(refreshOverview);
     if (page === 'webhooks') { loadEndpoints().catch(() => {}); startPolling(refreshWebhooks); }
-    if (page === 'endpoints') refreshEndpoints();
-    if (page === 'instances') $('in-id').focus();
+    if (page === 'endpoints') startPolling(refreshEndpoints);
+    if (page === 'instances') {
+      $('in-id').focus();
+      if (shownInstance) startPolling(refreshInstance);
+    }
   }
 
   function startPolling(refresh) {
@@ -193,12 +232,8 @@
   async function loadEndpoints() {
     const data = await api('GET', '/api/endpoints');
     endpointsById = new Map(data.endpoints.map((e) => [e.id, e]));
-    const select = $('wh-endpoint');
-    const chosen = select.value;
-    const options = [new Option('All endpoints', '')];
-    data.endpoints.forEach((e) => options.push(new Option(e.name + ' (' + e.id.slice(0, 8) + '…)', e.id)));
-    select.replaceChildren(...options);
-    select.value = endpointsById.has(chosen) ? chosen : '';
+    setOptions($('wh-endpoint'), [['', 'All endpoints']].concat(
+      data.endpoints.map((e) => [e.id, e.name + ' (' + e.id.slice(0, 8) + '…)'])));
     return data.endpoints;
   }
 
@@ -249,11 +284,8 @@
     webhookPaging.next = data.next_before ?? null;
     const tbody = $('wh-table').tBodies[0];
     fill(tbody, data.webhooks.map((w) => {
-      const open = el('button', w.id, 'link');
-      open.type = 'button';
-      open.setAttribute('aria-label', 'Open webhook ' + w.id);
+      const open = button(w.id, 'link', 'Open webhook ' + w.id, 'open ' + w.id, () => openWebhook(w.id));
       open.dataset.webhookId = w.id;
-      open.addEventListener('click', () => openWebhook(w.id));
       const tr = row([fmtTime(w.received_at), open, endpointLabel(w.endpoint_id), badge(w.status), w.attempts,
         w.signature]);
       tr.dataset.webhookId = w.id;
@@ -357,39 +389,22 @@
 
   // ------------------------------------------------------------ endpoints
 
+  /** The endpoints table and the hub choices; polled while the page is shown (queue depths change). */
   async function refreshEndpoints() {
-    let endpoints;
-    let hubs;
-    try {
-      [endpoints, hubs] = await Promise.all([loadEndpoints(), api('GET', '/api/hubs')]);
-    } catch (err) {
-      notice(errorText(err));
-      return;
-    }
-    const hubSelect = $('ep-hub');
-    const chosen = hubSelect.value;
-    hubSelect.replaceChildren(...hubs.hubs.map((h) => new Option(h.hub_id, h.hub_id)));
-    if (chosen) hubSelect.value = chosen;
+    const [endpoints, hubs] = await Promise.all([loadEndpoints(), api('GET', '/api/hubs')]);
+    setOptions($('ep-hub'), hubs.hubs.map((h) => [h.hub_id, h.hub_id]));
     fill($('ep-table').tBodies[0], endpoints.map((e) => {
       const url = location.origin + e.ingest_path;
       const urlCell = document.createElement('div');
       urlCell.className = 'copy';
       const code = el('code', url, 'ingest-url');
-      const copy = el('button', 'Copy', 'secondary small');
-      copy.type = 'button';
-      copy.setAttribute('aria-label', 'Copy the ingest URL of ' + e.name);
-      copy.addEventListener('click', () => copyText(url, e.name));
+      const copy = button('Copy', 'secondary small', 'Copy the ingest URL of ' + e.name, 'copy ' + e.id,
+        () => copyText(url, e.name));
       urlCell.append(code, copy);
       const actions = document.createElement('div');
       actions.className = 'actions';
-      const edit = el('button', 'Edit', 'secondary small');
-      edit.type = 'button';
-      edit.setAttribute('aria-label', 'Edit ' + e.name);
-      edit.addEventListener('click', () => startEdit(e));
-      const del = el('button', 'Delete', 'danger small');
-      del.type = 'button';
-      del.setAttribute('aria-label', 'Delete ' + e.name);
-      del.addEventListener('click', () => deleteEndpoint(e, false));
+      const edit = button('Edit', 'secondary small', 'Edit ' + e.name, 'edit ' + e.id, () => startEdit(e));
+      const del = button('Delete', 'danger small', 'Delete ' + e.name, 'delete ' + e.id, () => deleteEndpoint(e, false));
       actions.append(edit, del);
       const tr = row([e.name, e.provider, e.hub_id, e.destination_url, e.queued, urlCell, actions]);
       tr.dataset.endpointId = e.id;
@@ -450,7 +465,7 @@
       $('ep-result').textContent = (id ? 'Saved ' : 'Created ') + saved.name + '. Ingest URL: '
         + location.origin + saved.ingest_path;
       resetForm();
-      await refreshEndpoints();
+      await refreshEndpoints().catch((err) => notice(errorText(err)));
     } catch (err) {
       $('ep-form-error').textContent = errorText(err);
     } finally {
@@ -465,7 +480,7 @@
       await api('DELETE', '/api/endpoints/' + encodeURIComponent(e.id) + (force ? '?force=true' : ''));
       $('ep-result').textContent = 'Deleted ' + e.name + '.';
       if ($('ep-id').value === e.id) resetForm();
-      await refreshEndpoints();
+      await refreshEndpoints().catch((err) => notice(errorText(err)));
     } catch (err) {
       if (err instanceof ApiError && err.status === 409 && err.body.error === 'webhooks_queued') {
         pendingForceDelete = e;
@@ -484,23 +499,36 @@
   async function lookupInstance(event) {
     event.preventDefault();
     const id = $('in-id').value.trim();
+    stopPolling();
+    shownInstance = null;
     $('in-error').textContent = '';
     $('in-result').hidden = true;
     if (!id) return;
     try {
-      const s = await api('GET', '/api/instances/' + encodeURIComponent(id));
-      $('in-r-id').textContent = s.instance_id;
-      $('in-r-online').replaceChildren(badge(s.online ? 'online' : 'offline'));
-      $('in-r-registered').textContent = fmtTime(s.registered_at);
-      $('in-r-seen').textContent = fmtTime(s.last_seen);
-      $('in-r-sessions').textContent = s.sessions;
-      const urls = (s.direct_urls || []).map((u) => el('li', u));
-      $('in-r-urls').replaceChildren(...(urls.length ? urls : [el('li', 'none')]));
-      $('in-result').hidden = false;
+      await showInstance(id);
+      shownInstance = id; // from now on kept up to date, like every other page
+      startPolling(refreshInstance);
     } catch (err) {
       $('in-error').textContent = err instanceof ApiError && err.status === 404
         ? 'No instance with id ' + id + ' has registered.' : errorText(err);
     }
+  }
+
+  function refreshInstance() {
+    return shownInstance ? showInstance(shownInstance) : Promise.resolve();
+  }
+
+  async function showInstance(id) {
+    const s = await api('GET', '/api/instances/' + encodeURIComponent(id));
+    $('in-r-id').textContent = s.instance_id;
+    $('in-r-online').replaceChildren(badge(s.online ? 'online' : 'offline'));
+    $('in-r-registered').textContent = fmtTime(s.registered_at);
+    $('in-r-seen').textContent = fmtTime(s.last_seen);
+    $('in-r-sessions').textContent = s.sessions;
+    const urls = (s.direct_urls || []).map((u) => el('li', u));
+    $('in-r-urls').replaceChildren(...(urls.length ? urls : [el('li', 'none')]));
+    $('in-r-updated').textContent = 'Last update ' + new Date().toLocaleTimeString() + '.';
+    $('in-result').hidden = false;
   }
 
   // ------------------------------------------------------------ wiring

@@ -114,7 +114,9 @@ public final class Guardian {
     Config config = context.getSystem().settings().config();
     // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.
     ConnectionGate gate = ConnectionGate.get(context.getSystem());
-    AcceptErrorLogFilter.interval(config.getDuration("conduit.connections.log-interval"));
+    Runnable removeLogFilter = AcceptErrorLogFilter.install(new AcceptErrorLogFilter(
+        new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime)));
+    context.getSystem().getWhenTerminated().thenRun(removeLogFilter);
     context.getLog().info("connection limits max_per_address={} max_total={} fd_limit={}", gate.maxPerAddress(),
         gate.maxTotal(), ConnectionGate.fileDescriptorLimit().map(String::valueOf).orElse("unknown"));
     Clock clock = Clock.systemUTC();

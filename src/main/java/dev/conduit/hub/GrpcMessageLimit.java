@@ -48,6 +48,22 @@ public final class GrpcMessageLimit {
     }
   }
 
+  /**
+   * The size rule for both transports (gRPC here, Connect in {@code hub.connect.Envelope}): a message of
+   * length bytes, the index-th of its call (0 is the unauthenticated connect, capped at
+   * maxFirstMessageBytes; later ones at maxMessageBytes), is refused with RESOURCE_EXHAUSTED when over its
+   * cap; empty when it is within it.
+   */
+  public static Optional<Status> overCap(long index, long length, int maxFirstMessageBytes, int maxMessageBytes) {
+    boolean first = index == 0;
+    int max = first ? maxFirstMessageBytes : maxMessageBytes;
+    if (length <= max) {
+      return Optional.empty();
+    }
+    return Optional.of(Status.RESOURCE_EXHAUSTED.withDescription("message of " + length + " bytes over the limit of "
+        + max + " bytes" + (first ? " before authentication" : "")));
+  }
+
   /** handler, with every request's gRPC messages checked against the caps. */
   public static Function<HttpRequest, CompletionStage<HttpResponse>> wrap(
       Function<HttpRequest, CompletionStage<HttpResponse>> handler, int maxFirstMessageBytes, int maxMessageBytes,
@@ -105,16 +121,13 @@ public final class GrpcMessageLimit {
     }
 
     private void onHeader() {
-      boolean first = messages++ == 0;
+      long index = messages++;
       long length = ((header[1] & 0xffL) << 24) | ((header[2] & 0xffL) << 16) | ((header[3] & 0xffL) << 8)
           | (header[4] & 0xffL);
-      int max = first ? maxFirst : maxLater;
-      if (first && header[0] != 0) {
+      if (index == 0 && header[0] != 0) {
         refuse(Status.INVALID_ARGUMENT.withDescription("compressed message before authentication: not accepted"));
-      } else if (length > max) {
-        refuse(Status.RESOURCE_EXHAUSTED.withDescription("message of " + length + " bytes over the limit of "
-            + max + " bytes" + (first ? " before authentication" : "")));
       }
+      overCap(index, length, maxFirst, maxLater).ifPresent(this::refuse);
       bodyLeft = length;
     }
 

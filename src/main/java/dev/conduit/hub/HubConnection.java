@@ -1,6 +1,7 @@
 package dev.conduit.hub;
 
 import dev.conduit.hub.auth.AuthResult;
+import dev.conduit.server.Durations;
 import dev.conduit.hub.auth.HubAuthenticator;
 import dev.conduit.hub.grpc.ConnectResponse;
 import dev.conduit.hub.grpc.DeliveryAck;
@@ -174,11 +175,11 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           return this;
         })
         .onMessage(StaleCheck.class, stale -> {
-          getContext().getLog().info("hub evicted hub={} reason=no message for {}s outstanding={}", hubId,
-              settings.staleTimeout().toSeconds(), outstanding.size());
+          getContext().getLog().info("hub evicted hub={} reason=no message for {} outstanding={}", hubId,
+              Durations.text(settings.staleTimeout()), outstanding.size());
           metrics.evicted();
           return close(Status.UNAVAILABLE.withDescription("stale: no message for "
-              + settings.staleTimeout().toSeconds() + "s"));
+              + Durations.text(settings.staleTimeout())));
         })
         .onMessage(ConnectTimeout.class, timeout -> {
           if (hubId != null) {

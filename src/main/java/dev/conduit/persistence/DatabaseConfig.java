@@ -64,9 +64,17 @@ public record DatabaseConfig(Kind kind, String url, String user, String password
     return kind == Kind.H2 ? "org.h2.Driver" : "org.postgresql.Driver";
   }
 
-  /** Loads application.conf (and environment overrides) with the database settings applied. */
+  /**
+   * Loads application.conf (and environment overrides) with the database settings applied. overrides win
+   * over system properties, application.conf and reference.conf, and are merged before anything is
+   * resolved, so a setting derived from another by substitution (pekko.http.server.idle-timeout from
+   * conduit.http.idle-timeout) follows an override of its source.
+   */
   public static Config loadApplicationConfig(Config overrides) {
-    Config base = overrides.withFallback(ConfigFactory.load()).resolve();
+    Config base = overrides.withFallback(ConfigFactory.defaultOverrides())
+        .withFallback(ConfigFactory.defaultApplication())
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
+        .resolve();
     return from(base).applyTo(base);
   }
 }

@@ -2,38 +2,80 @@ package dev.conduit.server;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.FilterReply;
-import java.time.Duration;
+import java.util.Arrays;
+import org.slf4j.ILoggerFactory;
 import org.slf4j.LoggerFactory;
 import org.slf4j.Marker;
+import org.slf4j.MarkerFactory;
 
 /**
- * Pekko's TCP listener logs every failed accept with a stack trace, and when the process is out of
- * file descriptors it retries at once: hundreds of thousands of stack traces a minute. This logback
- * filter (logback.xml) drops those lines and logs one concise line per interval instead, with the
- * count and the error, through the same {@link LogThrottle} rule as every other repeated condition.
- * The interval is conduit.connections.log-interval, set at start-up ({@link #interval}).
+ * Log lines that can repeat thousands of times a second, logged once per interval with a count, through
+ * the relay's {@link LogThrottle} (conduit.connections.log-interval):
+ * <ul>
+ *   <li>Pekko's TCP listener logs every failed accept with a stack trace, and when the process is out of
+ *   file descriptors it retries at once: hundreds of thousands of stack traces a minute. Those lines are
+ *   dropped and one {@code accept failed count= error=} line per interval stands for them.</li>
+ *   <li>Lines logged with the marker {@link #REPEATABLE} (by code pekko instantiates itself, such as
+ *   {@link JsonParsingErrorHandler}, which cannot be handed a throttle): per logger, message and first
+ *   argument (a bounded key, e.g. the status code), the first line of an interval is logged with
+ *   {@code count=N} appended, the others are counted.</li>
+ * </ul>
+ * The wiring builds one per relay with its throttle and {@link #install}s it into logback; it is removed
+ * when the relay stops. Without one (no relay running), REPEATABLE lines are logged each time.
  */
 public final class AcceptErrorLogFilter extends TurboFilter {
+  /** Marks a line to be logged once per interval, keyed by logger, message and its first argument. */
+  public static final Marker REPEATABLE = MarkerFactory.getMarker("REPEATABLE");
+  /** Marks the line this filter logs for a REPEATABLE one, so that it passes. */
+  private static final Marker SUMMARY = MarkerFactory.getMarker("REPEATABLE_SUMMARY");
   private static final String SOURCE = "org.apache.pekko.io.TcpListener";
   private static final String MESSAGE = "Accept error";
 
-  private static volatile LogThrottle throttle = new LogThrottle(Duration.ofSeconds(10), System::nanoTime);
+  private final LogThrottle throttle;
 
-  /** Sets the interval (from conduit.connections.log-interval). */
-  public static void interval(Duration interval) {
-    throttle = new LogThrottle(interval, System::nanoTime);
+  public AcceptErrorLogFilter(LogThrottle throttle) {
+    this.throttle = throttle;
+  }
+
+  /**
+   * Adds filter to logback's context (when logback is the logging backend); the returned handle removes
+   * it. Several relays in one JVM (the tests) each add their own: the first one added answers.
+   */
+  public static Runnable install(AcceptErrorLogFilter filter) {
+    ILoggerFactory factory = LoggerFactory.getILoggerFactory();
+    if (!(factory instanceof LoggerContext context)) {
+      return () -> {};
+    }
+    filter.setContext(context);
+    filter.start();
+    context.addTurboFilter(filter);
+    return () -> context.getTurboFilterList().remove(filter);
   }
 
   @Override
   public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
-    if (format == null || !logger.getName().startsWith(SOURCE) || !format.startsWith(MESSAGE)) {
+    if (format == null || marker == SUMMARY) {
+      return FilterReply.NEUTRAL;
+    }
+    if (marker == REPEATABLE) {
+      String key = logger.getName() + " " + format + " " + (params == null || params.length == 0 ? "" : params[0]);
+      throttle.occurrence(key).ifPresent(count -> {
+        Object[] withCount = params == null ? new Object[1] : Arrays.copyOf(params, params.length + 1);
+        withCount[withCount.length - 1] = count;
+        logger.log(SUMMARY, Logger.FQCN, Level.toLocationAwareLoggerInteger(level), format + " count={}",
+            withCount, t);
+      });
+      return FilterReply.DENY;
+    }
+    if (!logger.getName().startsWith(SOURCE) || !format.startsWith(MESSAGE)) {
       return FilterReply.NEUTRAL;
     }
     throttle.occurrence("accept").ifPresent(count ->
-        // Looked up here, not in a static field: this class is built while logging itself starts up.
-        LoggerFactory.getLogger(AcceptErrorLogFilter.class).error("accept failed count={} error={}", count, t == null ? format : t.toString()));
+        LoggerFactory.getLogger(AcceptErrorLogFilter.class).error("accept failed count={} error={}", count,
+            t == null ? format : t.toString()));
     return FilterReply.DENY;
   }
 }

@@ -42,6 +42,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.function.Function;
 
@@ -70,7 +71,8 @@ public final class HttpServer {
    */
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, String host, int port, Route routes,
                                                     List<GrpcService> grpcServices) {
-    Function<HttpRequest, CompletionStage<HttpResponse>> http = routes.seal().handler(system);
+    Function<HttpRequest, CompletionStage<HttpResponse>> http = routes.seal(JsonRejections.handler(),
+        ExceptionHandler.newBuilder().build()).handler(system); // exceptions: pekko-http's default handler
     Function<HttpRequest, CompletionStage<HttpResponse>> dispatch = request -> {
       String path = request.getUri().path();
       for (GrpcService service : grpcServices) {

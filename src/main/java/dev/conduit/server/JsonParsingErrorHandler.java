@@ -1,6 +1,5 @@
 package dev.conduit.server;
 
-import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -22,25 +21,23 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   private static final String TLS_METHOD = "The HTTP method started with 0x16";
   private static final String TOO_MANY_HEADERS = "HTTP message contains more than the configured limit of";
   /**
-   * Our own logger, not pekko's adapter: pekko's INFO is filtered out (logback.xml), and a peer can send
-   * bad requests in a loop, so they are logged once per conduit.connections.log-interval per status, with
-   * a count. pekko-http instantiates this class itself, so the interval is read from the configuration here.
+   * Our own logger, not pekko's adapter: pekko's INFO is filtered out (logback.xml). A peer can send bad
+   * requests in a loop, so the lines are marked REPEATABLE: the relay's {@link AcceptErrorLogFilter} logs
+   * one per conduit.connections.log-interval per status, with a count. (pekko-http instantiates this class
+   * itself, per connection and without arguments, so it cannot be handed a throttle or settings.)
    */
   private static final Logger LOG = LoggerFactory.getLogger(JsonParsingErrorHandler.class);
-  private static final LogThrottle THROTTLE = new LogThrottle(
-      ConfigFactory.load().getDuration("conduit.connections.log-interval"), System::nanoTime);
 
   @Override
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     if (info.detail().contains(TLS_METHOD)) {
       // pekko-http recognised a TLS ClientHello on the HTTP/1.1 port; it gives no remote address here.
-      THROTTLE.occurrence("tls").ifPresent(count -> LOG.info(
-          "http request refused status={} reason=\"TLS handshake on a plaintext port\" count={}", status.intValue(),
-          count));
+      LOG.info(AcceptErrorLogFilter.REPEATABLE,
+          "http request refused status={} reason=\"TLS handshake on a plaintext port\"", status.intValue());
       return Json.error(status, "tls_on_plaintext_port", "TLS handshake on a plaintext port: use http://, not https://");
     }
-    THROTTLE.occurrence("status " + status.intValue()).ifPresent(count -> LOG.info(
-        "http request refused status={} reason={} count={}", status.intValue(), info.summary(), count));
+    LOG.info(AcceptErrorLogFilter.REPEATABLE, "http request refused status={} reason={}", status.intValue(),
+        info.summary());
     if (info.summary().startsWith(TOO_MANY_HEADERS)) {
       return Json.error(StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "too_many_headers",
           "More than " + settings.parserSettings().maxHeaderCount() + " request headers");

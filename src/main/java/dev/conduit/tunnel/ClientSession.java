@@ -1,6 +1,7 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.server.Durations;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -119,7 +120,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .onMessage(RepliesStalled.class, this::onRepliesStalled)
         .onMessage(ServerStopping.class, stopping -> closeWith("shutting_down", Replies.shuttingDown(), "relay_stopping"))
         .onMessage(IdleTimeout.class, idle -> closeWith("idle_timeout", Replies.error("idle_timeout",
-            "Closed after " + tunnel.settings().clientIdleTimeout().toSeconds() + " s without traffic"), "idle_timeout"))
+            "Closed after " + Durations.text(tunnel.settings().clientIdleTimeout()) + " without traffic"), "idle_timeout"))
         .onSignal(PostStop.class, signal -> {
           releasePendingClaim();
           leaveInstance("client_closed");
@@ -167,7 +168,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
           ? utf8.text() : ((SocketEvent.Text) inbound).text());
       if (decoded instanceof Decoded.Invalid<ClientFrame> invalid) {
         getContext().getLog().info("client frame refused ip={} session={} reason={}", clientIp, sessionId, invalid.reason());
-        tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, invalid.reply());
+        tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, invalid.code());
         send(invalid.reply());
         continue;
       }
@@ -395,9 +396,9 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("client frame refused ip={} session={} reason=frame of {} bytes over limit {}",
         clientIp, sessionId, bytes, tunnel.settings().maxFrameBytes());
-    String reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
-    tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, reply);
-    send(reply);
+    Replies.ErrorFrame reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
+    tunnel.metrics().frameRefused(TunnelMetrics.Side.CLIENT, reply.code());
+    send(reply.text());
   }
 
   private void resetIdleTimer() {

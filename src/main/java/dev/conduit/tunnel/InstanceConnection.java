@@ -1,6 +1,7 @@
 package dev.conduit.tunnel;
 
 import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.server.Durations;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,8 +40,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired, Delivered,
       DeliveryStalled {}
 
-  /** The registry's answer to a register; message is the error frame to send when refused. */
-  public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, String refusal, String reason)
+  /** The registry's answer to a register; refusal is the error frame to send when refused (null if accepted). */
+  public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, Replies.ErrorFrame refusal, String reason)
       implements Command {}
 
   /** A newer connection registered the same instance with the same key. */
@@ -155,12 +156,12 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(SocketEvent.Closed.class, closed -> Behaviors.stopped())
         .onMessage(SocketEvent.Failed.class, this::onSocketFailed)
         .onMessage(RegisterOutcome.class, this::onRegisterOutcome)
-        .onMessage(Replaced.class, replaced -> closeWith("replaced", Replies.replaced(), "replaced"))
+        .onMessage(Replaced.class, replaced -> closeWith("replaced", Replies.replaced().text(), "replaced"))
         .onMessage(ServerStopping.class, stopping -> closeWith("shutting_down", Replies.shuttingDown(), "relay stopping"))
         .onMessage(OpenSession.class, this::onOpenSession)
         .onMessage(SessionEnded.class, this::onSessionEnded)
         .onMessage(LivenessExpired.class, expired -> closeWith("timeout",
-            Replies.error("timeout", "No register, ping or pong within " + tunnel.settings().instanceTimeout().toSeconds() + " s"),
+            Replies.error("timeout", "No register, ping or pong within " + Durations.text(tunnel.settings().instanceTimeout())),
             "evicted: silent for " + tunnel.settings().instanceTimeout()))
         .onMessage(ClaimCreated.class, this::onClaimCreated)
         .onMessage(GetStatus.class, this::onGetStatus)
@@ -263,7 +264,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     Delivery delivery = pending;
     pending = null;
     if (delivery.own() != null && !delivery.own().isDone()) {
-      return closeNotReading("replies not taken within " + tunnel.settings().slowConsumerGrace().toSeconds() + " s");
+      return closeNotReading("replies not taken within " + Durations.text(tunnel.settings().slowConsumerGrace()));
     }
     delivery.clients().forEach((sessionId, offer) -> {
       SessionLink link = sessions.get(sessionId);
@@ -283,7 +284,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       handle(ok.frame());
     } else if (decoded instanceof Decoded.Invalid<InstanceFrame> invalid) {
       getContext().getLog().info("instance frame refused ip={} instance={} reason={}", clientIp, instanceId(), invalid.reason());
-      tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, invalid.reply());
+      tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, invalid.code());
       send(invalid.reply());
     }
   }
@@ -382,8 +383,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       registering = false;
       getContext().getLog().info("registration refused instance={} ip={} reason=possession proof failed",
           register.instanceId(), clientIp);
-      tunnel.metrics().registrationRefused(Replies.proofFailed());
-      send(Replies.proofFailed());
+      Replies.ErrorFrame refusal = Replies.proofFailed();
+      tunnel.metrics().registrationRefused(refusal.code());
+      send(refusal.text());
       return;
     }
     provenKey = register.publicKey();
@@ -397,10 +399,10 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       challenge = null;
       challenged = null;
       registering = false;
-      String refusal = Replies.error("proof_timeout", "No prove within " + tunnel.settings().proofTimeout().toSeconds()
-          + " s");
-      tunnel.metrics().registrationRefused(refusal);
-      send(refusal);
+      Replies.ErrorFrame refusal = Replies.refusal("proof_timeout",
+          "No prove within " + Durations.text(tunnel.settings().proofTimeout()));
+      tunnel.metrics().registrationRefused(refusal.code());
+      send(refusal.text());
     }
     return this;
   }
@@ -421,8 +423,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     InstanceFrame.Register register = outcome.register();
     if (!outcome.accepted()) {
       getContext().getLog().info("registration refused instance={} ip={} reason={}", register.instanceId(), clientIp, outcome.reason());
-      tunnel.metrics().registrationRefused(outcome.refusal());
-      send(outcome.refusal());
+      tunnel.metrics().registrationRefused(outcome.refusal().code());
+      send(outcome.refusal().text());
       return this;
     }
     boolean first = registration == null;
@@ -518,9 +520,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private void onFrameTooLarge(long bytes) {
     getContext().getLog().info("instance frame refused ip={} instance={} reason=frame of {} bytes over limit {}",
         clientIp, instanceId(), bytes, tunnel.settings().maxFrameBytes());
-    String reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
-    tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, reply);
-    send(reply);
+    Replies.ErrorFrame reply = Replies.frameTooLarge(tunnel.settings().maxFrameBytes());
+    tunnel.metrics().frameRefused(TunnelMetrics.Side.INSTANCE, reply.code());
+    send(reply.text());
   }
 
   private Behavior<Command> onSocketFailed(SocketEvent.Failed failed) {

@@ -42,36 +42,34 @@ public final class Replies {
         .put("nonce", java.util.Base64.getEncoder().encodeToString(nonce)));
   }
 
+  /**
+   * An error frame (text, the complete JSON) with its {@code code}: a constant of ours, never peer input,
+   * so it is a bounded metrics label; {@link #UNSPECIFIED} for the protocol's code-less errors. Carried
+   * with refusals so that counting one never parses the frame again.
+   */
+  record ErrorFrame(String code, String text) {}
+
+  /** The metrics label of an error frame the protocol sends without a code (e.g. "Registration failed"). */
+  static final String UNSPECIFIED = "unspecified";
+
   /** To a live connection another one took over from, and to a registration of a connection already replaced. */
-  static String replaced() {
-    return error("replaced", "Replaced by a newer connection for this instance");
+  static ErrorFrame replaced() {
+    return refusal("replaced", "Replaced by a newer connection for this instance");
   }
 
   /** An unproven register for an id whose live connection still answers (or registered later). */
-  static String alreadyConnected() {
-    return error("already_connected",
+  static ErrorFrame alreadyConnected() {
+    return refusal("already_connected",
         "Instance is connected on another socket that still answers; prove possession of its key (relay_protocol 1.1) to replace it");
   }
 
-  static String proofRequired() {
-    return error("proof_required", "Instance id has proven possession of its key before; offer relay_protocol 1.1 "
+  static ErrorFrame proofRequired() {
+    return refusal("proof_required", "Instance id has proven possession of its key before; offer relay_protocol 1.1 "
         + "in protocol_versions and prove it to register");
   }
 
-  static String proofFailed() {
-    return error("proof_failed", "Possession proof failed: mac does not prove the private key of public_key");
-  }
-
-  /**
-   * The {@code code} of an error frame this class built (a constant of ours, never peer input, so it is
-   * a bounded metrics label); "unspecified" for an error without one.
-   */
-  static String codeOf(String errorFrame) {
-    try {
-      return Json.MAPPER.readTree(errorFrame).path("code").asText("unspecified");
-    } catch (java.io.IOException e) {
-      return "unspecified";
-    }
+  static ErrorFrame proofFailed() {
+    return refusal("proof_failed", "Possession proof failed: mac does not prove the private key of public_key");
   }
 
   static String error(String message) {
@@ -79,22 +77,27 @@ public final class Replies {
   }
 
   static String error(String code, String message) {
-    return write(object("error").put("code", code).put("message", message));
+    return refusal(code, message).text();
   }
 
-  static String registrationFailed() {
-    return error(REGISTRATION_FAILED);
+  /** The error frame {@code {"type":"error","code":code,"message":message}} with its code. */
+  static ErrorFrame refusal(String code, String message) {
+    return new ErrorFrame(code, write(object("error").put("code", code).put("message", message)));
   }
 
-  static String versionIncompatible() {
-    ObjectNode node = object("error").put("code", "version_incompatible")
-        .put("message", "Relay protocol version mismatch");
+  static ErrorFrame registrationFailed() {
+    return new ErrorFrame(UNSPECIFIED, error(REGISTRATION_FAILED));
+  }
+
+  static ErrorFrame versionIncompatible() {
+    String code = "version_incompatible";
+    ObjectNode node = object("error").put("code", code).put("message", "Relay protocol version mismatch");
     node.putArray("supported_versions").add(RelayVersion.CURRENT).add(RelayVersion.POSSESSION_PROOF);
-    return write(node);
+    return new ErrorFrame(code, write(node));
   }
 
-  static String frameTooLarge(int maxFrameBytes) {
-    return error("frame_too_large", "Frame exceeds " + maxFrameBytes + " bytes");
+  static ErrorFrame frameTooLarge(int maxFrameBytes) {
+    return refusal("frame_too_large", "Frame exceeds " + maxFrameBytes + " bytes");
   }
 
   /** Sent to every socket when the relay stops: reconnect now (to this relay once it is back, or another). */

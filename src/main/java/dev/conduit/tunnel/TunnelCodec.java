@@ -152,7 +152,7 @@ public final class TunnelCodec {
     if (clientKey != null && !clientKey.isEmpty()) {
       Optional<byte[]> decoded = Base64Payload.decode(clientKey);
       if (decoded.isEmpty() || decoded.get().length != KEY_BYTES) {
-        return new Decoded.Invalid<>(Replies.error("invalid_public_key", "Invalid client public key"),
+        return new Decoded.Invalid<>(Replies.refusal("invalid_public_key", "Invalid client public key"),
             "client_public_key is not 32 bytes of base64");
       }
     }
@@ -262,33 +262,33 @@ public final class TunnelCodec {
   }
 
   private static <T> Decoded<T> malformed() {
-    return new Decoded.Invalid<>(Replies.error("invalid_json", "Malformed JSON: expected one JSON object"),
+    return new Decoded.Invalid<>(Replies.refusal("invalid_json", "Malformed JSON: expected one JSON object"),
         "malformed JSON");
   }
 
   private static <T> Decoded<T> missing(String field) {
-    return new Decoded.Invalid<>(Replies.error("missing_field", "Missing field: " + field), "missing " + field);
+    return new Decoded.Invalid<>(Replies.refusal("missing_field", "Missing field: " + field), "missing " + field);
   }
 
   private static <T> Decoded<T> invalidField(String field) {
-    return new Decoded.Invalid<>(Replies.error("invalid_field", "Invalid field: " + field), "invalid " + field);
+    return new Decoded.Invalid<>(Replies.refusal("invalid_field", "Invalid field: " + field), "invalid " + field);
   }
 
   /** invalid_field with the bound that was exceeded, e.g. "Invalid field: direct_urls (at most 8 URLs)". */
   private static <T> Decoded<T> invalidField(String field, String bound) {
-    return new Decoded.Invalid<>(Replies.error("invalid_field", "Invalid field: " + field + " (" + bound + ")"),
+    return new Decoded.Invalid<>(Replies.refusal("invalid_field", "Invalid field: " + field + " (" + bound + ")"),
         "invalid " + field + ": over the limit (" + bound + ")");
   }
 
   private static <T> Decoded<T> invalidBase64(String field) {
-    return new Decoded.Invalid<>(Replies.error("invalid_base64", "Invalid base64 in " + field),
+    return new Decoded.Invalid<>(Replies.refusal("invalid_base64", "Invalid base64 in " + field),
         "bad base64 in " + field);
   }
 
   private static <T> Decoded<T> unknownType(JsonNode json) {
     String type = typeOf(json);
     String shown = type.length() > MAX_ECHOED_TYPE_LENGTH ? type.substring(0, MAX_ECHOED_TYPE_LENGTH) + "…" : type;
-    return new Decoded.Invalid<>(Replies.error("unknown_type", "Unknown message type: " + shown),
+    return new Decoded.Invalid<>(Replies.refusal("unknown_type", "Unknown message type: " + shown),
         "unknown type " + shown);
   }
 }

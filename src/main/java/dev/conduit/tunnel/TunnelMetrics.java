@@ -28,7 +28,7 @@ public final class TunnelMetrics {
    */
   private final Map<String, LongAdder> sessionsClosed = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> registrationsRefused = new ConcurrentHashMap<>();
-  private final Map<String, LongAdder> framesRefused = new ConcurrentHashMap<>();
+  private final Map<SideCode, LongAdder> framesRefused = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> slowConsumerCloses = new ConcurrentHashMap<>();
 
   /** Which way a data frame went. */
@@ -36,6 +36,9 @@ public final class TunnelMetrics {
 
   /** Which socket a slow-consumer close or a refused frame concerns. */
   public enum Side { CLIENT, INSTANCE }
+
+  /** The labels of conduit_tunnel_frames_refused. */
+  private record SideCode(Side side, String code) {}
 
   /** One data frame of payloadBytes (base64 characters) relayed toward direction. */
   void relayed(Direction direction, long payloadBytes) {
@@ -48,14 +51,14 @@ public final class TunnelMetrics {
     sessionsClosed.computeIfAbsent(reason, k -> new LongAdder()).increment();
   }
 
-  /** A register was refused with the error frame refusal. */
-  void registrationRefused(String refusal) {
-    registrationsRefused.computeIfAbsent(Replies.codeOf(refusal), k -> new LongAdder()).increment();
+  /** A register was refused with an error frame of this code (one of ours: a bounded label). */
+  void registrationRefused(String code) {
+    registrationsRefused.computeIfAbsent(code, k -> new LongAdder()).increment();
   }
 
-  /** A frame from side was refused with the error frame reply. */
-  void frameRefused(Side side, String reply) {
-    framesRefused.computeIfAbsent(label(side) + " " + Replies.codeOf(reply), k -> new LongAdder()).increment();
+  /** A frame from side was refused with an error frame of this code (one of ours: a bounded label). */
+  void frameRefused(Side side, String code) {
+    framesRefused.computeIfAbsent(new SideCode(side, code), k -> new LongAdder()).increment();
   }
 
   /** A socket on side was closed because it did not read. */
@@ -122,10 +125,7 @@ public final class TunnelMetrics {
         .register(registry);
     CounterWithCallback.builder().name("conduit_tunnel_frames_refused")
         .help("Frames refused with an error frame, by socket side and error code").labelNames("side", "code")
-        .callback(callback -> framesRefused.forEach((key, n) -> {
-          String[] sideAndCode = key.split(" ", 2);
-          callback.call(n.sum(), sideAndCode[0], sideAndCode[1]);
-        }))
+        .callback(callback -> framesRefused.forEach((key, n) -> callback.call(n.sum(), label(key.side()), key.code())))
         .register(registry);
     CounterWithCallback.builder().name("conduit_tunnel_slow_consumer_closes")
         .help("Sockets closed because they did not read their queue, by side").labelNames("side")

@@ -177,7 +177,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
     }
     if (checked.result() == KeyPin.Result.MISMATCH) {
       connection.tell(new InstanceConnection.RegisterOutcome(register, false,
-          Replies.error("key_mismatch", "Instance id is registered with another public key"),
+          Replies.refusal("key_mismatch", "Instance id is registered with another public key"),
           "public key differs from the pinned key (hijack attempt?)"));
       return this;
     }
@@ -214,7 +214,7 @@ public final class TunnelRegistry extends AbstractBehavior<TunnelRegistry.Comman
       return this;
     }
     if (decision instanceof Registration.Refuse<ActorRef<InstanceConnection.Command>> refuse) {
-      String refusal = refuse.reason() == Registration.Reason.REPLACED ? Replies.replaced() : Replies.alreadyConnected();
+      Replies.ErrorFrame refusal = refuse.reason() == Registration.Reason.REPLACED ? Replies.replaced() : Replies.alreadyConnected();
       connection.tell(new InstanceConnection.RegisterOutcome(register, false, refusal, switch (refuse.reason()) {
         case REPLACED -> "this connection was replaced already";
         case SUPERSEDED -> "a newer registration (generation " + holder.generation() + " > " + generation + ") holds the id";

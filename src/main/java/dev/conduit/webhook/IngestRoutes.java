@@ -2,6 +2,7 @@ package dev.conduit.webhook;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import dev.conduit.server.Durations;
 import dev.conduit.server.Json;
 import dev.conduit.server.RawRequestHead;
 import dev.conduit.webhook.signature.SignatureVerifier;
@@ -95,8 +96,13 @@ public final class IngestRoutes extends AllDirectives {
     try {
       headers = headers(request);
     } catch (InexactHeader e) {
-      LOG.info("webhook refused endpoint={} reason=inexact header name={} detail={}", endpointId, e.name,
-          e.getMessage());
+      if (e.name.isEmpty()) {
+        // The head as a whole (folded, not captured, framed differently): no header to name.
+        LOG.info("webhook refused endpoint={} reason=inexact request head detail={}", endpointId, e.getMessage());
+      } else {
+        LOG.info("webhook refused endpoint={} reason=inexact header name={} detail={}", endpointId, e.name,
+            e.getMessage());
+      }
       // Close the connection: the bytes after the damaged header line may not be framed as the sender meant.
       return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_header", e.getMessage())
           .addHeader(Connection.create("close")));
@@ -117,7 +123,7 @@ public final class IngestRoutes extends AllDirectives {
             LOG.info("webhook refused endpoint={} reason=body not received within {}", endpointId,
                 settings.bodyTimeout());
             return Json.error(StatusCodes.REQUEST_TIMEOUT, "body_timeout",
-                "The request body did not arrive within " + settings.bodyTimeout().toSeconds() + " s")
+                "The request body did not arrive within " + Durations.text(settings.bodyTimeout()))
                 .addHeader(Connection.create("close"));
           }
           if (causedBy(failure, EntityStreamSizeException.class)) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import dev.conduit.noise.KeyPair;
+import dev.conduit.simulate.SimulatedClient;
 import dev.conduit.simulate.SimulatedInstance;
 import dev.conduit.testing.EdgeApi;
 import dev.conduit.testing.TestDatabase;
@@ -42,6 +43,7 @@ import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
@@ -67,6 +69,11 @@ class DashboardBrowserTest {
   static final Duration WAIT = Duration.ofSeconds(30);
   static final String MANAGER_LOGGER = "org.openqa.selenium.manager";
   static final String FINDER_LOGGER = "org.openqa.selenium.remote.service.DriverFinder";
+  /** More than any page has controls: the tab order is walked at most this far to reach one. */
+  static final int MAX_TABS = 200;
+  /** Chromium's roles for controls a user operates; each must have an accessible name. */
+  static final java.util.Set<String> CONTROL_ROLES = java.util.Set.of("button", "link", "textbox", "combobox",
+      "listbox", "checkbox", "radio", "searchbox", "spinbutton", "switch", "tab", "menuitem", "slider");
 
   private TestDatabase database;
   private TestServer server;
@@ -304,11 +311,11 @@ class DashboardBrowserTest {
     assertTrue(endpointNamed("stripe-billing").path("has_secret").asBoolean(), "an empty secret field keeps it");
 
     // Hub "away" is not connected: a webhook stays queued, and deleting is refused with webhooks_queued.
+    // The queue depth updates live, without a reload.
+    js("window.__sameDocument = true");
     api.ingestOk(id, "{\"type\":\"charge.succeeded\"}");
-    wait.until(d -> {
-      d.navigate().refresh();
-      return "1".equals(d.findElement(renamed).findElements(By.tagName("td")).get(4).getText());
-    });
+    wait.until(d -> "1".equals(d.findElement(renamed).findElements(By.tagName("td")).get(4).getText()));
+    assertEquals(Boolean.TRUE, js("return window.__sameDocument === true"), "the page was not reloaded");
     screenshot("endpoints");
     browser.findElement(renamed).findElement(By.xpath(".//button[text()='Delete']")).click();
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("ep-refusal")));
@@ -344,29 +351,205 @@ class DashboardBrowserTest {
     assertEquals("online", browser.findElement(By.id("in-r-online")).getText());
     assertEquals("0", browser.findElement(By.id("in-r-sessions")).getText());
     assertEquals("http://192.168.1.10:8096", browser.findElement(By.id("in-r-urls")).getText());
-    screenshot("instances");
+    // A client session opens and closes: the shown instance follows, without a reload.
+    js("window.__sameDocument = true");
+    try (SimulatedClient client = SimulatedClient.connectToInstance(server.wsBase(), "living-room-server", WAIT)) {
+      assertEquals("ok", new String(client.echo("ok".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+          java.nio.charset.StandardCharsets.UTF_8));
+      wait.until(ExpectedConditions.textToBe(By.id("in-r-sessions"), "1"));
+      screenshot("instances");
+    }
+    wait.until(ExpectedConditions.textToBe(By.id("in-r-sessions"), "0"));
+    assertEquals(Boolean.TRUE, js("return window.__sameDocument === true"), "the page was not reloaded");
   }
 
   @Test
   @Order(7)
   void readableOnAPhone() throws Exception {
-    browser.get(server.httpBase() + "/ui/#/overview");
-    wait.until(ExpectedConditions.textToBe(By.id("ov-hubs"), "1 / 2"));
     browser.manage().window().setSize(new Dimension(390, 844));
     wait.until(d -> ((Number) js("return window.innerWidth")).intValue() <= 400);
-    // Nothing wider than the screen: wide tables scroll inside their own box.
-    assertEquals(Boolean.TRUE, js("return document.documentElement.scrollWidth <= window.innerWidth"));
-    screenshot("overview-phone");
-    browser.manage().window().setSize(new Dimension(1280, 900));
-    wait.until(d -> ((Number) js("return window.innerWidth")).intValue() > 1000);
+    try {
+      browser.get(server.httpBase() + "/ui/#/overview");
+      wait.until(ExpectedConditions.textToBe(By.id("ov-hubs"), "1 / 2"));
+      wait.until(d -> browser.findElement(By.id("ov-endpoints")).getText().contains("github-push"));
+      assertNoHorizontalOverflow("overview");
+      screenshot("overview-phone");
+
+      browser.get(server.httpBase() + "/ui/#/webhooks");
+      By open = By.cssSelector("button[data-webhook-id='" + webhookId + "']");
+      wait.until(ExpectedConditions.presenceOfElementLocated(open));
+      assertNoHorizontalOverflow("webhooks");
+      browser.findElement(open).sendKeys(Keys.ENTER);
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("whd-body-kind"), "JSON"));
+      assertNoHorizontalOverflow("webhook detail");
+      screenshot("webhook-detail-phone");
+
+      browser.get(server.httpBase() + "/ui/#/endpoints");
+      wait.until(d -> d.findElement(By.id("ep-table")).getText().contains("github-push"));
+      assertNoHorizontalOverflow("endpoints");
+
+      browser.get(server.httpBase() + "/ui/#/instances");
+      wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-id"))).sendKeys("living-room-server", Keys.ENTER);
+      wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-result")));
+      assertNoHorizontalOverflow("instances");
+    } finally {
+      browser.manage().window().setSize(new Dimension(1280, 900));
+      wait.until(d -> ((Number) js("return window.innerWidth")).intValue() > 1000);
+    }
+    browser.get(server.httpBase() + "/ui/#/overview");
     wait.until(d -> browser.findElement(By.id("ov-statuses")).getText().contains("delivered"));
     // The throughput is a rate between two polls: wait for the second.
     wait.until(ExpectedConditions.textMatches(By.id("ov-throughput"), Pattern.compile(".*/s$")));
     screenshot("overview");
   }
 
+  /**
+   * Sign in, move between pages, open a webhook, replay it, create and delete an endpoint, sign out: with
+   * Tab, Shift+Tab, Enter and Space only, each control reached in the page's tab order and showing a
+   * visible focus ring when reached. Meanwhile the pages poll and refill their tables; the focus stays.
+   * Every page's interactive controls have an accessible name (Chromium's accessibility tree).
+   */
   @Test
   @Order(8)
+  void everythingCanBeDoneWithTheKeyboardAndEveryControlHasAName() throws Exception {
+    destinationStatus.set(400);
+    String failed = api.ingestOk(endpointId, "{\"keyboard\":true}");
+    api.awaitStatus(failed, "failed", WAIT);
+
+    js("sessionStorage.clear()");
+    browser.get(server.httpBase() + "/ui/#/overview");
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("login-token")));
+    assertAllControlsNamed("sign-in page");
+    tabTo("#login-token", false);
+    keys(TOKEN, Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-overview")));
+    wait.until(ExpectedConditions.textToBe(By.id("ov-hubs"), "1 / 2"));
+    assertAllControlsNamed("overview");
+
+    tabTo("#nav a[data-page='webhooks']", false);
+    keys(Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-webhooks")));
+    assertEquals("page", browser.findElement(By.cssSelector("#nav a[data-page='webhooks']")).getAttribute("aria-current"));
+    String open = "button[data-webhook-id='" + failed + "']";
+    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(open)));
+    tabTo(open, false);
+    // A poll refills the table (its rows are new elements) while the focus is on the row's button: the
+    // button in the new row gets it back.
+    js("window.__firstRow = document.querySelector('#wh-table tbody').firstElementChild");
+    wait.until(d -> Boolean.TRUE.equals(
+        js("return document.querySelector('#wh-table tbody').firstElementChild !== window.__firstRow")));
+    assertEquals(Boolean.TRUE, js("return document.activeElement.matches(arguments[0])", open),
+        "the focus stayed on the webhook's button across a refresh");
+    keys(Keys.ENTER);
+    wait.until(ExpectedConditions.attributeToBe(By.id("wh-detail"), "data-status", "failed"));
+    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("whd-body-kind"), "JSON"));
+    assertAllControlsNamed("webhook detail");
+    destinationStatus.set(200);
+    tabTo("#whd-replay", false);
+    keys(Keys.SPACE);
+    wait.until(ExpectedConditions.textToBe(By.id("whd-replay-result"), "Replayed: queued for delivery again."));
+    wait.until(ExpectedConditions.attributeToBe(By.id("wh-detail"), "data-status", "delivered"));
+
+    tabTo("#nav a[data-page='endpoints']", true);
+    keys(Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-endpoints")));
+    wait.until(d -> d.findElement(By.id("ep-table")).getText().contains("github-push"));
+    assertAllControlsNamed("endpoints");
+    tabTo("#ep-name", false);
+    keys("keyboard-made");
+    tabTo("#ep-destination", false);
+    keys("http://keyboard.lan/hook");
+    tabTo("#ep-save", false);
+    keys(Keys.ENTER);
+    By made = By.cssSelector("#ep-table tr[data-endpoint-name='keyboard-made']");
+    wait.until(ExpectedConditions.presenceOfElementLocated(made));
+    endpointNamed("keyboard-made");
+    tabTo("#ep-table button[aria-label='Delete keyboard-made']", true);
+    keys(Keys.SPACE);
+    wait.until(ExpectedConditions.textToBe(By.id("ep-result"), "Deleted keyboard-made."));
+    assertTrue(browser.findElements(made).isEmpty());
+
+    tabTo("#nav a[data-page='instances']", true);
+    keys(Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-instances")));
+    tabTo("#in-id", false);
+    keys("living-room-server", Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-result")));
+    assertAllControlsNamed("instances");
+
+    tabTo("#logout", true);
+    keys(Keys.ENTER);
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("login-token")));
+    assertNull(js("return sessionStorage.getItem('conduit.adminToken')"));
+    browser.manage().window().setSize(new Dimension(390, 844));
+    try {
+      wait.until(d -> ((Number) js("return window.innerWidth")).intValue() <= 400);
+      assertNoHorizontalOverflow("sign-in page");
+      screenshot("login-phone");
+    } finally {
+      browser.manage().window().setSize(new Dimension(1280, 900));
+      wait.until(d -> ((Number) js("return window.innerWidth")).intValue() > 1000);
+    }
+  }
+
+  /** Presses Tab (or Shift+Tab) until the focused element matches css; fails if it is never reached. */
+  private void tabTo(String css, boolean backwards) {
+    for (int presses = 0; presses <= MAX_TABS; presses++) {
+      if (Boolean.TRUE.equals(js("return !!document.activeElement && document.activeElement.matches(arguments[0])", css))) {
+        assertEquals(Boolean.TRUE, js("const e = document.activeElement; const s = getComputedStyle(e);"
+            + " return e.matches(':focus-visible') && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2"),
+            css + " has no visible focus ring");
+        return;
+      }
+      if (backwards) {
+        new Actions(browser).keyDown(Keys.SHIFT).sendKeys(Keys.TAB).keyUp(Keys.SHIFT).perform();
+      } else {
+        new Actions(browser).sendKeys(Keys.TAB).perform();
+      }
+    }
+    throw new AssertionError(css + " not reached in " + MAX_TABS + " presses of " + (backwards ? "Shift+Tab" : "Tab")
+        + "; focus on " + js("return document.activeElement.outerHTML.slice(0, 200)"));
+  }
+
+  private void keys(CharSequence... keys) {
+    new Actions(browser).sendKeys(keys).perform();
+  }
+
+  /** No page wider than the screen: wide tables and bodies scroll inside their own boxes. */
+  private void assertNoHorizontalOverflow(String page) {
+    Object overflow = js("const w = document.documentElement.clientWidth; const out = [];"
+        + " if (document.documentElement.scrollWidth > w) out.push('document ' + document.documentElement.scrollWidth + ' > ' + w);"
+        + " return out.join('; ');");
+    assertEquals("", overflow, page + " overflows the phone's width");
+  }
+
+  /** Every focusable control Chromium exposes (button, link, text field, list box, …) has a non-empty name. */
+  @SuppressWarnings("unchecked")
+  private void assertAllControlsNamed(String page) {
+    Map<String, Object> tree = browser.executeCdpCommand("Accessibility.getFullAXTree", Map.of());
+    List<String> unnamed = new ArrayList<>();
+    int controls = 0;
+    for (Map<String, Object> node : (List<Map<String, Object>>) tree.get("nodes")) {
+      if (Boolean.TRUE.equals(node.get("ignored"))) {
+        continue;
+      }
+      Map<String, Object> role = (Map<String, Object>) node.get("role");
+      String roleName = role == null ? "" : String.valueOf(role.get("value"));
+      if (!CONTROL_ROLES.contains(roleName)) {
+        continue;
+      }
+      controls++;
+      Map<String, Object> name = (Map<String, Object>) node.get("name");
+      if (name == null || String.valueOf(name.get("value")).isBlank()) {
+        unnamed.add(roleName + " (backend node " + node.get("backendDOMNodeId") + ")");
+      }
+    }
+    assertTrue(controls > 0, page + ": no controls found in the accessibility tree");
+    assertTrue(unnamed.isEmpty(), page + ": controls without an accessible name: " + unnamed);
+  }
+
+  @Test
+  @Order(9)
   void noConsoleErrorsAndNoSeleniumManager() throws IOException {
     String driver = Path.of(CHROMEDRIVER).toRealPath().toString(); // Selenium logs the symlink resolved
     List<LogEntry> errors = browser.manage().logs().get(LogType.BROWSER).getAll().stream()

@@ -161,8 +161,8 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     try {
       secret = settings.readSecret(); // a few bytes from a local file; cheap enough to read on the actor
     } catch (IOException e) {
-      log.warn("hub secret unreadable file={} cause={}", settings.secretFile(), DeliveryAcks.describe(e));
-      scheduleReconnect();
+      log.warn("hub secret unreadable file={} cause={} reconnect_in_ms={}", settings.secretFile(),
+          DeliveryAcks.describe(e), scheduleReconnect().toMillis());
       return this;
     }
     long gen = ++generation;
@@ -170,8 +170,8 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     try {
       connection = EdgeConnection.open(getContext().getSystem(), settings, m -> self.tell(new FromEdge(gen, m)));
     } catch (RuntimeException e) {
-      log.warn("edge stream not opened edge={} cause={}", settings.edgeUrl(), DeliveryAcks.describe(e));
-      scheduleReconnect();
+      log.warn("edge stream not opened edge={} cause={} reconnect_in_ms={}", settings.edgeUrl(),
+          DeliveryAcks.describe(e), scheduleReconnect().toMillis());
       return this;
     }
     stats.connectAttempt();
@@ -224,9 +224,9 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
       timers.startTimerWithFixedDelay(HEARTBEAT_TIMER, new SendHeartbeat(), settings.heartbeatInterval());
       log.info("hub connected edge={} hub={}", settings.edgeUrl(), settings.hubId());
     } else {
-      log.warn("hub refused edge={} hub={} error={}", settings.edgeUrl(), settings.hubId(), error);
       closeConnection();
-      scheduleReconnect();
+      log.warn("hub refused edge={} hub={} error={} reconnect_in_ms={}", settings.edgeUrl(), settings.hubId(), error,
+          scheduleReconnect().toMillis());
     }
   }
 
@@ -249,10 +249,10 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     } else if (isCurrent(ended.generation())) {
       replacedInARow = 0;
       stats.streamEnded(ended.reason());
-      log.info("{} edge={} reason={}", connected ? "hub disconnected" : "hub connect failed", settings.edgeUrl(),
-          ended.reason());
+      String event = connected ? "hub disconnected" : "hub connect failed";
       closeConnection();
-      scheduleReconnect();
+      log.info("{} edge={} reason={} reconnect_in_ms={}", event, settings.edgeUrl(), ended.reason(),
+          scheduleReconnect().toMillis());
     }
     return this;
   }
@@ -263,10 +263,10 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     }
     if (isCurrent(stale.generation())) {
       replacedInARow = 0;
-      log.info("{} edge={} reason=nothing received for {} ms", connected ? "hub disconnected" : "hub connect failed",
-          settings.edgeUrl(), settings.staleTimeout().toMillis());
+      String event = connected ? "hub disconnected" : "hub connect failed";
       closeConnection();
-      scheduleReconnect();
+      log.info("{} edge={} reason=nothing received for {} ms reconnect_in_ms={}", event, settings.edgeUrl(),
+          settings.staleTimeout().toMillis(), scheduleReconnect().toMillis());
     }
     return this;
   }
@@ -405,9 +405,9 @@ public final class HubClient extends AbstractBehavior<HubClient.Command> {
     }
   }
 
-  private void scheduleReconnect() {
-    Duration delay = scheduleReconnect(false);
-    log.info("hub reconnect scheduled edge={} in_ms={}", settings.edgeUrl(), delay.toMillis());
+  /** Schedules the next connect after the backoff; the caller logs the delay on its one line for the event. */
+  private Duration scheduleReconnect() {
+    return scheduleReconnect(false);
   }
 
   private Duration scheduleReconnect(boolean afterReplacement) {

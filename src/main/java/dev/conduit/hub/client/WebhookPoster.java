@@ -2,6 +2,7 @@ package dev.conduit.hub.client;
 
 import dev.conduit.hub.grpc.DeliveryAck;
 import dev.conduit.hub.grpc.WebhookEnvelope;
+import dev.conduit.webhook.HeaderBytes;
 import java.io.IOException;
 import java.net.ProxySelector;
 import java.net.URI;
@@ -62,12 +63,6 @@ final class WebhookPoster implements AutoCloseable {
   private static final Set<String> SKIPPED_HEADERS = Set.of(
       "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
       "transfer-encoding", "upgrade", "host", "content-length", "expect");
-
-  /**
-   * Separates the values of a header the sender sent on several lines, in the envelope's header map
-   * (README, Header fidelity): LF, which no header value contains.
-   */
-  private static final String LINE_SEPARATOR = "\n";
 
   /** The only headers the client may add: they frame this request on this connection. */
   private static final Set<String> FRAMING_HEADERS = Set.of("host", "content-length", "transfer-encoding");
@@ -252,8 +247,9 @@ final class WebhookPoster implements AutoCloseable {
       if (SKIPPED_HEADERS.contains(lower)) {
         continue;
       }
-      // One value per header line the sender sent, in order (the edge joins repeated lines with LF).
-      for (String value : header.getValue().split(LINE_SEPARATOR, -1)) {
+      // One value per header line the sender sent, in order: the edge owns the envelope's header map
+      // and joins repeated lines with HeaderBytes.LINE_SEPARATOR (README, Header fidelity).
+      for (String value : header.getValue().split(HeaderBytes.LINE_SEPARATOR, -1)) {
         if (!value.chars().allMatch(c -> c <= 0xFF)) {
           // Not a byte string (an envelope from something other than the edge): it has no exact bytes.
           log.warn("webhook {}: header '{}' not forwarded: its value has characters above U+00FF, which are not "

@@ -1,6 +1,7 @@
 package dev.conduit.hub.connect;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conduit.hub.GrpcMessageLimit;
 import dev.conduit.server.Json;
 import io.grpc.Status;
 import java.io.ByteArrayInputStream;
@@ -12,6 +13,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.pekko.grpc.GrpcServiceException;
@@ -48,10 +50,9 @@ final class Envelope {
       long seen = envelopes;
       while (data.size() >= HEADER_BYTES) {
         long length = Integer.toUnsignedLong(data.iterator().drop(1).getInt(ORDER));
-        int cap = seen == 0 ? maxFirstMessageBytes : maxMessageBytes;
-        if (length > cap) {
-          throw new GrpcServiceException(Status.RESOURCE_EXHAUSTED.withDescription("message of " + length
-              + " bytes over the limit of " + cap + " bytes" + (seen == 0 ? " before authentication" : "")));
+        Optional<Status> refusal = GrpcMessageLimit.overCap(seen, length, maxFirstMessageBytes, maxMessageBytes);
+        if (refusal.isPresent()) {
+          throw new GrpcServiceException(refusal.get());
         }
         if (data.size() < HEADER_BYTES + length) {
           break;

@@ -354,10 +354,18 @@ class HubClientTest {
 
   /**
    * The report: --edge pointed at the relay's HTTP port (HTTP/1.1 only) instead of its gRPC port logged
-   * "INTERNAL: http2 exception". The reason now says what is wrong.
+   * "INTERNAL: http2 exception". The reason now says what is wrong. And each failed connect is one log line
+   * with its backoff delay (it was two: "hub connect failed" then "hub reconnect scheduled").
    */
   @Test
   void pointedAtAnHttp1PortItSaysToUseTheGrpcPort() throws Exception {
+    ch.qos.logback.classic.Logger clientLogger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(HubClient.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+        new ch.qos.logback.core.read.ListAppender<>();
+    logged.list = new java.util.concurrent.CopyOnWriteArrayList<>(); // appended by other threads while read
+    logged.start();
+    clientLogger.addAppender(logged);
     org.apache.pekko.http.javadsl.ServerBinding http1 = org.apache.pekko.http.javadsl.Http.get(system)
         .newServerAt("127.0.0.1", 0)
         .adaptSettings(s -> s.withEnableHttp2(false))
@@ -378,7 +386,14 @@ class HubClientTest {
       assertTrue(reason.startsWith("StatusRuntimeException: INTERNAL: http2 exception: the edge at 127.0.0.1:"
           + http1.localAddress().getPort() + " answered in HTTP/1.1, so it is not a gRPC (HTTP/2) port; point --edge at"
           + " the relay's gRPC port (conduit.hub.grpc-port"), reason);
+      await("two failed connects logged", () -> logged.list.stream()
+          .filter(e -> e.getFormattedMessage().startsWith("hub connect failed")).count() >= 2);
+      List<String> lines = logged.list.stream().map(e -> e.getFormattedMessage()).toList();
+      assertTrue(lines.stream().noneMatch(line -> line.startsWith("hub reconnect scheduled")), lines.toString());
+      assertTrue(lines.stream().filter(line -> line.startsWith("hub connect failed"))
+          .allMatch(line -> line.matches("(?s)hub connect failed edge=\\S+ reason=.* reconnect_in_ms=\\d+")), lines.toString());
     } finally {
+      clientLogger.detachAppender(logged);
       http1.unbind();
     }
   }

@@ -88,7 +88,7 @@ class ConnectHubTest {
         ConnectException evicted = silent.awaitEnd(TIMEOUT);
         assertNotNull(evicted, "evicted with an error; received " + silent.received());
         assertEquals(Code.UNAVAILABLE, evicted.getCode(), evicted + " / " + evicted.getMessage() + " / " + evicted.getException());
-        assertEquals("stale: no message for 10s", evicted.getMessage());
+        assertEquals("stale: no message for 10 s", evicted.getMessage());
       }
       // It reconnects and gets what arrived meanwhile.
       String id = api.ingestOk(endpoint, "{\"n\":4}");

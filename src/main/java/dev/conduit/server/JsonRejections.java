@@ -1,0 +1,50 @@
+package dev.conduit.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+
+/**
+ * pekko-http's own answers to a request no route took (unknown path 404, wrong method 405, missing or
+ * malformed parameter 400, …), in the JSON error shape every route uses, {@code {"error","message"}},
+ * instead of its plain text. The status, the headers (Allow, WWW-Authenticate) and the message are
+ * pekko-http's; the code is named after the status (README, "Errors").
+ */
+public final class JsonRejections {
+  private JsonRejections() {}
+
+  /** pekko-http's default rejection handling, answered as JSON. */
+  public static RejectionHandler handler() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(JsonRejections::asJson);
+  }
+
+  /** response with a plain-text strict body rewritten as the JSON error shape; any other response as is. */
+  static HttpResponse asJson(HttpResponse response) {
+    if (!(response.entity() instanceof HttpEntity.Strict strict)
+        || !strict.getContentType().mediaType().equals(ContentTypes.TEXT_PLAIN_UTF8.mediaType())) {
+      return response;
+    }
+    int status = response.status().intValue();
+    HttpResponse json = Json.error(response.status(), code(status), strict.getData().decodeString(StandardCharsets.UTF_8));
+    return json.withHeaders(response.getHeaders());
+  }
+
+  /** The error code for a status pekko-http answered with. */
+  static String code(int status) {
+    return switch (status) {
+      case 400 -> "bad_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 406 -> "not_acceptable";
+      case 413 -> "payload_too_large";
+      case 415 -> "unsupported_media_type";
+      case 416 -> "range_not_satisfiable";
+      default -> Optional.of(status).filter(s -> s >= 500).map(s -> "internal_error").orElse("bad_request");
+    };
+  }
+}
