@@ -41,6 +41,7 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.interactions.Actions;
@@ -133,6 +134,8 @@ class DashboardBrowserTest {
         .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort().build();
     browser = new ChromeDriver(service, options);
     wait = new WebDriverWait(browser, WAIT);
+    // The live pages refill their tables every few seconds: an element found just before may be replaced.
+    wait.ignoring(StaleElementReferenceException.class);
   }
 
   @AfterAll
@@ -289,18 +292,18 @@ class DashboardBrowserTest {
     assertTrue(stored.path("has_secret").asBoolean());
     String id = stored.path("id").asText();
     assertEquals(server.httpBase() + "/h/" + id,
-        browser.findElement(created).findElement(By.className("ingest-url")).getText());
+        wait.until(d -> d.findElement(created).findElement(By.className("ingest-url")).getText()));
 
     // Copy puts the ingest URL on the clipboard (permission granted as a user would).
     browser.executeCdpCommand("Browser.grantPermissions", Map.of("permissions",
         List.of("clipboardReadWrite", "clipboardSanitizedWrite")));
-    browser.findElement(created).findElement(By.xpath(".//button[text()='Copy']")).click();
+    clickIn(created, "Copy");
     wait.until(ExpectedConditions.textToBe(By.id("ep-result"), "Copied the ingest URL of stripe-payments."));
     assertEquals(server.httpBase() + "/h/" + id, ((JavascriptExecutor) browser).executeAsyncScript(
         "const done = arguments[arguments.length - 1]; navigator.clipboard.readText().then(done, e => done('' + e));"));
 
     // Edit: the name changes, the secret is kept.
-    browser.findElement(created).findElement(By.xpath(".//button[text()='Edit']")).click();
+    clickIn(created, "Edit");
     WebElement name = browser.findElement(By.id("ep-name"));
     wait.until(d -> "stripe-payments".equals(name.getDomProperty("value")));
     name.clear();
@@ -317,7 +320,7 @@ class DashboardBrowserTest {
     wait.until(d -> "1".equals(d.findElement(renamed).findElements(By.tagName("td")).get(4).getText()));
     assertEquals(Boolean.TRUE, js("return window.__sameDocument === true"), "the page was not reloaded");
     screenshot("endpoints");
-    browser.findElement(renamed).findElement(By.xpath(".//button[text()='Delete']")).click();
+    clickIn(renamed, "Delete");
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("ep-refusal")));
     String refusal = browser.findElement(By.id("ep-refusal-text")).getText();
     assertTrue(refusal.contains("webhooks_queued") && refusal.contains("1 webhook"), refusal);
@@ -333,7 +336,7 @@ class DashboardBrowserTest {
     browser.findElement(By.id("ep-save")).click();
     By shortLived = By.cssSelector("#ep-table tr[data-endpoint-name='short-lived']");
     wait.until(ExpectedConditions.presenceOfElementLocated(shortLived));
-    browser.findElement(shortLived).findElement(By.xpath(".//button[text()='Delete']")).click();
+    clickIn(shortLived, "Delete");
     wait.until(ExpectedConditions.invisibilityOfElementLocated(shortLived));
     assertFalse(browser.findElement(By.id("ep-refusal")).isDisplayed());
   }
@@ -376,7 +379,7 @@ class DashboardBrowserTest {
       screenshot("overview-phone");
 
       browser.get(server.httpBase() + "/ui/#/webhooks");
-      By open = By.cssSelector("button[data-webhook-id='" + webhookId + "']");
+      By open = By.cssSelector("#wh-table button[data-webhook-id]"); // the newest on the page the filters show
       wait.until(ExpectedConditions.presenceOfElementLocated(open));
       assertNoHorizontalOverflow("webhooks");
       browser.findElement(open).sendKeys(Keys.ENTER);
@@ -389,7 +392,9 @@ class DashboardBrowserTest {
       assertNoHorizontalOverflow("endpoints");
 
       browser.get(server.httpBase() + "/ui/#/instances");
-      wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-id"))).sendKeys("living-room-server", Keys.ENTER);
+      WebElement id = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-id")));
+      id.clear();
+      id.sendKeys("living-room-server", Keys.ENTER);
       wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-result")));
       assertNoHorizontalOverflow("instances");
     } finally {
@@ -473,8 +478,11 @@ class DashboardBrowserTest {
     keys(Keys.ENTER);
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("page-instances")));
     tabTo("#in-id", false);
+    new Actions(browser).keyDown(Keys.CONTROL).sendKeys("a").keyUp(Keys.CONTROL).perform(); // the id typed before
     keys("living-room-server", Keys.ENTER);
-    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("in-result")));
+    wait.withMessage(() -> "instance lookup: field '" + browser.findElement(By.id("in-id")).getDomProperty("value")
+            + "', error '" + browser.findElement(By.id("in-error")).getText() + "'")
+        .until(ExpectedConditions.visibilityOfElementLocated(By.id("in-result")));
     assertAllControlsNamed("instances");
 
     tabTo("#logout", true);
@@ -509,6 +517,14 @@ class DashboardBrowserTest {
     }
     throw new AssertionError(css + " not reached in " + MAX_TABS + " presses of " + (backwards ? "Shift+Tab" : "Tab")
         + "; focus on " + js("return document.activeElement.outerHTML.slice(0, 200)"));
+  }
+
+  /** Clicks the button labelled text in the table row row, finding both again if a refill replaced them. */
+  private void clickIn(By row, String text) {
+    wait.until(d -> {
+      d.findElement(row).findElement(By.xpath(".//button[text()='" + text + "']")).click();
+      return true;
+    });
   }
 
   private void keys(CharSequence... keys) {
@@ -597,8 +613,8 @@ class DashboardBrowserTest {
     throw new AssertionError("no endpoint named " + name);
   }
 
-  private Object js(String script) {
-    return ((JavascriptExecutor) browser).executeScript(script);
+  private Object js(String script, Object... args) {
+    return ((JavascriptExecutor) browser).executeScript(script, args);
   }
 
   private void screenshot(String name) throws IOException {
