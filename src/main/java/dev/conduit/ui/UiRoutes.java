@@ -2,6 +2,7 @@ package dev.conduit.ui;
 
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import dev.conduit.server.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -61,7 +62,8 @@ public final class UiRoutes extends AllDirectives {
         path(segment(), name -> {
           HttpResponse response = responses.get(name);
           return response == null
-              ? complete(HttpResponse.create().withStatus(StatusCodes.NOT_FOUND).addHeaders(HEADERS))
+              ? complete(Json.error(StatusCodes.NOT_FOUND, "not_found", "The dashboard has no file of that name")
+                  .addHeaders(HEADERS))
               : complete(response);
         }))));
   }

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The generated HTTP corpora against a real edge: malformed webhooks ({@link IngestRequestCorpus}),
- * malformed operator requests ({@link AdminRequestCorpus}) and malformed HTTP on a raw socket
+ * malformed operator requests ({@link AdminRequestCorpus}), malformed dashboard requests
+ * ({@link DashboardRequestCorpus}) and malformed HTTP on a raw socket
  * ({@link RawHttpCorpus}). Each request gets its documented status (and JSON error code), never a 5xx,
  * within the hang guard; webhooks the corpus expects stored are then visible and delivered.
  */
@@ -88,6 +89,15 @@ class FuzzHttpTest {
     assertEquals("github", after.path("provider").asText());
     assertEquals(FuzzEdge.HUB, after.path("hub_id").asText());
     edge.assertStillServes("the admin corpus (" + cases.size() + " cases)");
+  }
+
+  @Test
+  void malformedDashboardRequestsGetPreciseErrors() throws Exception {
+    String webhook = edge.api.ingestOk(edge.plainEndpoint, "{\"dashboard\":true}");
+    List<HttpCase> cases = DashboardRequestCorpus.generate(FuzzSeed.random("dashboard"), FuzzSeed.cases(),
+        FuzzEdge.TOKEN, webhook);
+    run(cases);
+    edge.assertStillServes("the dashboard corpus (" + cases.size() + " cases)");
   }
 
   @Test
