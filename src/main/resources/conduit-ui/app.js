@@ -479,6 +479,11 @@
     try {
       await api('DELETE', '/api/endpoints/' + encodeURIComponent(e.id) + (force ? '?force=true' : ''));
       $('ep-result').textContent = 'Deleted ' + e.name + '.';
+      // The focused Delete button is gone with its row: keep a keyboard user at the result, not the page top.
+      if (!document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected
+          || $('ep-table').contains(document.activeElement) || document.activeElement.id === 'ep-force') {
+        $('ep-result').focus();
+      }
       if ($('ep-id').value === e.id) resetForm();
       await refreshEndpoints().catch((err) => notice(errorText(err)));
     } catch (err) {

@@ -13,23 +13,12 @@ import java.util.SplittableRandom;
  * {@code /api/status}), each without, with a wrong and with the right token. Every answer is its precise
  * 4xx in the API's JSON error shape (or the page itself), never a 5xx.
  */
-final class DashboardRequestCorpus {
+record DashboardRequestCorpus(SplittableRandom random, String token, String webhookId, List<HttpCase> cases) {
   private static final List<String> ASSETS = List.of("index.html", "app.js", "style.css");
-
-  private final SplittableRandom random;
-  private final String token;
-  private final String webhookId;
-  private final List<HttpCase> cases = new ArrayList<>();
-
-  private DashboardRequestCorpus(SplittableRandom random, String token, String webhookId) {
-    this.random = random;
-    this.token = token;
-    this.webhookId = webhookId;
-  }
 
   /** webhookId: a stored webhook, whose payload the corpus asks for with bad tokens and bad methods. */
   static List<HttpCase> generate(SplittableRandom random, int count, String token, String webhookId) {
-    DashboardRequestCorpus corpus = new DashboardRequestCorpus(random, token, webhookId);
+    DashboardRequestCorpus corpus = new DashboardRequestCorpus(random, token, webhookId, new ArrayList<>());
     corpus.pages(count / 4);
     corpus.payloads(count / 4);
     corpus.instances(count / 4);
