@@ -1,7 +1,6 @@
 package dev.conduit.server;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -44,7 +43,7 @@ public final class JsonRejections {
       case 413 -> "payload_too_large";
       case 415 -> "unsupported_media_type";
       case 416 -> "range_not_satisfiable";
-      default -> Optional.of(status).filter(s -> s >= 500).map(s -> "internal_error").orElse("bad_request");
+      default -> status >= 500 ? "internal_error" : "bad_request";
     };
   }
 }

@@ -94,6 +94,8 @@ class FuzzHttpTest {
   @Test
   void malformedDashboardRequestsGetPreciseErrors() throws Exception {
     String webhook = edge.api.ingestOk(edge.plainEndpoint, "{\"dashboard\":true}");
+    // The admin API lists a webhook once the status projection has it, a moment after the 200.
+    edge.api.awaitStatus(webhook, "delivered", Duration.ofSeconds(30));
     List<HttpCase> cases = DashboardRequestCorpus.generate(FuzzSeed.random("dashboard"), FuzzSeed.cases(),
         FuzzEdge.TOKEN, webhook);
     run(cases);

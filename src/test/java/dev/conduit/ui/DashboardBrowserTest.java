@@ -380,7 +380,8 @@ class DashboardBrowserTest {
 
       browser.get(server.httpBase() + "/ui/#/webhooks");
       By open = By.cssSelector("#wh-table button[data-webhook-id]"); // the newest on the page the filters show
-      wait.until(ExpectedConditions.presenceOfElementLocated(open));
+      // Visible, not just present: the rows of the last visit are in the DOM before the page is shown again.
+      wait.until(ExpectedConditions.elementToBeClickable(open));
       assertNoHorizontalOverflow("webhooks");
       browser.findElement(open).sendKeys(Keys.ENTER);
       wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("whd-body-kind"), "JSON"));
