@@ -42,7 +42,6 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.Connection;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.japi.function.Function;
 
@@ -71,8 +70,11 @@ public final class HttpServer {
    */
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, String host, int port, Route routes,
                                                     List<GrpcService> grpcServices) {
-    Function<HttpRequest, CompletionStage<HttpResponse>> http = routes.seal(JsonRejections.handler(),
-        ExceptionHandler.newBuilder().build()).handler(system); // exceptions: pekko-http's default handler
+    Function<HttpRequest, CompletionStage<HttpResponse>> sealed = routes.seal().handler(system);
+    // pekko-http's own answers (rejections, its default exception handler's 500) are plain text: the API's
+    // JSON error shape instead, whatever produced them.
+    Function<HttpRequest, CompletionStage<HttpResponse>> http =
+        request -> sealed.apply(request).thenApply(JsonRejections::asJson);
     Function<HttpRequest, CompletionStage<HttpResponse>> dispatch = request -> {
       String path = request.getUri().path();
       for (GrpcService service : grpcServices) {
@@ -242,7 +244,8 @@ public final class HttpServer {
     Function<HttpRequest, CompletionStage<HttpResponse>> grpcOnly = request ->
         request.getUri().path().startsWith(service.pathPrefix())
             ? service.handler().apply(request)
-            : CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.NOT_FOUND));
+            : CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found",
+                "This port serves gRPC only (" + service.pathPrefix() + "); the HTTP API is on conduit.http.port"));
     scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(
         system.settings().config().getDuration("conduit.hub.grpc-idle-timeout").toNanos());
     ServerBuilder builder = Http.get(system).newServerAt(host, port)

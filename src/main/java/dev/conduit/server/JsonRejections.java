@@ -4,25 +4,21 @@ import java.nio.charset.StandardCharsets;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 
 /**
  * pekko-http's own answers to a request no route took (unknown path 404, wrong method 405, missing or
- * malformed parameter 400, …), in the JSON error shape every route uses, {@code {"error","message"}},
- * instead of its plain text. The status, the headers (Allow, WWW-Authenticate) and the message are
- * pekko-http's; the code is named after the status (README, "Errors").
+ * malformed parameter 400, …) and its default exception handler's (500), in the JSON error shape every
+ * route uses, {@code {"error","message"}}, instead of its plain text. The status, the headers (Allow,
+ * WWW-Authenticate) and the message are pekko-http's; the code is named after the status (README).
  */
 public final class JsonRejections {
+  private static final int FIRST_ERROR_STATUS = 400;
+
   private JsonRejections() {}
 
-  /** pekko-http's default rejection handling, answered as JSON. */
-  public static RejectionHandler handler() {
-    return RejectionHandler.defaultHandler().mapRejectionResponse(JsonRejections::asJson);
-  }
-
-  /** response with a plain-text strict body rewritten as the JSON error shape; any other response as is. */
-  static HttpResponse asJson(HttpResponse response) {
-    if (!(response.entity() instanceof HttpEntity.Strict strict)
+  /** An error response with a plain-text strict body rewritten as the JSON error shape; any other as is. */
+  public static HttpResponse asJson(HttpResponse response) {
+    if (response.status().intValue() < FIRST_ERROR_STATUS || !(response.entity() instanceof HttpEntity.Strict strict)
         || !strict.getContentType().mediaType().equals(ContentTypes.TEXT_PLAIN_UTF8.mediaType())) {
       return response;
     }

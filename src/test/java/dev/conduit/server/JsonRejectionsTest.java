@@ -2,6 +2,7 @@ package dev.conduit.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Logger;
@@ -15,6 +16,10 @@ import dev.conduit.testing.TestDatabase;
 import dev.conduit.testing.TestServer;
 import dev.conduit.webhook.IngestRoutes;
 import java.time.Duration;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -70,6 +75,31 @@ class JsonRejectionsTest {
     assertEquals(405, response.status(), response.body());
     assertEquals("method_not_allowed", EdgeApi.MAPPER.readTree(response.body()).path("error").asText(), response.body());
     assertTrue(response.header("Allow").contains("GET"), String.valueOf(response.header("Allow")));
+  }
+
+  /** pekko-http's default exception handler answers 500 in plain text: JSON too; a 2xx text body is left alone. */
+  @Test
+  void anyPlainTextErrorOfPekkoHttpBecomesJsonAndOtherAnswersStayAsTheyAre() throws Exception {
+    HttpResponse internal = JsonRejections.asJson(HttpResponse.create().withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
+        .withEntity("There was an internal server error."));
+    assertEquals(500, internal.status().intValue());
+    assertEquals(ContentTypes.APPLICATION_JSON, internal.entity().getContentType());
+    JsonNode body = EdgeApi.MAPPER.readTree(((HttpEntity.Strict) internal.entity()).getData().utf8String());
+    assertEquals("internal_error", body.path("error").asText());
+    assertEquals("There was an internal server error.", body.path("message").asText());
+    HttpResponse metrics = HttpResponse.create().withEntity("conduit_tunnel_sessions_open 0\n");
+    assertSame(metrics, JsonRejections.asJson(metrics));
+  }
+
+  /** Someone who points curl at the gRPC port learns where the HTTP API is, in the same JSON shape. */
+  @Test
+  void theGrpcPortAnswersAnUnknownPathWithJsonNotFound() throws Exception {
+    RawHttp.Response response = RawHttp.exchange(server.grpcPort(),
+        RawHttp.latin1("GET /api/status HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n"));
+    assertEquals(404, response.status(), response.body());
+    JsonNode error = EdgeApi.MAPPER.readTree(response.body());
+    assertEquals("not_found", error.path("error").asText(), response.body());
+    assertTrue(error.path("message").asText().contains("conduit.http.port"), response.body());
   }
 
   @Test
