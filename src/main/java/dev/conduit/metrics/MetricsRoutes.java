@@ -34,7 +34,7 @@ public final class MetricsRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return get(() -> path("metrics", () -> guarded(() -> optionalHeaderValueByName("Accept", accept ->
+    return path("metrics", () -> get(() -> guarded(() -> optionalHeaderValueByName("Accept", accept ->
         complete(scrape(formats.findWriter(accept.orElse(null))))))));
   }
 

@@ -20,9 +20,11 @@ public final class HealthRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return get(() -> concat(
-        path("healthz", () -> complete(Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode().put("status", "ok")))),
-        path("readyz", () -> onSuccess(database.isReachable(timeout), journal -> {
+    // get() inside each path (here and in every route class): a matched method directive cancels the
+    // MethodRejections of all other routes, which would turn a wrong method elsewhere into 404 instead of 405.
+    return concat(
+        path("healthz", () -> get(() -> complete(Json.response(StatusCodes.OK, Json.MAPPER.createObjectNode().put("status", "ok"))))),
+        path("readyz", () -> get(() -> onSuccess(database.isReachable(timeout), journal -> {
           boolean ready = journal && bound.getAsBoolean();
           var body = Json.MAPPER.createObjectNode()
               .put("status", ready ? "ready" : "not_ready")

@@ -22,7 +22,7 @@ public final class StatusRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return get(() -> path(segment("api").slash("status"), () -> onSuccess(collect(), body ->
+    return path(segment("api").slash("status"), () -> get(() -> onSuccess(collect(), body ->
         complete(Json.response(StatusCodes.OK, body)))));
   }
 

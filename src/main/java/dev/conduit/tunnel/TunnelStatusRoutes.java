@@ -58,8 +58,9 @@ public final class TunnelStatusRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return get(() -> concat(
-        path(segment("relay").slash("instances").slash(segment()), id -> extractRequest(request -> {
+    // get() inside each path: see HealthRoutes.
+    return concat(
+        path(segment("relay").slash("instances").slash(segment()), id -> get(() -> extractRequest(request -> {
           String ip = clientAddress.resolve(request);
           if (!publicLookups.tryAcquire(ip)) {
             logThrottle.occurrence("status " + ip).ifPresent(count ->
@@ -68,8 +69,8 @@ public final class TunnelStatusRoutes extends AllDirectives {
                 complete(Json.error(StatusCodes.TOO_MANY_REQUESTS, "rate_limited", "Too many lookups, retry later")));
           }
           return instance(id, false);
-        })),
-        path(segment("api").slash("instances").slash(segment()), id ->
+        }))),
+        path(segment("api").slash("instances").slash(segment()), id -> get(() ->
             adminAuth.authorized(() -> instance(id, true)))));
   }
 

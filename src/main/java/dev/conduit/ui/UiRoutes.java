@@ -56,7 +56,7 @@ public final class UiRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return get(() -> pathPrefix("ui", () -> concat(
+    return pathPrefix("ui", () -> get(() -> concat(
         pathEnd(() -> redirect(Uri.create("/ui/"), StatusCodes.PERMANENT_REDIRECT)),
         pathSingleSlash(() -> complete(responses.get("index.html"))),
         path(segment(), name -> {
