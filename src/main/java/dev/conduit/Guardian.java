@@ -30,7 +30,7 @@ import dev.conduit.webhook.EndpointStore;
 import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
 import dev.conduit.webhook.WebhookSettings;
-import dev.conduit.webhook.WebhookStatusTable;
+import dev.conduit.webhook.WebhookTable;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -82,7 +82,7 @@ public final class Guardian {
         context.getSelf().tell(new SchemaReady(null));
       }
       EndpointStore endpoints = new EndpointStore(database);
-      WebhookStatusTable statusTable = new WebhookStatusTable(database);
+      WebhookTable statusTable = new WebhookTable(database);
       return Behaviors.receive(Command.class)
           .onMessage(SchemaReady.class, ready -> {
             if (ready.failure() != null) {
@@ -109,7 +109,7 @@ public final class Guardian {
   }
 
   private static Behavior<Command> startFeatures(ActorContext<Command> context, Database database,
-                                                 EndpointStore endpoints, WebhookStatusTable statusTable,
+                                                 EndpointStore endpoints, WebhookTable statusTable,
                                                  CompletableFuture<Bindings> started) {
     Config config = context.getSystem().settings().config();
     // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.
