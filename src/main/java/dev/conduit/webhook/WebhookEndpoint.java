@@ -198,7 +198,9 @@ public final class WebhookEndpoint {
               context, stash).recovering();
         })));
     // A failed read or write: start again (reading the queue back) once the database answers.
-    return Behaviors.supervise(entity).onFailure(DatabaseFailure.class, PersistFailures.restartWithBackoff());
+    // Logged by the entity in one line; the supervisor's own log would add a stack trace per attempt.
+    return Behaviors.supervise(entity).onFailure(DatabaseFailure.class,
+        PersistFailures.restartWithBackoff().withLoggingEnabled(false));
   }
 
   /** A read or write of the webhooks table failed: the entity restarts from what the table holds. */
@@ -213,6 +215,8 @@ public final class WebhookEndpoint {
     return Behaviors.receive(Command.class)
         .onMessage(Recovered.class, recovered -> {
           if (recovered.failure() != null) {
+            context.getLog().warn("endpoint {}: cannot read its queue, retrying: {}", endpointId,
+                recovered.failure().toString());
             throw new DatabaseFailure("cannot read the queue of endpoint " + endpointId, recovered.failure());
           }
           state = new EndpointState(recovered.queue(), Map.of(), 0L);

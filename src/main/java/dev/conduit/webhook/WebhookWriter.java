@@ -26,6 +26,8 @@ import org.apache.pekko.stream.javadsl.Source;
  * {@code mapAsyncUnordered} running the JDBC work on the blocking dispatcher.
  */
 public final class WebhookWriter {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WebhookWriter.class);
+
   private record Job(List<WebhookTable.Write> writes, CompletableFuture<Void> done) {}
 
   private final BoundedSourceQueue<Job> queue;
@@ -64,7 +66,10 @@ public final class WebhookWriter {
     try {
       table.write(all);
       jobs.forEach(job -> job.done().complete(null));
-    } catch (SQLException | RuntimeException e) {
+    } catch (SQLException | RuntimeException | Error e) {
+      // Error too: the PostgreSQL driver throws AssertionError (under -ea) on a connection killed mid-batch,
+      // and an escaping throwable would end the stream and leave every later caller waiting forever.
+      LOG.debug("webhook write of {} rows failed: {}", all.size(), e.toString());
       IllegalStateException failure = new IllegalStateException("cannot write webhooks: " + e.getMessage(), e);
       jobs.forEach(job -> job.done().completeExceptionally(failure));
     }
