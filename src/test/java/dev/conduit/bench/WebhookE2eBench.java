@@ -145,15 +145,15 @@ final class WebhookE2eBench implements Benchmark {
     report.fact("baseline", "the same paced sender POSTing the same bodies straight to the destination "
         + "(JDK HttpServer in the benchmark JVM, answers 200): direct HTTP round trip, shown beside each figure");
     report.fact("definitions", "send = when the request was due (open loop, so queueing counts); ingest 2xx and "
-        + "arrival at the destination on the benchmark JVM's clock; ingest -> ACK = webhook_status updated_at of the "
-        + "delivered row (the edge's clock when the endpoint entity took the hub's ACK, before journaling Delivered) "
+        + "arrival at the destination on the benchmark JVM's clock; ingest -> ACK = webhooks.updated_at of the "
+        + "delivered row (the edge's clock when the endpoint entity took the hub's ACK, before writing the row) "
         + "minus its received_at (the edge's clock at ingest), both in ms, so +-1 ms");
     report.fact("sent / 2xx / non-2xx / transport errors", run.count() + " / " + run.accepted() + " / "
         + run.rejected() + " / " + run.errors());
     report.fact("undelivered " + DRAIN_TIMEOUT.toSeconds() + " s after the last send (2xx, never at the destination)",
         run.accepted() - arrival.size());
     report.fact("delivered more than once (hub de-duplication missed)", duplicates.get());
-    report.fact("ACK seen in webhook_status (delivered)", ack.size());
+    report.fact("ACK seen in the webhooks table (delivered)", ack.size());
     report.fact("cpu during the measured round (edge / hub client / postgres / load generator + destination)", cpu);
   }
 
@@ -192,7 +192,7 @@ final class WebhookE2eBench implements Benchmark {
     throw new IllegalStateException("the hub client did not connect within 60 s");
   }
 
-  /** Waits until webhook_status shows as many delivered webhooks as were accepted so far (warm-up). */
+  /** Waits until the webhooks table shows as many delivered webhooks as were accepted so far (warm-up). */
   private static void awaitDelivered(HttpClient http, int port, long accepted) throws Exception {
     long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
