@@ -27,6 +27,8 @@ import dev.conduit.tunnel.TunnelSettings;
 import dev.conduit.tunnel.TunnelStatusRoutes;
 import dev.conduit.ui.UiRoutes;
 import dev.conduit.webhook.EndpointStore;
+import dev.conduit.webhook.JournalImport;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
 import dev.conduit.webhook.WebhookSettings;
@@ -88,7 +90,12 @@ public final class Guardian {
             if (ready.failure() != null) {
               return fail(context, started, "journal schema could not be created", ready.failure());
             }
-            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpoints.start()),
+            // Webhooks journaled by versions before the webhooks table are imported once, before any
+            // endpoint entity starts reading its queue from the table.
+            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpoints.start())
+                    .thenCompose(count -> JournalImport.runOnce(context.getSystem(), database,
+                        JdbcReadJournal.Identifier(),
+                        context.getSystem().settings().config().getDuration("conduit.startup-timeout"))),
                 (count, failure) -> new TablesReady(failure));
             return Behaviors.same();
           })

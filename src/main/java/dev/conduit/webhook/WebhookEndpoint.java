@@ -340,7 +340,8 @@ public final class WebhookEndpoint {
     return new WebhookTable.Update(state, at, event instanceof WebhookEvent.Replayed);
   }
 
-  private static Instant at(WebhookEvent event) {
+  /** When the change an event records happened. */
+  static Instant at(WebhookEvent event) {
     if (event instanceof WebhookEvent.Received e) {
       return e.receivedAt();
     } else if (event instanceof WebhookEvent.Dispatched e) {
