@@ -60,7 +60,7 @@ public final class WebhookRelay {
     // once it is set, which is before the first message can reach the keeper.
     AtomicReference<DeliveryProtocol.HubSide> hubs = new AtomicReference<>();
     AtomicReference<EndpointEntities> self = new AtomicReference<>();
-    WebhookWriter writer = new WebhookWriter(system, statusTable, settings);
+    WebhookWriter writer = new WebhookWriter(system, statusTable, settings, metrics);
     EndpointEntities entities = new EndpointEntities(context.spawn(EntityKeeper.create("webhook-endpoint",
         id -> WebhookEndpoint.create(id, settings, endpoints::get, offer -> hubs.get().offer(offer),
             () -> self.get().tell(id, WebhookEndpoint.Wake.INSTANCE), statusTable, writer, clock, metrics),

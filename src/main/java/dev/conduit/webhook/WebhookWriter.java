@@ -32,7 +32,7 @@ public final class WebhookWriter {
 
   private final BoundedSourceQueue<Job> queue;
 
-  public WebhookWriter(ActorSystem<?> system, WebhookTable table, WebhookSettings settings) {
+  public WebhookWriter(ActorSystem<?> system, WebhookTable table, WebhookSettings settings, WebhookMetrics metrics) {
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     this.queue = Source.<Job>queue(settings.writeQueueSize())
         .batchWeighted(settings.writeBatchMax(), job -> (long) job.writes().size(), job -> {
@@ -43,7 +43,7 @@ public final class WebhookWriter {
           jobs.add(job);
           return jobs;
         })
-        .mapAsyncUnordered(settings.writeParallelism(), jobs -> CompletableFuture.runAsync(() -> commit(table, jobs),
+        .mapAsyncUnordered(settings.writeParallelism(), jobs -> CompletableFuture.runAsync(() -> commit(table, jobs, metrics),
             blocking))
         .to(Sink.ignore())
         .run(system);
@@ -60,11 +60,13 @@ public final class WebhookWriter {
   }
 
   /** One transaction for the batch; never throws (the stream must live on), each caller learns the outcome. */
-  private static void commit(WebhookTable table, List<Job> jobs) {
+  private static void commit(WebhookTable table, List<Job> jobs, WebhookMetrics metrics) {
     List<WebhookTable.Write> all = new ArrayList<>();
     jobs.forEach(job -> all.addAll(job.writes()));
+    long started = System.nanoTime();
     try {
       table.write(all);
+      metrics.committed(all.size(), started);
       jobs.forEach(job -> job.done().complete(null));
     } catch (SQLException | RuntimeException | Error e) {
       // Error too: the PostgreSQL driver throws AssertionError (under -ea) on a connection killed mid-batch,

@@ -102,6 +102,13 @@ final class WebhookE2eBench implements Benchmark {
         }
         Map<String, Long> ackMillis = ackLatencies(http, edge.port(), run);
         report(report, run, baseline, ackMillis, rate, rateSource, cpu);
+        report.fact("inside the edge, means over the whole run: ingest (request head -> 2xx) / one entity write "
+            + "(queue + group commit + back) / one group commit / rows per commit", String.format(Locale.ROOT,
+            "%.1f ms / %.1f ms / %.1f ms / %.1f",
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_ingest_duration_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_journal_write_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_commit_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_commit_rows") / 1000));
       }
     } finally {
       destination.stop(0);

@@ -62,7 +62,7 @@ class WebhookEndpointTest {
     Database database = new Database(kit.system());
     table = new WebhookTable(database);
     table.createIfAbsent().toCompletableFuture().get();
-    writer = new WebhookWriter(kit.system(), table, settings());
+    writer = new WebhookWriter(kit.system(), table, settings(), new WebhookMetrics(0));
   }
 
   @AfterAll
