@@ -33,6 +33,13 @@ final class WebhookE2eBench implements Benchmark {
   private static final Duration ROUND = Duration.ofSeconds(Long.getLong("bench.e2e-seconds", 30));
   private static final Duration CAPACITY = Duration.ofSeconds(Long.getLong("bench.e2e-capacity-seconds", 10));
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
+  /** Rates for the sweep (bench.e2e-sweep, e.g. "100,200,400"), tried in order after the measured round. */
+  private static final String SWEEP = System.getProperty("bench.e2e-sweep", "");
+  private static final Duration SWEEP_STEP = Duration.ofSeconds(Long.getLong("bench.e2e-sweep-seconds", 15));
+  /** A step is sustained when this share of its requests got a 2xx at the paced rate ... */
+  private static final double SWEEP_ACCEPTED_SHARE = 0.95;
+  /** ... and the backlog at its end is at most this many seconds of traffic (so it did not grow). */
+  private static final double SWEEP_BACKLOG_SECONDS = 1.0;
 
   /** seq → System.nanoTime() of the first arrival at the destination; duplicates are counted apart. */
   private final Map<Long, Long> arrivals = new ConcurrentHashMap<>();
@@ -102,6 +109,9 @@ final class WebhookE2eBench implements Benchmark {
         }
         Map<String, Long> ackMillis = ackLatencies(http, edge.port(), run);
         report(report, run, baseline, ackMillis, rate, rateSource, cpu);
+        if (!SWEEP.isBlank()) {
+          sweep(report, sender, relayed, body, http, edge.port());
+        }
         report.fact("inside the edge, means over the whole run: ingest (request head -> 2xx) / one entity write "
             + "(queue + group commit + back) / one group commit / rows per commit", String.format(Locale.ROOT,
             "%.1f ms / %.1f ms / %.1f ms / %.1f",
@@ -162,6 +172,43 @@ final class WebhookE2eBench implements Benchmark {
     report.fact("delivered more than once (hub de-duplication missed)", duplicates.get());
     report.fact("ACK seen in the webhooks table (delivered)", ack.size());
     report.fact("cpu during the measured round (edge / hub client / postgres / load generator + destination)", cpu);
+  }
+
+  /**
+   * The highest rate of bench.e2e-sweep that the relay sustains end to end: for each rate in turn, a paced
+   * round of bench.e2e-sweep-seconds; sustained when at least 95 % got a 2xx at that pace and the queue
+   * (received + dispatched + retrying, from /api/status) at the round's end is at most one second of
+   * traffic, i.e. delivery kept up with ingest. Stops at the first rate not sustained; drains between rounds.
+   */
+  private static void sweep(BenchReport report, PacedSender sender, List<URI> relayed, byte[] body, HttpClient http,
+                            int port) throws Exception {
+    double best = 0;
+    List<String> steps = new ArrayList<>();
+    for (String value : SWEEP.split(",")) {
+      double rate = Double.parseDouble(value.trim());
+      PacedSender.Run step = sender.run(relayed, body, rate, SWEEP_STEP, i -> -1L);
+      long backlog = queued(http, port);
+      double accepted = step.accepted() / step.seconds();
+      boolean sustained = step.accepted() >= SWEEP_ACCEPTED_SHARE * step.count()
+          && backlog <= rate * SWEEP_BACKLOG_SECONDS;
+      steps.add(String.format(Locale.ROOT, "%.0f/s: %.0f 2xx/s, %d queued at the end%s", rate, accepted, backlog,
+          sustained ? "" : " (not sustained)"));
+      if (!sustained) {
+        break;
+      }
+      best = rate;
+      long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+      while (queued(http, port) > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+    }
+    report.fact("sweep: highest rate sustained without a growing backlog (" + SWEEP_STEP.toSeconds()
+        + " s per rate)", String.format(Locale.ROOT, "%.0f/s; %s", best, String.join("; ", steps)));
+  }
+
+  private static long queued(HttpClient http, int port) throws Exception {
+    JsonNode counts = WebhookBenchSupport.getJson(http, port, "/api/status").path("webhook").path("webhooks");
+    return counts.path("received").asLong() + counts.path("dispatched").asLong() + counts.path("retrying").asLong();
   }
 
   /** The destination: records the first arrival of each X-Bench-Seq, answers 200. */
