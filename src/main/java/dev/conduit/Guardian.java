@@ -27,10 +27,12 @@ import dev.conduit.tunnel.TunnelSettings;
 import dev.conduit.tunnel.TunnelStatusRoutes;
 import dev.conduit.ui.UiRoutes;
 import dev.conduit.webhook.EndpointStore;
+import dev.conduit.webhook.JournalImport;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import dev.conduit.webhook.WebhookMetrics;
 import dev.conduit.webhook.WebhookRelay;
 import dev.conduit.webhook.WebhookSettings;
-import dev.conduit.webhook.WebhookStatusTable;
+import dev.conduit.webhook.WebhookTable;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -82,13 +84,18 @@ public final class Guardian {
         context.getSelf().tell(new SchemaReady(null));
       }
       EndpointStore endpoints = new EndpointStore(database);
-      WebhookStatusTable statusTable = new WebhookStatusTable(database);
+      WebhookTable statusTable = new WebhookTable(database);
       return Behaviors.receive(Command.class)
           .onMessage(SchemaReady.class, ready -> {
             if (ready.failure() != null) {
               return fail(context, started, "journal schema could not be created", ready.failure());
             }
-            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpoints.start()),
+            // Webhooks journaled by versions before the webhooks table are imported once, before any
+            // endpoint entity starts reading its queue from the table.
+            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpoints.start())
+                    .thenCompose(count -> JournalImport.runOnce(context.getSystem(), database,
+                        JdbcReadJournal.Identifier(),
+                        context.getSystem().settings().config().getDuration("conduit.startup-timeout"))),
                 (count, failure) -> new TablesReady(failure));
             return Behaviors.same();
           })
@@ -109,7 +116,7 @@ public final class Guardian {
   }
 
   private static Behavior<Command> startFeatures(ActorContext<Command> context, Database database,
-                                                 EndpointStore endpoints, WebhookStatusTable statusTable,
+                                                 EndpointStore endpoints, WebhookTable statusTable,
                                                  CompletableFuture<Bindings> started) {
     Config config = context.getSystem().settings().config();
     // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.

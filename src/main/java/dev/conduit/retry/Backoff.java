@@ -9,7 +9,7 @@ import org.apache.pekko.stream.RestartSettings;
  * The one exponential backoff of the code base: {@code min} doubling per failed attempt up to {@code max},
  * each shortened by a random fraction of up to {@code jitter} (so the cap is never exceeded). Used for hub
  * reconnects, webhook redelivery and, through the adapters below, for pekko's own restarts (journal
- * failures, the status projection), so every retry delay is named by one type.
+ * failures, webhook-table failures of endpoint entities), so every retry delay is named by one type.
  *
  * @param jitter in [0, 1); 0 makes every delay exact
  */

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Operator API (admin token): {@code /api/endpoints} (create, list, get, update, delete) and
- * {@code /api/webhooks} (list, get, replay). Webhook queries read {@code webhook_status}; only a webhook's
- * payload ({@code /api/webhooks/{id}/payload}) is one read of the journal at the ordering the table keeps.
+ * {@code /api/webhooks} (list, get, replay). Webhook queries, the payload included, read the
+ * {@code webhooks} table ({@link WebhookTable}).
  */
 public final class AdminRoutes extends AllDirectives {
   private static final Logger LOG = LoggerFactory.getLogger(AdminRoutes.class);
@@ -40,21 +40,19 @@ public final class AdminRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final AdminAuth auth;
   private final EndpointStore endpoints;
-  private final WebhookStatusTable statusTable;
-  private final StoredWebhooks stored;
+  private final WebhookTable statusTable;
   private final EndpointEntities entities;
   private final Set<String> hubIds;
   private final WebhookSettings settings;
   private final Clock clock;
 
-  public AdminRoutes(ActorSystem<?> system, AdminAuth auth, EndpointStore endpoints, WebhookStatusTable statusTable,
-                     StoredWebhooks stored, EndpointEntities entities, Set<String> hubIds,
+  public AdminRoutes(ActorSystem<?> system, AdminAuth auth, EndpointStore endpoints, WebhookTable statusTable,
+                     EndpointEntities entities, Set<String> hubIds,
                      WebhookSettings settings, Clock clock) {
     this.system = system;
     this.auth = auth;
     this.endpoints = endpoints;
     this.statusTable = statusTable;
-    this.stored = stored;
     this.entities = entities;
     this.hubIds = hubIds;
     this.settings = settings;
@@ -330,22 +328,18 @@ public final class AdminRoutes extends AllDirectives {
   /**
    * The webhook as received: {@code {"id","headers":[{"name","value"}],"body_base64","body_bytes"}}; header
    * names lower-case in arrival order, values decoded from their bytes as UTF-8 (for reading; malformed
-   * sequences become U+FFFD). 404 unknown webhook; 410 {@code payload_gone} when the journal no longer holds it.
+   * sequences become U+FFFD). 404 unknown webhook. One read of the webhooks table by id.
    */
   private CompletionStage<HttpResponse> payload(String id) {
-    return statusTable.get(id).thenCompose(row -> {
-      if (row.isEmpty()) {
-        return CompletableFuture.completedFuture(Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found"));
-      }
-      return stored.load(row.get().seq(), id).thenApply(received -> received.map(r -> {
+    return statusTable.payload(id).thenApply(received -> received.map(r -> {
         ObjectNode body = Json.MAPPER.createObjectNode().put("id", id);
         ArrayNode headers = body.putArray("headers");
         r.headerByteStrings().forEach((name, value) -> headers.addObject().put("name", name)
             .put("value", new String(HeaderBytes.toBytes(value), StandardCharsets.UTF_8)));
         body.put("body_base64", Base64.getEncoder().encodeToString(r.body())).put("body_bytes", r.body().length);
         return Json.response(StatusCodes.OK, body);
-      }).orElseGet(() -> Json.error(StatusCodes.GONE, "payload_gone", "The journal no longer holds this webhook's payload")));
-    }).exceptionally(AdminRoutes::unavailable);
+      }).orElseGet(() -> Json.error(StatusCodes.NOT_FOUND, "not_found", "Webhook not found")))
+        .exceptionally(AdminRoutes::unavailable);
   }
 
   private CompletionStage<HttpResponse> replay(String id) {
@@ -367,7 +361,7 @@ public final class AdminRoutes extends AllDirectives {
     }).exceptionally(AdminRoutes::unavailable);
   }
 
-  static ObjectNode json(WebhookStatusTable.Row r) {
+  static ObjectNode json(WebhookTable.Row r) {
     ObjectNode node = Json.MAPPER.createObjectNode()
         .put("id", r.id())
         .put("endpoint_id", r.endpointId())

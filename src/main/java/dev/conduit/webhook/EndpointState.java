@@ -12,15 +12,15 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * One endpoint's delivery queue, as its entity holds it (and snapshots it), with its pure transitions:
- * {@link #apply} folds a journaled event into the state; the other static functions decide what is due.
- * No actor, clock or journal here: {@code WebhookEndpoint} feeds them and persists what they return.
+ * One endpoint's delivery queue, as its entity holds it in memory, with its pure transitions:
+ * {@link #apply} folds a change ({@link WebhookEvent}) into the state; the other static functions decide
+ * what is due. No actor, clock or database here: {@code WebhookEndpoint} feeds them and writes the rows
+ * their changes make ({@link WebhookTable}); {@link JournalImport} folds old journals with the same code.
  *
  * <p>queue: webhooks still to deliver, in order; parked: failed and dead-lettered ones (kept for replay).
- * Delivered webhooks leave the state (their record lives on in the journal and the read table). seqNr is
- * the sequence number of the last event applied (every event counts one), so a queued webhook knows where
- * its Received event (headers and payload) is. Immutable: every event makes a new state (snapshots are
- * serialized on another thread). The queue is a {@link WebhookQueue}, so the usual events (append, change
+ * Delivered webhooks leave the state (their row lives on in the webhooks table); the entity also drops
+ * parked ones once written (replay reads them back). seqNr counts the events applied (a queued webhook's
+ * seqNr is its row's seq when read back from the table). Immutable: every event makes a new state. The queue is a {@link WebhookQueue}, so the usual events (append, change
  * or remove the head) do not copy it: a copy per event made draining a backlog of n webhooks cost O(n^2).
  */
 public record EndpointState(List<Webhook> queue, Map<String, Webhook> parked, long seqNr) implements JsonSerializable {
@@ -28,7 +28,7 @@ public record EndpointState(List<Webhook> queue, Map<String, Webhook> parked, lo
   public static final EndpointState EMPTY = new EndpointState(WebhookQueue.EMPTY, Map.of(), 0L);
 
   /**
-   * One webhook's delivery metadata. seqNr locates its Received event in the journal; queuedAt starts the
+   * One webhook's delivery metadata. seqNr: its row's seq when read from the table; queuedAt starts the
    * dead-letter clock (receipt, or the last replay); attempts counts pushes a hub accepted; nextRetryAt is
    * null when due at once.
    */

@@ -1,7 +1,6 @@
 package dev.conduit.webhook;
 
 import dev.conduit.persistence.PersistFailures;
-import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.webhook.DeliveryProtocol.Ack;
 import dev.conduit.webhook.DeliveryProtocol.Kick;
 import dev.conduit.webhook.DeliveryProtocol.OfferResult;
@@ -18,44 +17,39 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
-import org.apache.pekko.persistence.typed.javadsl.Effect;
-import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 
 /**
- * One endpoint's delivery queue, event-sourced: every webhook received for the endpoint and its delivery
- * state. This file is the behaviour (what is journaled when, what is offered to the hub); the state and
- * its pure transitions are {@link EndpointState}, the events {@link WebhookEvent}, and the messages
- * exchanged with hubs {@link DeliveryProtocol}. Addressed only by endpoint id, through
- * {@link EndpointEntities}.
+ * One endpoint's delivery queue: a typed actor per endpoint id, addressed only through
+ * {@link EndpointEntities}. The queue lives in memory ({@link EndpointState}, changed only by its pure
+ * transitions on {@link WebhookEvent}s); its durable form is the endpoint's rows of the {@code webhooks}
+ * table ({@link WebhookTable}), which every change is written to through the group-commit
+ * {@link WebhookWriter} before it counts: a sender gets its 2xx, and the next webhook is offered, only once
+ * the write committed. On start the entity reads its queued rows back (one indexed query). While a write
+ * is in flight, other messages wait (stashed), as with an event-sourced entity: so an endpoint has one
+ * write in flight, and the ingests that arrived meanwhile go out together in the next.
  *
- * <p>Order: only the head of the queue is ever in flight; webhook n+1 is offered only once webhook n is
- * delivered, failed or dead-lettered. Which webhook is in flight right now is transient: after a restart
- * nothing is in flight and the head is offered again (hubs de-duplicate by id).
+ * <p>Order: only the head of the queue is ever in flight; webhook n+1 is offered only once webhook n's
+ * outcome (delivered, failed, dead-lettered) is stored. Which webhook is in flight is transient: after a
+ * restart nothing is, and the head is offered again (hubs de-duplicate by id). A failed write restarts the
+ * entity (with backoff) so that its memory is again exactly what the table holds.
  */
-public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.Command, WebhookEvent, EndpointState> {
-
-  public static final String ENTITY_TYPE = "WebhookEndpoint";
+public final class WebhookEndpoint {
 
   // ---------------------------------------------------------------- protocol
 
   /** Everything the entity handles; the hub side's messages are {@link DeliveryProtocol.ToEndpoint}. */
   public interface Command {}
 
-  /** Journal a new webhook; the reply comes only after the event is stored. */
+  /** Store a new webhook; the reply comes only after it is committed. */
   public record Ingest(Incoming webhook, ActorRef<Ingested> replyTo) implements Command {}
 
   /** stored: false when the endpoint was deleted (or is being deleted) first; nothing was stored then. */
@@ -109,28 +103,40 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
   /** The entity's own sweep timer. */
   private enum Tick implements Command { INSTANCE }
 
+  /** The queued rows read at start, or why they could not be. */
+  private record Recovered(List<Webhook> queue, Throwable failure) implements Command {}
+
+  /** The write in flight committed (failure null) or failed. */
+  private record Written(Throwable failure) implements Command {}
+
   /** dispatch: which dispatchHead asked for it (a slow read from an abandoned dispatch is ignored). */
-  private record PayloadLoaded(long dispatch, String webhookId, WebhookEvent.Received payload, Throwable failure)
-      implements Command {}
+  private record PayloadLoaded(long dispatch, String webhookId, Optional<WebhookEvent.Received> payload,
+                               Throwable failure) implements Command {}
+
+  private record ReplayLoaded(Replay replay, Optional<WebhookTable.Row> row, Throwable failure) implements Command {}
 
   private record DeleteDone(ActorRef<DeleteResult> replyTo, int failed, Boolean existed, Throwable failure)
       implements Command {}
 
-  /** Journal the ingests collected since the last flush, in one write. */
+  /** Store the ingests collected since the last flush, in one write. */
   private enum Flush implements Command { INSTANCE }
 
-  // ---------------------------------------------------------------- state (transient; journaled: EndpointState)
+  // ---------------------------------------------------------------- state
 
   private final String endpointId;
   private final WebhookSettings settings;
   private final Function<String, Optional<Endpoint>> endpoints;
   private final DeliveryProtocol.Hubs hubs;
   private final Runnable keepAlive;
-  private final PayloadLoader payloads;
+  private final WebhookTable table;
+  private final WebhookWriter writer;
   private final Clock clock;
   private final WebhookMetrics metrics;
   private final ActorContext<Command> context;
+  private final StashBuffer<Command> stash;
 
+  /** The queue as committed to the table. */
+  private EndpointState state = EndpointState.EMPTY;
   /** The webhook offered to or held by a hub connection right now, or null. */
   private InFlight inFlight;
   /** After BUSY / NO_HUB: no new offer before this instant unless kicked. */
@@ -139,191 +145,279 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
   private long dispatches;
   /** Payloads of queued webhooks kept in memory since their ingest (up to held-payload-bytes). */
   private final HeldPayloads held;
-  /** The head's Received event when it had to be read from the journal (reused for its retries). */
+  /** The head's payload when it had to be read from the table (reused for its retries). */
   private WebhookEvent.Received headPayload;
   /** A deletion of the endpoint is under way: ingests are answered "not stored". */
   private boolean deleting;
   /**
-   * Ingests waiting for the next Flush. While a write is in progress pekko stashes new commands; when it
+   * Ingests waiting for the next Flush. While a write is in flight other messages are stashed; when it
    * completes they are all taken in here before the Flush sent after the first of them, so a burst for one
-   * endpoint becomes one persistAll instead of one round trip per webhook.
+   * endpoint becomes one write instead of one round trip per webhook.
    */
   private final List<Ingest> pendingIngests = new ArrayList<>();
   private boolean flushScheduled;
+  /** The behaviour between writes (built once: it is returned after every write). */
+  private Behavior<Command> running;
 
   // ---------------------------------------------------------------- behaviour
 
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
-                          DeliveryProtocol.Hubs hubs, Runnable keepAlive, PayloadLoader payloads, Clock clock,
-                          WebhookMetrics metrics, ActorContext<Command> context) {
-    super(persistenceId(endpointId), PersistFailures.restartWithBackoff());
+                          DeliveryProtocol.Hubs hubs, Runnable keepAlive, WebhookTable table, WebhookWriter writer,
+                          Clock clock, WebhookMetrics metrics, ActorContext<Command> context,
+                          StashBuffer<Command> stash) {
     this.endpointId = endpointId;
     this.settings = settings;
     this.endpoints = endpoints;
     this.hubs = hubs;
     this.keepAlive = keepAlive;
-    this.payloads = payloads;
+    this.table = table;
+    this.writer = writer;
     this.clock = clock;
     this.metrics = metrics;
     this.context = context;
+    this.stash = stash;
     this.held = new HeldPayloads(settings.heldPayloadBytes());
-  }
-
-  public static PersistenceId persistenceId(String endpointId) {
-    return PersistenceIds.of(ENTITY_TYPE, endpointId);
-  }
-
-  /** The endpoint id inside a persistence id made by {@link #persistenceId}. */
-  public static String endpointIdOf(String persistenceId) {
-    return persistenceId.substring(ENTITY_TYPE.length() + 1);
   }
 
   /**
    * @param endpoints looks up the endpoint's current definition (destination, hub) at dispatch time
    * @param hubs      where offers go (routed to the hub's live connection; answers come by endpoint id)
    * @param keepAlive called on every sweep while the queue is not empty, so the keeper does not passivate the entity
-   * @param payloads  reads a webhook's Received event back from the journal when it is not in memory
-   * @param metrics   queue depth, outcomes, journal write times and ingest-to-ACK times go here
+   * @param table     where the queue is recovered from, and payloads and replayed webhooks read
+   * @param writer    where every change is written (group commit)
+   * @param metrics   queue depth, outcomes, write times and ingest-to-ACK times go here
    */
   public static Behavior<Command> create(String endpointId, WebhookSettings settings,
                                          Function<String, Optional<Endpoint>> endpoints, DeliveryProtocol.Hubs hubs,
-                                         Runnable keepAlive, PayloadLoader payloads, Clock clock,
+                                         Runnable keepAlive, WebhookTable table, WebhookWriter writer, Clock clock,
                                          WebhookMetrics metrics) {
-    return Behaviors.withTimers(timers -> Behaviors.setup(context -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
-      return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, payloads, clock, metrics,
-          context);
-    }));
+    Behavior<Command> entity = Behaviors.withTimers(timers -> Behaviors.setup(context -> Behaviors.withStash(
+        context.getSystem().settings().config().getInt("pekko.persistence.typed.stash-capacity"), stash -> {
+          timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
+          return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, table, writer, clock, metrics,
+              context, stash).recovering();
+        })));
+    // A failed read or write: start again (reading the queue back) once the database answers.
+    // Logged by the entity in one line; the supervisor's own log would add a stack trace per attempt.
+    return Behaviors.supervise(entity).onFailure(DatabaseFailure.class,
+        PersistFailures.restartWithBackoff().withLoggingEnabled(false));
   }
 
-  @Override
-  public EndpointState emptyState() {
-    return EndpointState.EMPTY;
+  /** A read or write of the webhooks table failed: the entity restarts from what the table holds. */
+  static final class DatabaseFailure extends RuntimeException {
+    DatabaseFailure(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
-  /**
-   * Snapshots every snapshot-every events, keeping two. Events are never deleted: a queued webhook's
-   * payload is read back from its Received event (see {@link PayloadLoader}).
-   */
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
-  }
-
-  @Override
-  public Set<String> tagsFor(WebhookEvent event) {
-    return Set.of(WebhookEvent.TAG);
-  }
-
-  @Override
-  public EventHandler<EndpointState, WebhookEvent> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent((state, event) -> {
-      EndpointState next = EndpointState.apply(state, event);
-      // A gauge set to the current depth: harmless to repeat, so also right while recovering.
-      metrics.queueDepth(endpointId, next.queue().size());
-      return next;
-    });
-  }
-
-  @Override
-  public SignalHandler<EndpointState> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
+  private Behavior<Command> recovering() {
+    context.pipeToSelf(table.queued(endpointId), Recovered::new);
+    return Behaviors.receive(Command.class)
+        .onMessage(Recovered.class, recovered -> {
+          if (recovered.failure() != null) {
+            context.getLog().warn("endpoint {}: cannot read its queue, retrying: {}", endpointId,
+                recovered.failure().toString());
+            throw new DatabaseFailure("cannot read the queue of endpoint " + endpointId, recovered.failure());
+          }
+          state = new EndpointState(recovered.queue(), Map.of(), 0L);
           metrics.queueDepth(endpointId, state.queue().size());
           if (!state.queue().isEmpty()) {
             context.getLog().debug("endpoint {} recovered with {} queued webhooks", endpointId, state.queue().size());
           }
-          dispatchHead(state);
+          dispatchHead();
+          return stash.unstashAll(running());
         })
+        .onMessage(Command.class, this::stashed)
         .build();
   }
 
-  @Override
-  public CommandHandler<Command, WebhookEvent, EndpointState> commandHandler() {
-    return newCommandHandlerBuilder().forAnyState()
-        .onCommand(Ingest.class, this::ingest)
-        .onCommand(Flush.class, this::flush)
-        .onCommand(PayloadLoaded.class, this::payloadLoaded)
-        .onCommand(Ack.class, this::ack)
-        .onCommand(Requeue.class, this::requeue)
-        .onCommand(OfferResult.class, this::offerResult)
-        .onCommand(Kick.class, (state, kick) -> {
+  private Behavior<Command> running() {
+    if (running == null) {
+      running = buildRunning();
+    }
+    return running;
+  }
+
+  private Behavior<Command> buildRunning() {
+    return Behaviors.receive(Command.class)
+        .onMessage(Ingest.class, this::ingest)
+        .onMessage(Flush.class, flush -> flush())
+        .onMessage(PayloadLoaded.class, this::payloadLoaded)
+        .onMessage(Ack.class, this::ack)
+        .onMessage(Requeue.class, this::requeue)
+        .onMessage(OfferResult.class, this::offerResult)
+        .onMessage(Kick.class, kick -> {
           offerBlockedUntil = null;
-          return Effect().none().thenRun(this::dispatchHead);
+          dispatchHead();
+          return Behaviors.same();
         })
-        .onCommand(Tick.class, (state, tick) -> {
+        .onMessage(Tick.class, tick -> {
           if (!state.queue().isEmpty()) {
             keepAlive.run();
           }
-          return sweep(state);
+          return sweep();
         })
-        .onCommand(Sweep.class, (state, sweep) -> sweep(state))
-        .onCommand(Wake.class, (state, wake) -> sweep(state))
-        .onCommand(Replay.class, this::replay)
-        .onCommand(Delete.class, this::delete)
-        .onCommand(DeleteDone.class, this::deleteDone)
-        .onCommand(GetState.class, (state, get) -> Effect().reply(get.replyTo(), state))
-        .onCommand(Passivate.class, (state, passivate) -> Effect().stop())
+        .onMessage(Sweep.class, sweep -> sweep())
+        .onMessage(Wake.class, wake -> sweep())
+        .onMessage(Replay.class, this::replay)
+        .onMessage(ReplayLoaded.class, this::replayLoaded)
+        .onMessage(Delete.class, this::delete)
+        .onMessage(DeleteDone.class, this::deleteDone)
+        .onMessage(GetState.class, get -> {
+          get.replyTo().tell(state);
+          return Behaviors.same();
+        })
+        .onMessage(Passivate.class, passivate -> Behaviors.stopped())
         .build();
   }
-  private Effect<WebhookEvent, EndpointState> ingest(EndpointState state, Ingest ingest) {
+
+  /** While a write is in flight: everything else waits. */
+  private Behavior<Command> writing(EndpointState next, Consumer<EndpointState> then, long started) {
+    return Behaviors.receive(Command.class)
+        .onMessage(Written.class, written -> {
+          if (written.failure() != null) {
+            context.getLog().warn("endpoint {}: write failed, restarting from the table: {}", endpointId,
+                written.failure().toString());
+            throw new DatabaseFailure("cannot write webhooks of endpoint " + endpointId, written.failure());
+          }
+          metrics.journalWritten(started);
+          // Parked (failed, dead-lettered) webhooks live on in the table only; replay reads them back.
+          state = next.parked().isEmpty() ? next : new EndpointState(next.queue(), Map.of(), next.seqNr());
+          metrics.queueDepth(endpointId, state.queue().size());
+          then.accept(state);
+          return stash.unstashAll(running());
+        })
+        .onMessage(Command.class, this::stashed)
+        .build();
+  }
+
+  private Behavior<Command> stashed(Command command) {
+    if (stash.isFull()) {
+      context.getLog().warn("endpoint {}: {} messages waiting for the database, dropping a {}", endpointId,
+          stash.size(), command.getClass().getSimpleName());
+    } else {
+      stash.stash(command);
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * Applies events to the queue and writes the rows they change (inserts for Received, with extra the
+   * payloads); then, once committed, runs then with the new state. Returns the behaviour to continue with.
+   */
+  private Behavior<Command> persist(List<WebhookEvent> events, Consumer<EndpointState> then) {
+    if (events.isEmpty()) {
+      then.accept(state);
+      return Behaviors.same();
+    }
+    EndpointState next = state;
+    List<WebhookTable.Write> writes = new ArrayList<>(events.size());
+    for (WebhookEvent event : events) {
+      EndpointState before = next;
+      next = EndpointState.apply(before, event);
+      writes.add(write(before, next, event));
+    }
+    long started = System.nanoTime();
+    context.pipeToSelf(writer.write(writes), (done, failure) -> new Written(failure));
+    return writing(next, then, started);
+  }
+
+  /** The row change an event makes: an insert for a new webhook, else the webhook's state afterwards. */
+  private WebhookTable.Write write(EndpointState before, EndpointState after, WebhookEvent event) {
+    if (event instanceof WebhookEvent.Received received) {
+      return new WebhookTable.Insert(endpointId, received);
+    }
+    String id = event.webhookId();
+    Instant at = at(event);
+    Optional<Webhook> now = after.queued(id).or(() -> Optional.ofNullable(after.parked().get(id)));
+    Webhook state = now.orElseGet(() -> {
+      // Delivered: it left the queue.
+      Webhook was = before.queued(id).orElseThrow();
+      int code = event instanceof WebhookEvent.Delivered d ? d.statusCode() : 0;
+      return new Webhook(was.id(), was.seqNr(), was.receivedAt(), was.queuedAt(), was.verdict(),
+          DeliveryStatus.DELIVERED, was.attempts(), null, code, null);
+    });
+    return new WebhookTable.Update(state, at, event instanceof WebhookEvent.Replayed);
+  }
+
+  /** When the change an event records happened. */
+  static Instant at(WebhookEvent event) {
+    if (event instanceof WebhookEvent.Received e) {
+      return e.receivedAt();
+    } else if (event instanceof WebhookEvent.Dispatched e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.Delivered e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.RetryScheduled e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.Failed e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.DeadLettered e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.Requeued e) {
+      return e.at();
+    } else if (event instanceof WebhookEvent.Replayed e) {
+      return e.at();
+    }
+    throw new IllegalArgumentException("unknown event " + event);
+  }
+
+  private Behavior<Command> ingest(Ingest ingest) {
     Incoming w = ingest.webhook();
     if (w.receivedAt().plus(settings.ingestTimeout()).isBefore(clock.instant())) {
-      // The sender already got 503 (e.g. this waited out a journal outage): storing it now would only
+      // The sender already got 503 (e.g. this waited out a database outage): storing it now would only
       // produce a duplicate of the retry the sender is about to make.
       context.getLog().info("webhook dropped id={} endpoint={}: arrived after the ingest timeout, sender got 503",
           w.webhookId(), endpointId);
-      return Effect().none();
+      return Behaviors.same();
     }
     if (deleting) {
       ingest.replyTo().tell(new Ingested(w.webhookId(), false));
-      return Effect().none();
+      return Behaviors.same();
     }
     pendingIngests.add(ingest);
     if (!flushScheduled) {
       flushScheduled = true;
       context.getSelf().tell(Flush.INSTANCE);
     }
-    return Effect().none();
+    return Behaviors.same();
   }
 
-  private Effect<WebhookEvent, EndpointState> flush(EndpointState state, Flush flush) {
+  private Behavior<Command> flush() {
     flushScheduled = false;
     if (pendingIngests.isEmpty()) {
-      return Effect().none();
+      return Behaviors.same();
     }
     List<Ingest> batch = List.copyOf(pendingIngests);
     pendingIngests.clear();
     if (deleting || endpoints.apply(endpointId).isEmpty()) {
       // Lost the race with a deletion (the body was still arriving when the endpoint went): store nothing.
       batch.forEach(ingest -> refuseIngest(ingest, "endpoint deleted"));
-      return Effect().none();
+      return Behaviors.same();
     }
     List<WebhookEvent> events = batch.stream().map(Ingest::webhook)
-        .<WebhookEvent>map(w -> new WebhookEvent.Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(), w.verdict(),
-            w.query(), true))
+        .<WebhookEvent>map(w -> new WebhookEvent.Received(w.webhookId(), w.receivedAt(), w.headers(), w.body(),
+            w.verdict(), w.query(), true))
         .toList();
-    long writeStarted = System.nanoTime();
-    return Effect().persist(events).thenRun(s -> {
-      metrics.journalWritten(writeStarted);
+    return persist(events, s -> {
       for (Ingest ingest : batch) {
         Incoming w = ingest.webhook();
         context.getLog().info("webhook received id={} endpoint={} bytes={} signature={} queued={}", w.webhookId(),
             endpointId, w.body().length, w.verdict().name().toLowerCase(Locale.ROOT), s.queue().size());
-        // Only now, with the event stored, does the sender get its 2xx.
+        // Only now, with the row committed, does the sender get its 2xx.
         ingest.replyTo().tell(new Ingested(w.webhookId(), true));
       }
-      // Kept in memory (as far as they fit), so reaching the head of the queue needs no journal read.
+      // Kept in memory (as far as they fit), so reaching the head of the queue needs no database read.
       events.forEach(e -> held.hold((WebhookEvent.Received) e));
-      dispatchHead(s);
+      dispatchHead();
     });
   }
 
-  private Effect<WebhookEvent, EndpointState> ack(EndpointState state, Ack ack) {
+  private Behavior<Command> ack(Ack ack) {
     Optional<Webhook> queued = state.queued(ack.webhookId());
     if (queued.isEmpty()) {
       context.getLog().debug("ack for webhook {} of endpoint {} ignored: not queued", ack.webhookId(), endpointId);
-      return Effect().none();
+      return Behaviors.same();
     }
     if (inFlight != null && ack.webhookId().equals(inFlight.webhookId())) {
       inFlight = null;
@@ -331,20 +425,18 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     Webhook w = queued.get();
     Instant now = clock.instant();
     WebhookEvent event = EndpointState.verdict(w, ack, settings::backoff, now);
-    long writeStarted = System.nanoTime();
-    return Effect().persist(event).thenRun(s -> {
-      metrics.journalWritten(writeStarted);
+    return persist(List.of(event), s -> {
       releaseGone(List.of(event));
       if (event instanceof WebhookEvent.Delivered) {
         metrics.delivered(Duration.between(w.queuedAt(), now));
         context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
             w.attempts(), ack.statusCode());
-        dispatchHead(s);
+        dispatchHead();
       } else if (event instanceof WebhookEvent.Failed) {
         metrics.failed(1);
         context.getLog().info("webhook failed id={} endpoint={} attempts={} status={} error={}", w.id(), endpointId,
             w.attempts(), ack.statusCode(), ack.error());
-        dispatchHead(s);
+        dispatchHead();
       } else if (event instanceof WebhookEvent.RetryScheduled retry) {
         context.getLog().debug("webhook retry scheduled id={} endpoint={} attempt={} next={} status={}", w.id(),
             endpointId, retry.attempt(), retry.nextRetryAt(), ack.statusCode());
@@ -352,44 +444,44 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     });
   }
 
-  private Effect<WebhookEvent, EndpointState> requeue(EndpointState state, Requeue requeue) {
+  private Behavior<Command> requeue(Requeue requeue) {
     if (inFlight != null && requeue.webhookId().equals(inFlight.webhookId())) {
       inFlight = null;
     }
     Optional<Webhook> queued = state.queued(requeue.webhookId());
     if (queued.isEmpty() || queued.get().status() != DeliveryStatus.DISPATCHED) {
-      return Effect().none().thenRun(this::dispatchHead);
+      dispatchHead();
+      return Behaviors.same();
     }
-    return Effect().persist(new WebhookEvent.Requeued(requeue.webhookId(), clock.instant()))
-        .thenRun(this::dispatchHead);
+    return persist(List.of(new WebhookEvent.Requeued(requeue.webhookId(), clock.instant())), s -> dispatchHead());
   }
 
-  private Effect<WebhookEvent, EndpointState> offerResult(EndpointState state, OfferResult result) {
+  private Behavior<Command> offerResult(OfferResult result) {
     if (inFlight == null || !result.webhookId().equals(inFlight.webhookId())) {
-      return Effect().none();
+      return Behaviors.same();
     }
     if (result.outcome() == Outcome.ACCEPTED) {
       if (inFlight.accepted()) {
-        return Effect().none(); // the answer to a repeated offer of what the connection already holds
+        return Behaviors.same(); // the answer to a repeated offer of what the connection already holds
       }
       inFlight = inFlight.acceptedAt(clock.instant());
-      return Effect().persist(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant()))
-          .thenRun(s -> context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(),
+      return persist(List.of(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant())),
+          s -> context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(),
               endpointId, result.attempt()));
     }
     inFlight = null;
     offerBlockedUntil = clock.instant().plus(settings.offerRetryInterval());
-    return Effect().none();
+    return Behaviors.same();
   }
 
-  private Effect<WebhookEvent, EndpointState> sweep(EndpointState state) {
+  private Behavior<Command> sweep() {
     Instant now = clock.instant();
     if (!deleting && !state.queue().isEmpty() && endpoints.apply(endpointId).isEmpty()) {
       // Queued for an endpoint deleted without this entity (by an older version): nothing can deliver
       // them, and ids are never reused, so they end now rather than wait to be dead-lettered.
       inFlight = null;
       List<WebhookEvent> failed = EndpointState.failAll(state, ENDPOINT_DELETED, now);
-      return Effect().persist(failed).thenRun(s -> {
+      return persist(failed, s -> {
         releaseGone(failed);
         metrics.failed(failed.size());
         failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
@@ -409,16 +501,17 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
       }
     }
     if (sweep.events().isEmpty()) {
-      return Effect().none().thenRun(this::dispatchHead);
+      dispatchHead();
+      return Behaviors.same();
     }
-    return Effect().persist(sweep.events()).thenRun(s -> {
+    return persist(sweep.events(), s -> {
       releaseGone(sweep.events());
       List<WebhookEvent> deadLettered = sweep.events().stream()
           .filter(e -> e instanceof WebhookEvent.DeadLettered).toList();
       metrics.deadLettered(deadLettered.size());
       deadLettered.forEach(e ->
           context.getLog().info("webhook dead-lettered id={} endpoint={}", e.webhookId(), endpointId));
-      dispatchHead(s);
+      dispatchHead();
     });
   }
 
@@ -428,16 +521,19 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     ingest.replyTo().tell(new Ingested(ingest.webhook().webhookId(), false));
   }
 
-  private Effect<WebhookEvent, EndpointState> delete(EndpointState state, Delete delete) {
+  private Behavior<Command> delete(Delete delete) {
     if (deleting) {
-      return Effect().reply(delete.replyTo(), DeleteRefused.IN_PROGRESS);
+      delete.replyTo().tell(DeleteRefused.IN_PROGRESS);
+      return Behaviors.same();
     }
     if (endpoints.apply(endpointId).isEmpty()) {
-      return Effect().reply(delete.replyTo(), DeleteRefused.NOT_FOUND);
+      delete.replyTo().tell(DeleteRefused.NOT_FOUND);
+      return Behaviors.same();
     }
     int queued = state.queue().size() + pendingIngests.size();
     if (queued > 0 && !delete.force()) {
-      return Effect().reply(delete.replyTo(), new StillQueued(queued));
+      delete.replyTo().tell(new StillQueued(queued));
+      return Behaviors.same();
     }
     deleting = true;
     List<Ingest> pending = List.copyOf(pendingIngests);
@@ -446,7 +542,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     Instant now = clock.instant();
     List<WebhookEvent> failed = EndpointState.failAll(state, ENDPOINT_DELETED, now);
     inFlight = null;
-    return Effect().persist(failed).thenRun(s -> {
+    return persist(failed, s -> {
       releaseGone(failed);
       metrics.failed(failed.size());
       failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
@@ -456,30 +552,54 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     });
   }
 
-  private Effect<WebhookEvent, EndpointState> deleteDone(EndpointState state, DeleteDone done) {
+  private Behavior<Command> deleteDone(DeleteDone done) {
     deleting = false;
     if (done.failure() != null) {
-      return Effect().reply(done.replyTo(), new DeleteFailed(done.failure()));
+      done.replyTo().tell(new DeleteFailed(done.failure()));
+    } else {
+      done.replyTo().tell(Boolean.TRUE.equals(done.existed()) ? new Deleted(done.failed()) : DeleteRefused.NOT_FOUND);
     }
-    return Effect().reply(done.replyTo(), Boolean.TRUE.equals(done.existed())
-        ? new Deleted(done.failed()) : DeleteRefused.NOT_FOUND);
+    return Behaviors.same();
   }
 
-  private Effect<WebhookEvent, EndpointState> replay(EndpointState state, Replay replay) {
-    if (state.parked().containsKey(replay.webhookId()) && endpoints.apply(endpointId).isEmpty()) {
-      return Effect().reply(replay.replyTo(), ReplayResult.ENDPOINT_DELETED);
+  private Behavior<Command> replay(Replay replay) {
+    if (state.queued(replay.webhookId()).isPresent()) {
+      replay.replyTo().tell(ReplayResult.NOT_REPLAYABLE);
+      return Behaviors.same();
     }
-    if (state.parked().containsKey(replay.webhookId())) {
-      return Effect().persist(new WebhookEvent.Replayed(replay.webhookId(), clock.instant()))
-          .thenRun(s -> {
-            context.getLog().info("webhook replayed id={} endpoint={}", replay.webhookId(), endpointId);
-            dispatchHead(s);
-          })
-          .thenReply(replay.replyTo(), s -> ReplayResult.REPLAYED);
+    // Failed and dead-lettered webhooks are not held in memory: their row says what they are.
+    context.pipeToSelf(table.get(replay.webhookId()), (row, failure) -> new ReplayLoaded(replay, row, failure));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> replayLoaded(ReplayLoaded loaded) {
+    Replay replay = loaded.replay();
+    if (loaded.failure() != null) {
+      throw new DatabaseFailure("cannot read webhook " + replay.webhookId(), loaded.failure());
     }
-    ReplayResult result = state.queued(replay.webhookId()).isPresent()
-        ? ReplayResult.NOT_REPLAYABLE : ReplayResult.NOT_FOUND;
-    return Effect().reply(replay.replyTo(), result);
+    Optional<WebhookTable.Row> row = loaded.row().filter(r -> r.endpointId().equals(endpointId));
+    if (state.queued(replay.webhookId()).isPresent()) {
+      replay.replyTo().tell(ReplayResult.NOT_REPLAYABLE); // replayed meanwhile
+      return Behaviors.same();
+    }
+    Optional<DeliveryStatus> status = row.flatMap(r -> DeliveryStatus.fromWireName(r.status()));
+    if (status.isEmpty() || (status.get() != DeliveryStatus.FAILED && status.get() != DeliveryStatus.DEAD_LETTERED)) {
+      replay.replyTo().tell(ReplayResult.NOT_FOUND);
+      return Behaviors.same();
+    }
+    if (endpoints.apply(endpointId).isEmpty()) {
+      replay.replyTo().tell(ReplayResult.ENDPOINT_DELETED);
+      return Behaviors.same();
+    }
+    WebhookTable.Row r = row.get();
+    Webhook parked = new Webhook(r.id(), r.seq(), r.receivedAt(), r.receivedAt(), WebhookTable.verdict(r.verdict()),
+        status.get(), r.attempts(), null, r.lastStatusCode(), r.lastError());
+    state = new EndpointState(state.queue(), Map.of(parked.id(), parked), state.seqNr());
+    return persist(List.of(new WebhookEvent.Replayed(replay.webhookId(), clock.instant())), s -> {
+      context.getLog().info("webhook replayed id={} endpoint={}", replay.webhookId(), endpointId);
+      replay.replyTo().tell(ReplayResult.REPLAYED);
+      dispatchHead();
+    });
   }
 
   /** Forgets the held payloads of webhooks these events took out of the queue. */
@@ -493,7 +613,7 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
   }
 
   /** Offers the head of the queue to the hub when nothing is in flight and the head is due. */
-  private void dispatchHead(EndpointState state) {
+  private void dispatchHead() {
     Instant now = clock.instant();
     Optional<Webhook> due = EndpointState.offerable(state, inFlight, offerBlockedUntil, now);
     Optional<Endpoint> endpoint = endpoints.apply(endpointId);
@@ -509,8 +629,8 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
     } else if (headPayload != null && headPayload.webhookId().equals(head.id())) {
       offer(head, headPayload, endpoint.get());
     } else {
-      context.pipeToSelf(payloads.load(persistenceId(endpointId).id(), head.seqNr()),
-          (received, failure) -> new PayloadLoaded(dispatch, head.id(), received, failure));
+      context.pipeToSelf(table.payload(head.id()),
+          (payload, failure) -> new PayloadLoaded(dispatch, head.id(), payload, failure));
     }
   }
 
@@ -523,23 +643,23 @@ public final class WebhookEndpoint extends EventSourcedBehavior<WebhookEndpoint.
         attempt));
   }
 
-  private Effect<WebhookEvent, EndpointState> payloadLoaded(EndpointState state, PayloadLoaded loaded) {
+  private Behavior<Command> payloadLoaded(PayloadLoaded loaded) {
     if (loaded.dispatch() != dispatches || inFlight == null || !loaded.webhookId().equals(inFlight.webhookId())) {
-      return Effect().none();
+      return Behaviors.same();
     }
     Optional<Webhook> head = state.queued(loaded.webhookId());
     Optional<Endpoint> endpoint = endpoints.apply(endpointId);
-    if (loaded.failure() != null || head.isEmpty() || endpoint.isEmpty()) {
-      if (loaded.failure() != null) {
-        context.getLog().warn("cannot read webhook {} of endpoint {} from the journal: {}", loaded.webhookId(),
-            endpointId, loaded.failure().toString());
+    if (loaded.failure() != null || loaded.payload().isEmpty() || head.isEmpty() || endpoint.isEmpty()) {
+      if (loaded.failure() != null || loaded.payload().isEmpty()) {
+        context.getLog().warn("cannot read webhook {} of endpoint {} from the database: {}", loaded.webhookId(),
+            endpointId, loaded.failure() == null ? "no such row" : loaded.failure().toString());
       }
       inFlight = null;
       offerBlockedUntil = clock.instant().plus(settings.offerRetryInterval());
-      return Effect().none();
+      return Behaviors.same();
     }
-    headPayload = loaded.payload();
-    offer(head.get(), loaded.payload(), endpoint.get());
-    return Effect().none();
+    headPayload = loaded.payload().get();
+    offer(head.get(), headPayload, endpoint.get());
+    return Behaviors.same();
   }
 }

@@ -7,12 +7,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * What an endpoint entity journals: one event per change of a webhook's delivery state, tagged
- * {@link #TAG} for the {@code webhook_status} read side. Serialized as JSON (Jackson); their former
- * names ({@code WebhookEndpoint$Received}, …) still read, see {@link RenamedWebhookClasses}.
+ * A change of a webhook's delivery state: what an endpoint entity applies to its queue
+ * ({@link EndpointState#apply}) and writes as a row change of the {@code webhooks} table. Versions before
+ * the table journaled them (tag "webhook"); {@link JournalImport} reads those once. Serialized as JSON
+ * (Jackson); their former names ({@code WebhookEndpoint$Received}, …) still read, see
+ * {@link RenamedWebhookClasses}.
  */
 public sealed interface WebhookEvent extends JsonSerializable {
-  String TAG = "webhook";
 
   String webhookId();
 

@@ -19,12 +19,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code topEndpoints} deepest queues (endpoints are created by the operator, never by senders).
  */
 public final class WebhookMetrics {
-  /** Ingest and journal writes: 1 ms to 10 s (the ingest timeout's order). */
+  /** Ingest and table writes: 1 ms to 10 s (the ingest timeout's order). */
   private static final double[] SHORT_SECONDS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   /** Receipt to the hub's ACK: includes retries and hub outages, so up to a day. */
   private static final double[] LONG_SECONDS = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600,
       21600, 86400};
   private static final double NANOS_PER_SECOND = 1e9;
+  /** Rows per group commit: 1 up to the largest write-batch-max one would set. */
+  private static final double[] BATCH_ROWS = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000};
 
   private final int topEndpoints;
   private final Counter received = Counter.builder().name("conduit_webhook_received")
@@ -37,14 +39,20 @@ public final class WebhookMetrics {
   private final Counter deadLettered = Counter.builder().name("conduit_webhook_dead_lettered")
       .help("Webhooks dead-lettered: not delivered within dead-letter-after").build();
   private final Histogram ingestLatency = Histogram.builder().name("conduit_webhook_ingest_duration_seconds")
-      .unit(Unit.SECONDS).help("POST /h/{id}: from the request's head to the 2xx (body read, verified, journaled)")
+      .unit(Unit.SECONDS).help("POST /h/{id}: from the request's head to the 2xx (body read, verified, committed)")
       .classicOnly().classicUpperBounds(SHORT_SECONDS).build();
   private final Histogram ingestToAck = Histogram.builder().name("conduit_webhook_ingest_to_ack_seconds")
       .unit(Unit.SECONDS).help("From a webhook's receipt (or its replay) to the hub's ACK of its delivery")
       .classicOnly().classicUpperBounds(LONG_SECONDS).build();
   private final Histogram journalWrite = Histogram.builder().name("conduit_webhook_journal_write_seconds")
-      .unit(Unit.SECONDS).help("One journal write of an endpoint entity (a batch of received webhooks, or an outcome)")
+      .unit(Unit.SECONDS).help("One write of an endpoint entity to the webhooks table, group commit included (a batch of received webhooks, or an outcome)")
       .classicOnly().classicUpperBounds(SHORT_SECONDS).build();
+  private final Histogram commit = Histogram.builder().name("conduit_webhook_commit_seconds")
+      .unit(Unit.SECONDS).help("One group-commit transaction of the webhooks table (connection, batch, commit)")
+      .classicOnly().classicUpperBounds(SHORT_SECONDS).build();
+  private final Histogram commitRows = Histogram.builder().name("conduit_webhook_commit_rows")
+      .help("Row writes (inserts and updates, all endpoints) carried by one group-commit transaction")
+      .classicOnly().classicUpperBounds(BATCH_ROWS).build();
   /** Queued webhooks per endpoint whose entity has a non-empty queue. */
   private final Map<String, Integer> queueDepths = new ConcurrentHashMap<>();
 
@@ -73,7 +81,13 @@ public final class WebhookMetrics {
     deadLettered.inc(count);
   }
 
-  /** A journal write that started at startedNanos ({@link System#nanoTime}) completed. */
+  /** A group commit of rows that started at startedNanos ({@link System#nanoTime}) ended (committed or not). */
+  public void committed(int rows, long startedNanos) {
+    commit.observe(secondsSince(startedNanos));
+    commitRows.observe(rows);
+  }
+
+  /** An entity's write that started at startedNanos ({@link System#nanoTime}) completed. */
   public void journalWritten(long startedNanos) {
     journalWrite.observe(secondsSince(startedNanos));
   }
@@ -101,6 +115,8 @@ public final class WebhookMetrics {
     registry.register(ingestLatency);
     registry.register(ingestToAck);
     registry.register(journalWrite);
+    registry.register(commit);
+    registry.register(commitRows);
     GaugeWithCallback.builder().name("conduit_webhook_queued")
         .help("Webhooks queued for delivery (received, dispatched or retrying), all endpoints")
         .callback(callback -> callback.call(queuedTotal())).register(registry);

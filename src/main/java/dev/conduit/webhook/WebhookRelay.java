@@ -18,13 +18,12 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The webhook relay, assembled: endpoint entities (one per endpoint, behind a keeper and addressed by id
- * through {@link EndpointEntities}), the read-side projection, and the routes it serves (ingest, admin API,
+ * through {@link EndpointEntities}), the group-commit writer of the webhooks table, and the routes it serves (ingest, admin API,
  * the "webhook" status section). The hub side is given to it as a {@link DeliveryProtocol.Hubs}; it never
  * names {@code hub/}, which implements the protocol.
  */
@@ -33,10 +32,10 @@ public final class WebhookRelay {
 
   private final Route routes;
   private final EndpointStore endpoints;
-  private final WebhookStatusTable statusTable;
+  private final WebhookTable statusTable;
   private final DeliveryProtocol.HubDirectory hubs;
 
-  private WebhookRelay(Route routes, EndpointStore endpoints, WebhookStatusTable statusTable,
+  private WebhookRelay(Route routes, EndpointStore endpoints, WebhookTable statusTable,
                        DeliveryProtocol.HubDirectory hubs) {
     this.routes = routes;
     this.endpoints = endpoints;
@@ -45,13 +44,13 @@ public final class WebhookRelay {
   }
 
   /**
-   * Spawns the webhook relay's actors under context; endpoints and the status table must be ready.
+   * Spawns the webhook relay's actors under context; endpoints and the webhooks table must be ready.
    *
    * @param hubSide starts the hub side, given how to reach endpoint entities (called once, before any
    *                endpoint entity starts)
    */
   public static WebhookRelay start(ActorContext<?> context, Config config, EndpointStore endpoints,
-                                   WebhookStatusTable statusTable, Clock clock, EntityLimits entityLimits,
+                                   WebhookTable statusTable, Clock clock, EntityLimits entityLimits,
                                    AdminAuth adminAuth, WebhookMetrics metrics,
                                    Function<DeliveryProtocol.Endpoints, ? extends DeliveryProtocol.HubSide> hubSide) {
     ActorSystem<?> system = context.getSystem();
@@ -61,10 +60,10 @@ public final class WebhookRelay {
     // once it is set, which is before the first message can reach the keeper.
     AtomicReference<DeliveryProtocol.HubSide> hubs = new AtomicReference<>();
     AtomicReference<EndpointEntities> self = new AtomicReference<>();
-    PayloadLoader payloads = PayloadLoader.fromReadJournal(system, JdbcReadJournal.Identifier());
+    WebhookWriter writer = new WebhookWriter(system, statusTable, settings, metrics);
     EndpointEntities entities = new EndpointEntities(context.spawn(EntityKeeper.create("webhook-endpoint",
         id -> WebhookEndpoint.create(id, settings, endpoints::get, offer -> hubs.get().offer(offer),
-            () -> self.get().tell(id, WebhookEndpoint.Wake.INSTANCE), payloads, clock, metrics),
+            () -> self.get().tell(id, WebhookEndpoint.Wake.INSTANCE), statusTable, writer, clock, metrics),
         WebhookEndpoint.Passivate.INSTANCE, entityLimits, clock), "webhook-endpoints"), endpoints,
         system.scheduler());
     self.set(entities);
@@ -78,7 +77,6 @@ public final class WebhookRelay {
           LOG.warn("cannot look for webhooks of deleted endpoints: {}", failure.toString());
           return null;
         });
-    WebhookStatusProjection.start(system, statusTable, settings.projectionBatchSize());
 
     if (settings.adminToken().isBlank()) {
       LOG.warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, /api/hubs, /api/instances) answers 503");
@@ -86,8 +84,7 @@ public final class WebhookRelay {
     Route routes = Directives.concat(
         new IngestRoutes(system, entities, endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
             settings, clock, metrics).routes(),
-        new AdminRoutes(system, adminAuth, endpoints, statusTable,
-            StoredWebhooks.fromReadJournal(system, JdbcReadJournal.Identifier()), entities, hubs.get().configured(),
+        new AdminRoutes(system, adminAuth, endpoints, statusTable, entities, hubs.get().configured(),
             settings, clock).routes());
     return new WebhookRelay(routes, endpoints, statusTable, hubs.get());
   }
@@ -97,7 +94,7 @@ public final class WebhookRelay {
     return routes;
   }
 
-  /** The "webhook" section of GET /api/status: counts per delivery status (read table), endpoints, hubs. */
+  /** The "webhook" section of GET /api/status: counts per delivery status (webhooks table), endpoints, hubs. */
   public StatusSection statusSection() {
     return new StatusSection() {
       @Override

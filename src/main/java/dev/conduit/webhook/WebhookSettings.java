@@ -15,13 +15,14 @@ public record WebhookSettings(
     Duration sweepInterval,
     Duration offerRetryInterval,
     Duration ackTimeout,
-    int snapshotEvery,
     Duration ingestTimeout,
     Duration askTimeout,
     String adminToken,
-    int projectionBatchSize,
     long heldPayloadBytes,
-    Duration bodyTimeout) {
+    Duration bodyTimeout,
+    int writeBatchMax,
+    int writeParallelism,
+    int writeQueueSize) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -35,13 +36,14 @@ public record WebhookSettings(
         c.getDuration("sweep-interval"),
         c.getDuration("offer-retry-interval"),
         c.getDuration("ack-timeout"),
-        c.getInt("snapshot-every"),
         c.getDuration("ingest-timeout"),
         c.getDuration("ask-timeout"),
         c.getString("admin-token"),
-        c.getInt("projection-batch-size"),
         c.getBytes("held-payload-bytes"),
-        c.getDuration("body-timeout"));
+        c.getDuration("body-timeout"),
+        c.getInt("write-batch-max"),
+        c.getInt("write-parallelism"),
+        c.getInt("write-queue-size"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */

@@ -67,6 +67,24 @@ final class WebhookBenchSupport {
         .header("Authorization", "Bearer " + ADMIN_TOKEN).timeout(Duration.ofSeconds(30));
   }
 
+  /**
+   * The edge's own mean of a Prometheus histogram (its _sum over its _count, in ms) over the whole run,
+   * warm-up included; NaN when absent. Where the time goes inside the edge, beside the figures seen outside.
+   */
+  static double histogramMeanMillis(HttpClient http, int port, String name) throws Exception {
+    String text = http.send(admin(port, "/metrics").GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+    double sum = Double.NaN;
+    double count = Double.NaN;
+    for (String line : text.split("\n")) {
+      if (line.startsWith(name + "_sum")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith(name + "_count")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum / count * 1000;
+  }
+
   static JsonNode getJson(HttpClient http, int port, String path) throws Exception {
     HttpResponse<String> response = http.send(admin(port, path).GET().build(), HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 200) {

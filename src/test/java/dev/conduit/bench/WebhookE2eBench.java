@@ -33,6 +33,13 @@ final class WebhookE2eBench implements Benchmark {
   private static final Duration ROUND = Duration.ofSeconds(Long.getLong("bench.e2e-seconds", 30));
   private static final Duration CAPACITY = Duration.ofSeconds(Long.getLong("bench.e2e-capacity-seconds", 10));
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(60);
+  /** Rates for the sweep (bench.e2e-sweep, e.g. "100,200,400"), tried in order after the measured round. */
+  private static final String SWEEP = System.getProperty("bench.e2e-sweep", "");
+  private static final Duration SWEEP_STEP = Duration.ofSeconds(Long.getLong("bench.e2e-sweep-seconds", 15));
+  /** A step is sustained when this share of its requests got a 2xx at the paced rate ... */
+  private static final double SWEEP_ACCEPTED_SHARE = 0.95;
+  /** ... and the backlog at its end is at most this many seconds of traffic (so it did not grow). */
+  private static final double SWEEP_BACKLOG_SECONDS = 1.0;
 
   /** seq → System.nanoTime() of the first arrival at the destination; duplicates are counted apart. */
   private final Map<Long, Long> arrivals = new ConcurrentHashMap<>();
@@ -102,6 +109,16 @@ final class WebhookE2eBench implements Benchmark {
         }
         Map<String, Long> ackMillis = ackLatencies(http, edge.port(), run);
         report(report, run, baseline, ackMillis, rate, rateSource, cpu);
+        if (!SWEEP.isBlank()) {
+          sweep(report, sender, relayed, body, http, edge.port());
+        }
+        report.fact("inside the edge, means over the whole run: ingest (request head -> 2xx) / one entity write "
+            + "(queue + group commit + back) / one group commit / rows per commit", String.format(Locale.ROOT,
+            "%.1f ms / %.1f ms / %.1f ms / %.1f",
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_ingest_duration_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_journal_write_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_commit_seconds"),
+            WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_commit_rows") / 1000));
       }
     } finally {
       destination.stop(0);
@@ -145,16 +162,53 @@ final class WebhookE2eBench implements Benchmark {
     report.fact("baseline", "the same paced sender POSTing the same bodies straight to the destination "
         + "(JDK HttpServer in the benchmark JVM, answers 200): direct HTTP round trip, shown beside each figure");
     report.fact("definitions", "send = when the request was due (open loop, so queueing counts); ingest 2xx and "
-        + "arrival at the destination on the benchmark JVM's clock; ingest -> ACK = webhook_status updated_at of the "
-        + "delivered row (the edge's clock when the endpoint entity took the hub's ACK, before journaling Delivered) "
+        + "arrival at the destination on the benchmark JVM's clock; ingest -> ACK = webhooks.updated_at of the "
+        + "delivered row (the edge's clock when the endpoint entity took the hub's ACK, before writing the row) "
         + "minus its received_at (the edge's clock at ingest), both in ms, so +-1 ms");
     report.fact("sent / 2xx / non-2xx / transport errors", run.count() + " / " + run.accepted() + " / "
         + run.rejected() + " / " + run.errors());
     report.fact("undelivered " + DRAIN_TIMEOUT.toSeconds() + " s after the last send (2xx, never at the destination)",
         run.accepted() - arrival.size());
     report.fact("delivered more than once (hub de-duplication missed)", duplicates.get());
-    report.fact("ACK seen in webhook_status (delivered)", ack.size());
+    report.fact("ACK seen in the webhooks table (delivered)", ack.size());
     report.fact("cpu during the measured round (edge / hub client / postgres / load generator + destination)", cpu);
+  }
+
+  /**
+   * The highest rate of bench.e2e-sweep that the relay sustains end to end: for each rate in turn, a paced
+   * round of bench.e2e-sweep-seconds; sustained when at least 95 % got a 2xx at that pace and the queue
+   * (received + dispatched + retrying, from /api/status) at the round's end is at most one second of
+   * traffic, i.e. delivery kept up with ingest. Stops at the first rate not sustained; drains between rounds.
+   */
+  private static void sweep(BenchReport report, PacedSender sender, List<URI> relayed, byte[] body, HttpClient http,
+                            int port) throws Exception {
+    double best = 0;
+    List<String> steps = new ArrayList<>();
+    for (String value : SWEEP.split(",")) {
+      double rate = Double.parseDouble(value.trim());
+      PacedSender.Run step = sender.run(relayed, body, rate, SWEEP_STEP, i -> -1L);
+      long backlog = queued(http, port);
+      double accepted = step.accepted() / step.seconds();
+      boolean sustained = step.accepted() >= SWEEP_ACCEPTED_SHARE * step.count()
+          && backlog <= rate * SWEEP_BACKLOG_SECONDS;
+      steps.add(String.format(Locale.ROOT, "%.0f/s: %.0f 2xx/s, %d queued at the end%s", rate, accepted, backlog,
+          sustained ? "" : " (not sustained)"));
+      if (!sustained) {
+        break;
+      }
+      best = rate;
+      long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+      while (queued(http, port) > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+      }
+    }
+    report.fact("sweep: highest rate sustained without a growing backlog (" + SWEEP_STEP.toSeconds()
+        + " s per rate)", String.format(Locale.ROOT, "%.0f/s; %s", best, String.join("; ", steps)));
+  }
+
+  private static long queued(HttpClient http, int port) throws Exception {
+    JsonNode counts = WebhookBenchSupport.getJson(http, port, "/api/status").path("webhook").path("webhooks");
+    return counts.path("received").asLong() + counts.path("dispatched").asLong() + counts.path("retrying").asLong();
   }
 
   /** The destination: records the first arrival of each X-Bench-Seq, answers 200. */
@@ -192,7 +246,7 @@ final class WebhookE2eBench implements Benchmark {
     throw new IllegalStateException("the hub client did not connect within 60 s");
   }
 
-  /** Waits until webhook_status shows as many delivered webhooks as were accepted so far (warm-up). */
+  /** Waits until the webhooks table shows as many delivered webhooks as were accepted so far (warm-up). */
   private static void awaitDelivered(HttpClient http, int port, long accepted) throws Exception {
     long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
