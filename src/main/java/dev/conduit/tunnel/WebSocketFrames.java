@@ -28,14 +28,16 @@ import scala.concurrent.duration.FiniteDuration;
  *
  * <p>pekko-http's message API always closes with 1000 and no reason (akka/akka-http#2458: no user API
  * for a close code). This class therefore uses pekko-http's frame-level upgrade
- * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) with the very protocol stack
- * {@code handleMessages} uses for frames (RFC 6455 stays pekko-http's: parsing, unmasking, control frames,
- * fragmentation, the close handshake, keep-alive), and only rewrites the relay's own regular close frame into
- * the close chosen for the socket ({@link WebSocketBridge.Ending}). It composes that stack itself
- * (pekko-http's {@code WebSocket.stack} with {@link WholeFrames} inserted and {@link MessageFrames} in the
- * place of the message API, which materialised sub-streams per message); relayed data, queued as bytes, is
- * written with the text opcode. These three are the places that depend on pekko-http internals:
- * TunnelCloseReasonTest, WholeFramesTest and MessageFramesTest fail if an upgrade changes them.
+ * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) and composes the protocol stack itself:
+ * pekko-http's frame parser and renderer (below this class), its frame handler and frame-out handler
+ * (control frames, fragmentation rules, UTF-8 of text, the close handshake) and keep-alive; ours where
+ * pekko-http's cost the relay per message or per byte: {@link Unmasking} (a word at a time),
+ * {@link WholeFrames} (a frame's parts joined) and {@link MessageFrames} (in the place of the message
+ * API, which materialised sub-streams per message). It rewrites only the relay's own regular close frame
+ * into the close chosen for the socket ({@link WebSocketBridge.Ending}); relayed data, queued as bytes, is
+ * written with the text opcode. These are the places that depend on pekko-http internals:
+ * TunnelCloseReasonTest, WholeFramesTest, MessageFramesTest and UnmaskingTest fail if an upgrade changes
+ * them.
  */
 final class WebSocketFrames {
   /** RFC 6455 opcode of a close frame. */
@@ -80,9 +82,9 @@ final class WebSocketFrames {
   }
 
   /**
-   * pekko-http's server stack ({@code WebSocket.stack}: masking, frame logging, frame handling, keep-alive)
-   * with {@link WholeFrames} between unmasking and frame handling, and {@link MessageFrames} in the place of
-   * pekko-http's message API.
+   * pekko-http's server stack ({@code WebSocket.stack}: masking, frame logging, frame handling, keep-alive,
+   * message API) with {@link Unmasking} for its masking, {@link WholeFrames} between unmasking and frame
+   * handling, and {@link MessageFrames} for its message API.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private BidiFlow<FrameEvent, org.apache.pekko.http.scaladsl.model.ws.Message,
@@ -92,7 +94,11 @@ final class WebSocketFrames {
         BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new WholeFrames(maxFrameBytes, assemblyTimeout)),
             org.apache.pekko.stream.scaladsl.Flow.<FrameEvent>apply());
     // Raw types: the Scala signatures are covariant (FrameStart for FrameEvent), which Java cannot express.
-    BidiFlow stack = ws.masking(true, settings.randomFactory())
+    // Ours, not ws.masking: a server only unmasks, and Unmasking does it eight bytes a step.
+    BidiFlow<FrameEvent, FrameEventOrError, FrameEvent, FrameEvent, NotUsed> unmasking =
+        BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new Unmasking()),
+            org.apache.pekko.stream.scaladsl.Flow.<FrameEvent>apply());
+    BidiFlow stack = unmasking
         .atop(FrameLogger$.MODULE$.logFramesIfEnabled(settings.logFrames()))
         .atop(whole);
     stack = stack.atop((Graph) ws.frameHandling(true, closeTimeout, log));
