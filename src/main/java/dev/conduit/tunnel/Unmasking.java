@@ -2,6 +2,7 @@ package dev.conduit.tunnel;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.apache.pekko.http.impl.engine.ws.FrameData;
 import org.apache.pekko.http.impl.engine.ws.FrameError;
@@ -49,7 +50,8 @@ final class Unmasking extends GraphStage<FlowShape<FrameEvent, FrameEventOrError
    * the data that follows in the same frame is {@link #maskAfter}.
    */
   static ByteString unmask(ByteString data, int mask) {
-    byte[] bytes = data.toArray();
+    byte[] bytes = new byte[data.size()];
+    data.copyToBuffer(ByteBuffer.wrap(bytes)); // a bulk copy (ByteString.toArray goes through Scala's generic one)
     int key = Integer.reverseBytes(mask); // the key's bytes in memory order, read little-endian
     long key8 = (key & 0xFFFFFFFFL) | ((long) key << 32);
     int i = 0;
