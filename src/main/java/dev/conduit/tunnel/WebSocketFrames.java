@@ -8,7 +8,6 @@ import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameEventOrError;
-import org.apache.pekko.http.impl.engine.ws.FrameHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameLogger$;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
@@ -29,12 +28,16 @@ import scala.concurrent.duration.FiniteDuration;
  *
  * <p>pekko-http's message API always closes with 1000 and no reason (akka/akka-http#2458: no user API
  * for a close code). This class therefore uses pekko-http's frame-level upgrade
- * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) with the very protocol stack
- * {@code handleMessages} uses, and only rewrites the relay's own regular close frame into the close chosen
- * for the socket ({@link WebSocketBridge.Ending}). It composes that stack itself (pekko-http's
- * {@code WebSocket.stack} plus {@link WholeFrames}) and writes relayed data, queued as bytes, with the text
- * opcode. It and WholeFrames are the places that depend on pekko-http internals: TunnelCloseReasonTest
- * and WholeFramesTest fail if an upgrade changes them.
+ * ({@code UpgradeToWebSocketLowLevel.handleFrames}, internal API) and composes the protocol stack itself:
+ * pekko-http's frame parser and renderer (below this class), its frame handler and frame-out handler
+ * (control frames, fragmentation rules, UTF-8 of text, the close handshake) and keep-alive; ours where
+ * pekko-http's cost the relay per message or per byte: {@link Unmasking} (a word at a time),
+ * {@link WholeFrames} (a frame's parts joined) and {@link MessageFrames} (in the place of the message
+ * API, which materialised sub-streams per message). It rewrites only the relay's own regular close frame
+ * into the close chosen for the socket ({@link WebSocketBridge.Ending}); relayed data, queued as bytes, is
+ * written with the text opcode. These are the places that depend on pekko-http internals:
+ * TunnelCloseReasonTest, WholeFramesTest, MessageFramesTest and UnmaskingTest fail if an upgrade changes
+ * them.
  */
 final class WebSocketFrames {
   /** RFC 6455 opcode of a close frame. */
@@ -67,7 +70,7 @@ final class WebSocketFrames {
     Flow<FrameEvent, FrameEvent, NotUsed> frames = Flow.<FrameEvent>create()
         .via(ending.cut().flow())
         .via(stack(closeTimeout).join(scalaMessages))
-        .map(frame -> asText(withReason(frame, ending)))
+        .map(frame -> withReason(frame, ending))
         .via(ending.cut().flow())
         .watchTermination((notUsed, done) -> {
           done.whenComplete((d, failure) -> ending.finished());
@@ -80,7 +83,8 @@ final class WebSocketFrames {
 
   /**
    * pekko-http's server stack ({@code WebSocket.stack}: masking, frame logging, frame handling, keep-alive,
-   * message API) with {@link WholeFrames} between unmasking and frame handling.
+   * message API) with {@link Unmasking} for its masking, {@link WholeFrames} between unmasking and frame
+   * handling, and {@link MessageFrames} for its message API.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
   private BidiFlow<FrameEvent, org.apache.pekko.http.scaladsl.model.ws.Message,
@@ -90,26 +94,19 @@ final class WebSocketFrames {
         BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new WholeFrames(maxFrameBytes, assemblyTimeout)),
             org.apache.pekko.stream.scaladsl.Flow.<FrameEvent>apply());
     // Raw types: the Scala signatures are covariant (FrameStart for FrameEvent), which Java cannot express.
-    BidiFlow stack = ws.masking(true, settings.randomFactory())
+    // Ours, not ws.masking: a server only unmasks, and Unmasking does it eight bytes a step.
+    BidiFlow<FrameEvent, FrameEventOrError, FrameEvent, FrameEvent, NotUsed> unmasking =
+        BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new Unmasking()),
+            org.apache.pekko.stream.scaladsl.Flow.<FrameEvent>apply());
+    BidiFlow stack = unmasking
         .atop(FrameLogger$.MODULE$.logFramesIfEnabled(settings.logFrames()))
         .atop(whole);
     stack = stack.atop((Graph) ws.frameHandling(true, closeTimeout, log));
     stack = stack.atop((Graph) ws.periodicKeepAlive(settings));
-    stack = stack.atop((Graph) ws.messageAPI(true, closeTimeout));
+    // Ours, not ws.messageAPI: no sub-stream per message (see MessageFrames).
+    stack = stack.atop(BidiFlow.fromGraph(new MessageFrames(
+        java.time.Duration.ofNanos(closeTimeout.toNanos()))));
     return stack;
-  }
-
-  /**
-   * The relay sends only JSON text. Relayed data is queued as a {@code BinaryMessage} of its UTF-8 bytes
-   * (spliced without building a String), so a binary frame leaving here is sent with the text opcode.
-   */
-  private static FrameEvent asText(FrameEvent frame) {
-    if (frame instanceof FrameStart start && start.header().opcode().code() == WholeFrames.BINARY) {
-      FrameHeader h = start.header();
-      return new FrameStart(h.copy(WholeFrames.TEXT_OPCODE, h.mask(), h.length(), h.fin(), h.rsv1(), h.rsv2(), h.rsv3()),
-          start.data());
-    }
-    return frame;
   }
 
   /** The relay's close frame, with the status and reason of the close chosen for this socket. */

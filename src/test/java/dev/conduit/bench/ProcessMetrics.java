@@ -34,20 +34,20 @@ final class ProcessMetrics {
     throw new IllegalStateException("no VmRSS for " + pid);
   }
 
-  /** Heap in use right after a forced full GC: what the process keeps alive. */
+  /**
+   * Bytes of live objects: the total of {@code jcmd GC.class_histogram}, which collects first and counts only
+   * what survives. It reads the same under every collector (jstat's columns differ between G1, Parallel and
+   * ZGC, and ZGC has none of G1's survivor and old columns).
+   */
   static long liveHeapBytes(long pid) throws Exception {
-    run(List.of(tool("jcmd"), Long.toString(pid), "GC.run"));
-    // jstat -gc columns: S0C S1C S0U S1U EC EU OC OU ... (KB); used = S0U + S1U + EU + OU.
-    List<String> out = run(List.of(tool("jstat"), "-gc", Long.toString(pid)));
-    String[] header = out.get(0).trim().split("\\s+");
-    String[] values = out.get(1).trim().split("\\s+");
-    double usedKb = 0;
-    for (int i = 0; i < header.length; i++) {
-      if (List.of("S0U", "S1U", "EU", "OU").contains(header[i])) {
-        usedKb += Double.parseDouble(values[i]);
+    List<String> out = run(List.of(tool("jcmd"), Long.toString(pid), "GC.class_histogram"));
+    for (String line : out) {
+      String[] fields = line.trim().split("\\s+");
+      if (fields.length == 3 && fields[0].equals("Total")) {
+        return Long.parseLong(fields[2]);
       }
     }
-    return (long) (usedKb * 1024);
+    throw new IllegalStateException("no Total line in the class histogram of " + pid);
   }
 
   private static String tool(String name) {
