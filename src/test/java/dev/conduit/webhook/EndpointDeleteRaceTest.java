@@ -40,8 +40,12 @@ class EndpointDeleteRaceTest {
       EdgeApi api = new EdgeApi(server.httpBase(), TOKEN);
       String endpoint = api.createEndpoint("racing", "http://127.0.0.1:9/unused", OFFLINE_HUB);
       try (RawHttp sender = RawHttp.connect(server.port())) {
+        // Expect: 100-continue makes the race deterministic: the server sends 100 only once the ingest route
+        // has found the endpoint and started reading the body, so the DELETE below surely comes during it
+        // (without it, a slow route could see the deletion first and answer 404 before the body was sent).
         sender.write("POST /h/" + endpoint + " HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\n"
-            + "Transfer-Encoding: chunked\r\n\r\n");
+            + "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assertEquals(100, sender.readResponse().status(), "the route reads the body");
         sender.writeChunk("{\"n\":".getBytes(StandardCharsets.UTF_8));
 
         assertEquals(204, api.admin("DELETE", "/api/endpoints/" + endpoint, null).status());
