@@ -17,7 +17,7 @@ import slick.jdbc.JdbcDataSource;
 
 /**
  * The journal's database, seen from outside the journal: schema creation at start-up, readiness
- * checks, and plain JDBC for read tables. Uses the journal's own connection pool.
+ * checks, and plain JDBC for Conduit's own tables (endpoints, webhooks). Uses the journal's own connection pool.
  */
 public final class Database {
   private final ActorSystem<?> system;

@@ -106,7 +106,7 @@ public final class AdminRoutes extends AllDirectives {
 
   // ------------------------------------------------------------ endpoints
 
-  /** Each endpoint with {@code queued}: its webhooks not yet delivered, failed or dead-lettered (read table). */
+  /** Each endpoint with {@code queued}: its webhooks not yet delivered, failed or dead-lettered (from the webhooks table). */
   private CompletionStage<HttpResponse> listEndpoints() {
     return statusTable.queuedByEndpoint().thenApply(queued -> {
       ArrayNode list = Json.MAPPER.createArrayNode();

@@ -3,7 +3,7 @@ package dev.conduit.webhook;
 import java.util.Locale;
 import java.util.Optional;
 
-/** A webhook's delivery status; wire names (API, read table) are the lower-case constant names. */
+/** A webhook's delivery status; wire names (API, the webhooks table's status column) are the lower-case constant names. */
 public enum DeliveryStatus {
   RECEIVED, DISPATCHED, RETRYING, DELIVERED, FAILED, DEAD_LETTERED;
 
