@@ -84,6 +84,13 @@ public final class TunnelMetrics {
     return framesRelayed[0].sum() + framesRelayed[1].sum();
   }
 
+  /** One sample per direction, labelled with its wire name. */
+  private static void byDirection(LongAdder[] perDirection, CounterWithCallback.Callback callback) {
+    for (Direction d : Direction.values()) {
+      callback.call(perDirection[d.ordinal()].sum(), label(d));
+    }
+  }
+
   private static String label(Enum<?> value) {
     return value.name().toLowerCase(Locale.ROOT);
   }
@@ -102,19 +109,11 @@ public final class TunnelMetrics {
     CounterWithCallback.builder().name("conduit_tunnel_relayed_payload_bytes").unit(Unit.BYTES)
         .help("Payload bytes relayed between clients and instances (base64 characters), by direction")
         .labelNames("direction")
-        .callback(callback -> {
-          for (Direction d : Direction.values()) {
-            callback.call(bytesRelayed[d.ordinal()].sum(), label(d));
-          }
-        }).register(registry);
+        .callback(callback -> byDirection(bytesRelayed, callback)).register(registry);
     CounterWithCallback.builder().name("conduit_tunnel_relayed_frames")
         .help("Data frames relayed between clients and instances, by direction")
         .labelNames("direction")
-        .callback(callback -> {
-          for (Direction d : Direction.values()) {
-            callback.call(framesRelayed[d.ordinal()].sum(), label(d));
-          }
-        }).register(registry);
+        .callback(callback -> byDirection(framesRelayed, callback)).register(registry);
     CounterWithCallback.builder().name("conduit_tunnel_sessions_closed")
         .help("Paired sessions ended, by close reason").labelNames("reason")
         .callback(callback -> sessionsClosed.forEach((reason, n) -> callback.call(n.sum(), reason)))

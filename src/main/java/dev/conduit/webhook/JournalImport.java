@@ -134,7 +134,7 @@ public final class JournalImport {
         payloads.put(r.webhookId(), r);
         receivedOrder.add(r.webhookId());
       }
-      updatedAt.put(e.webhookId(), at(e));
+      updatedAt.put(e.webhookId(), e.at());
       if (e instanceof WebhookEvent.Delivered d) {
         before.queued(d.webhookId()).ifPresent(w -> finished.put(w.id(), new Webhook(w.id(), w.seqNr(),
             w.receivedAt(), w.queuedAt(), w.verdict(), DeliveryStatus.DELIVERED, w.attempts(), null, d.statusCode(),
@@ -157,9 +157,5 @@ public final class JournalImport {
       }
     }
     return writes;
-  }
-
-  private static Instant at(WebhookEvent event) {
-    return WebhookEndpoint.at(event);
   }
 }

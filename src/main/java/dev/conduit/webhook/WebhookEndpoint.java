@@ -328,7 +328,7 @@ public final class WebhookEndpoint {
       return new WebhookTable.Insert(endpointId, received);
     }
     String id = event.webhookId();
-    Instant at = at(event);
+    Instant at = event.at();
     Optional<Webhook> now = after.queued(id).or(() -> Optional.ofNullable(after.parked().get(id)));
     Webhook state = now.orElseGet(() -> {
       // Delivered: it left the queue.
@@ -338,28 +338,6 @@ public final class WebhookEndpoint {
           DeliveryStatus.DELIVERED, was.attempts(), null, code, null);
     });
     return new WebhookTable.Update(state, at, event instanceof WebhookEvent.Replayed);
-  }
-
-  /** When the change an event records happened. */
-  static Instant at(WebhookEvent event) {
-    if (event instanceof WebhookEvent.Received e) {
-      return e.receivedAt();
-    } else if (event instanceof WebhookEvent.Dispatched e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.Delivered e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.RetryScheduled e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.Failed e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.DeadLettered e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.Requeued e) {
-      return e.at();
-    } else if (event instanceof WebhookEvent.Replayed e) {
-      return e.at();
-    }
-    throw new IllegalArgumentException("unknown event " + event);
   }
 
   private Behavior<Command> ingest(Ingest ingest) {

@@ -17,6 +17,9 @@ public sealed interface WebhookEvent extends JsonSerializable {
 
   String webhookId();
 
+  /** When the change happened (for {@link Received}: when the webhook was received). */
+  Instant at();
+
   /**
    * A webhook was accepted (the sender got its 2xx once this was stored). headers: lower-cased names to
    * values; byte strings ({@link HeaderBytes}) when headerBytes is true, text (as pekko-http decoded it) in
@@ -25,6 +28,11 @@ public sealed interface WebhookEvent extends JsonSerializable {
    */
   record Received(String webhookId, Instant receivedAt, Map<String, String> headers, byte[] body,
                   Verdict verdict, String query, Boolean headerBytes) implements WebhookEvent {
+
+    @Override
+    public Instant at() {
+      return receivedAt;
+    }
 
     /** The header values as byte strings, whichever way they were stored. */
     public Map<String, String> headerByteStrings() {

@@ -288,24 +288,18 @@ public final class WebhookTable {
 
   /** Number of webhooks per status (statuses with none are absent). */
   public CompletionStage<Map<String, Long>> countByStatus() {
-    return database.withConnection("read webhooks", c -> {
-      try (Statement s = c.createStatement();
-           ResultSet rs = s.executeQuery("SELECT status, COUNT(*) FROM webhooks GROUP BY status")) {
-        Map<String, Long> counts = new TreeMap<>();
-        while (rs.next()) {
-          counts.put(rs.getString(1), rs.getLong(2));
-        }
-        return counts;
-      }
-    });
+    return counts("SELECT status, COUNT(*) FROM webhooks GROUP BY status");
   }
 
   /** Queue depth per endpoint: webhooks received, dispatched or retrying. Endpoints with none are absent. */
   public CompletionStage<Map<String, Long>> queuedByEndpoint() {
+    return counts("SELECT endpoint_id, COUNT(*) FROM webhooks WHERE status IN " + UNFINISHED + " GROUP BY endpoint_id");
+  }
+
+  /** A two-column (key, count) query as a sorted map. */
+  private CompletionStage<Map<String, Long>> counts(String sql) {
     return database.withConnection("read webhooks", c -> {
-      try (Statement s = c.createStatement();
-           ResultSet rs = s.executeQuery("SELECT endpoint_id, COUNT(*) FROM webhooks WHERE status IN "
-               + UNFINISHED + " GROUP BY endpoint_id")) {
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
         Map<String, Long> counts = new TreeMap<>();
         while (rs.next()) {
           counts.put(rs.getString(1), rs.getLong(2));
