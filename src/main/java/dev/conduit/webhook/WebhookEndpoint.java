@@ -1,6 +1,7 @@
 package dev.conduit.webhook;
 
 import dev.conduit.persistence.PersistFailures;
+import dev.conduit.server.Durations;
 import dev.conduit.webhook.DeliveryProtocol.Ack;
 import dev.conduit.webhook.DeliveryProtocol.Kick;
 import dev.conduit.webhook.DeliveryProtocol.OfferResult;
@@ -472,8 +473,8 @@ public final class WebhookEndpoint {
     inFlight = sweep.inFlight();
     if (before != null && inFlight == null) {
       if (sweep.events().stream().anyMatch(e -> e instanceof WebhookEvent.Requeued)) {
-        context.getLog().info("webhook not acknowledged within {}s id={} endpoint={}: offering again",
-            settings.ackTimeout().toSeconds(), before.webhookId(), endpointId);
+        context.getLog().info("webhook not acknowledged within {} id={} endpoint={}: offering again",
+            Durations.text(settings.ackTimeout()), before.webhookId(), endpointId);
       } else {
         context.getLog().debug("offer of webhook {} unanswered: offering again", before.webhookId());
       }
