@@ -32,10 +32,35 @@ public final class Sigterm {
    */
   public static int await(ActorSystem<?> system, String name, Stop stop, Logger log)
       throws InterruptedException, ExecutionException {
-    CompletableFuture<Integer> exit = new CompletableFuture<>();
-    AtomicBoolean stopping = new AtomicBoolean();
-    Signal.handle(new Signal("TERM"), signal -> {
-      stopping.set(true);
+    Handler handler = new Handler(name, stop, log);
+    Signal.handle(new Signal("TERM"), signal -> handler.terminate());
+    system.getWhenTerminated().thenRun(handler::terminatedUnasked);
+    return handler.exit.get();
+  }
+
+  /**
+   * The signal's effect, apart from the JVM's signal plumbing. Each SIGTERM runs on a thread of its own,
+   * so a second one (an impatient operator, a service manager that repeats it) arrives while the first
+   * stop is still draining: it must neither start a second stop nor log the lifecycle line again.
+   */
+  static final class Handler {
+    private final String name;
+    private final Stop stop;
+    private final Logger log;
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+    Handler(String name, Stop stop, Logger log) {
+      this.name = name;
+      this.stop = stop;
+      this.log = log;
+    }
+
+    void terminate() {
+      if (!stopping.compareAndSet(false, true)) {
+        log.info("{} already stopping signal=TERM", name);
+        return;
+      }
       log.info("{} stopping signal=TERM", name);
       try {
         stop.run();
@@ -45,13 +70,13 @@ public final class Sigterm {
         log.error("{} shutdown incomplete: {}", name, e.toString());
         exit.complete(EXIT_FAILED);
       }
-    });
-    system.getWhenTerminated().thenRun(() -> {
+    }
+
+    void terminatedUnasked() {
       if (!stopping.get()) {
         log.error("{} stopped without being asked to", name);
         exit.complete(EXIT_FAILED);
       }
-    });
-    return exit.get();
+    }
   }
 }

@@ -13,6 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -146,11 +149,20 @@ public final class AdminRoutes extends AllDirectives {
     if (json.has("secret") && !json.get("secret").isNull() && !json.get("secret").isTextual()) {
       throw new BadRequest("invalid_field", "secret must be a string");
     }
-    for (String[] required : new String[][] {{"name", name}, {"provider", providerName},
-        {"destination_url", destination}, {"hub_id", hubId}}) {
-      if (required[1] == null || required[1].isBlank()) {
-        throw new BadRequest("missing_field", "Field '" + required[0] + "' is required");
-      }
+    // Every missing field at once, so a form (or a person at curl) fixes them in one go.
+    Map<String, String> required = new LinkedHashMap<>();
+    required.put("name", name);
+    required.put("provider", providerName);
+    required.put("destination_url", destination);
+    required.put("hub_id", hubId);
+    List<String> missing = required.entrySet().stream()
+        .filter(field -> field.getValue() == null || field.getValue().isBlank())
+        .map(Map.Entry::getKey)
+        .toList();
+    if (!missing.isEmpty()) {
+      throw new BadRequest("missing_field", (missing.size() == 1 ? "Field " : "Fields ")
+          + missing.stream().map(field -> "'" + field + "'").collect(Collectors.joining(", "))
+          + (missing.size() == 1 ? " is required" : " are required"));
     }
     Provider provider = Provider.fromWireName(providerName).orElseThrow(() -> new BadRequest("unknown_provider",
         "Unknown provider '" + providerName + "'; one of " + Arrays.stream(Provider.values()).map(Provider::wireName)

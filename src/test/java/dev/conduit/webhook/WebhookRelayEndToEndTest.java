@@ -200,6 +200,11 @@ class WebhookRelayEndToEndTest {
       EdgeApi.Response missing = api.admin("POST", "/api/endpoints", "{\"name\":\"n\"}");
       assertEquals(400, missing.status());
       assertEquals("missing_field", missing.json().path("error").asText());
+      // Every missing field is named, not just the first.
+      assertEquals("Fields 'provider', 'destination_url', 'hub_id' are required",
+          missing.json().path("message").asText());
+      EdgeApi.Response oneMissing = api.admin("POST", "/api/endpoints", valid.replace("\"name\":\"n\",", ""));
+      assertEquals("Field 'name' is required", oneMissing.json().path("message").asText());
       EdgeApi.Response provider = api.admin("POST", "/api/endpoints", valid.replace("github", "gitlab"));
       assertEquals(400, provider.status());
       assertEquals("unknown_provider", provider.json().path("error").asText());
