@@ -14,7 +14,7 @@ import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.ClientAddress;
 import dev.conduit.server.HealthRoutes;
-import dev.conduit.server.AcceptErrorLogFilter;
+import dev.conduit.server.RepeatedLogFilter;
 import dev.conduit.server.ConnectionGate;
 import dev.conduit.server.HttpServer;
 import dev.conduit.server.LogThrottle;
@@ -121,7 +121,7 @@ public final class Guardian {
     Config config = context.getSystem().settings().config();
     // Built now, so a too-low open-file limit is reported at start-up rather than at the first connection.
     ConnectionGate gate = ConnectionGate.get(context.getSystem());
-    Runnable removeLogFilter = AcceptErrorLogFilter.install(new AcceptErrorLogFilter(
+    Runnable removeLogFilter = RepeatedLogFilter.install(new RepeatedLogFilter(
         new LogThrottle(config.getDuration("conduit.connections.log-interval"), System::nanoTime)));
     context.getSystem().getWhenTerminated().thenRun(removeLogFilter);
     context.getLog().info("connection limits max_per_address={} max_total={} fd_limit={}", gate.maxPerAddress(),

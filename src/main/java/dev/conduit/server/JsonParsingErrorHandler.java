@@ -22,7 +22,7 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   private static final String TOO_MANY_HEADERS = "HTTP message contains more than the configured limit of";
   /**
    * Our own logger, not pekko's adapter: pekko's INFO is filtered out (logback.xml). A peer can send bad
-   * requests in a loop, so the lines are marked REPEATABLE: the relay's {@link AcceptErrorLogFilter} logs
+   * requests in a loop, so the lines are marked REPEATABLE: the relay's {@link RepeatedLogFilter} logs
    * one per conduit.connections.log-interval per status, with a count. (pekko-http instantiates this class
    * itself, per connection and without arguments, so it cannot be handed a throttle or settings.)
    */
@@ -32,11 +32,11 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     if (info.detail().contains(TLS_METHOD)) {
       // pekko-http recognised a TLS ClientHello on the HTTP/1.1 port; it gives no remote address here.
-      LOG.info(AcceptErrorLogFilter.REPEATABLE,
+      LOG.info(RepeatedLogFilter.REPEATABLE,
           "http request refused status={} reason=\"TLS handshake on a plaintext port\"", status.intValue());
       return Json.error(status, "tls_on_plaintext_port", "TLS handshake on a plaintext port: use http://, not https://");
     }
-    LOG.info(AcceptErrorLogFilter.REPEATABLE, "http request refused status={} reason={}", status.intValue(),
+    LOG.info(RepeatedLogFilter.REPEATABLE, "http request refused status={} reason={}", status.intValue(),
         info.summary());
     if (info.summary().startsWith(TOO_MANY_HEADERS)) {
       return Json.error(StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "too_many_headers",

@@ -18,14 +18,14 @@ import org.junit.jupiter.api.Test;
  * Pekko's accept errors are taken out of the log (and summarised); lines marked REPEATABLE are logged once
  * per interval with a count, by the throttle the filter was built with; everything else passes untouched.
  */
-class AcceptErrorLogFilterTest {
+class RepeatedLogFilterTest {
   private static final Duration INTERVAL = Duration.ofSeconds(10);
   private final AtomicLong now = new AtomicLong();
 
   @Test
   void dropsOnlyTheTcpListenersAcceptErrors() {
     LoggerContext context = new LoggerContext();
-    AcceptErrorLogFilter filter = new AcceptErrorLogFilter(new LogThrottle(INTERVAL, now::get));
+    RepeatedLogFilter filter = new RepeatedLogFilter(new LogThrottle(INTERVAL, now::get));
     IOException emfile = new IOException("Too many open files");
     assertEquals(FilterReply.DENY, filter.decide(null, context.getLogger("org.apache.pekko.io.TcpListener"),
         Level.ERROR, "Accept error: could not accept new connection", null, emfile));
@@ -38,7 +38,7 @@ class AcceptErrorLogFilterTest {
   @Test
   void repeatableLinesAreLoggedOncePerIntervalWithACountPerFirstArgument() {
     LoggerContext context = new LoggerContext();
-    AcceptErrorLogFilter filter = new AcceptErrorLogFilter(new LogThrottle(INTERVAL, now::get));
+    RepeatedLogFilter filter = new RepeatedLogFilter(new LogThrottle(INTERVAL, now::get));
     filter.setContext(context);
     filter.start();
     context.addTurboFilter(filter);
@@ -49,11 +49,11 @@ class AcceptErrorLogFilterTest {
     logger.addAppender(lines);
 
     for (int i = 0; i < 3; i++) {
-      logger.info(AcceptErrorLogFilter.REPEATABLE, "http request refused status={} reason={}", 400, "bad " + i);
+      logger.info(RepeatedLogFilter.REPEATABLE, "http request refused status={} reason={}", 400, "bad " + i);
     }
-    logger.info(AcceptErrorLogFilter.REPEATABLE, "http request refused status={} reason={}", 431, "too large");
+    logger.info(RepeatedLogFilter.REPEATABLE, "http request refused status={} reason={}", 431, "too large");
     now.addAndGet(INTERVAL.toNanos());
-    logger.info(AcceptErrorLogFilter.REPEATABLE, "http request refused status={} reason={}", 400, "bad 3");
+    logger.info(RepeatedLogFilter.REPEATABLE, "http request refused status={} reason={}", 400, "bad 3");
     logger.info("not marked {}", 1);
     logger.info("not marked {}", 2);
 

@@ -12,21 +12,25 @@ import org.slf4j.Marker;
 import org.slf4j.MarkerFactory;
 
 /**
- * Log lines that can repeat thousands of times a second, logged once per interval with a count, through
- * the relay's {@link LogThrottle} (conduit.connections.log-interval):
+ * One job: a log line that can repeat thousands of times a second is logged once per interval with a
+ * count, through the relay's {@link LogThrottle} (conduit.connections.log-interval), so a flood of bad
+ * input or a resource exhaustion cannot drown the log. It recognises such lines two ways:
  * <ul>
- *   <li>Pekko's TCP listener logs every failed accept with a stack trace, and when the process is out of
- *   file descriptors it retries at once: hundreds of thousands of stack traces a minute. Those lines are
- *   dropped and one {@code accept failed count= error=} line per interval stands for them.</li>
- *   <li>Lines logged with the marker {@link #REPEATABLE} (by code pekko instantiates itself, such as
- *   {@link JsonParsingErrorHandler}, which cannot be handed a throttle): per logger, message and first
- *   argument (a bounded key, e.g. the status code), the first line of an interval is logged with
+ *   <li>Lines logged with the marker {@link #REPEATABLE}, by our code that pekko instantiates itself
+ *   (such as {@link JsonParsingErrorHandler}, which cannot be handed a throttle): per logger, message and
+ *   first argument (a bounded key, e.g. the status code), the first line of an interval is logged with
  *   {@code count=N} appended, the others are counted.</li>
+ *   <li>Pekko's own TCP listener, whose code we cannot mark: it logs every failed accept with a stack
+ *   trace, and when the process is out of file descriptors it retries at once, hundreds of thousands of
+ *   stack traces a minute. Those lines are dropped and one {@code accept failed count= error=} line per
+ *   interval stands for them.</li>
  * </ul>
- * The wiring builds one per relay with its throttle and {@link #install}s it into logback; it is removed
- * when the relay stops. Without one (no relay running), REPEATABLE lines are logged each time.
+ * Like logback's own {@code DuplicateMessageFilter}, but counting per interval instead of suppressing
+ * after a fixed number. The wiring builds one per relay with its throttle and {@link #install}s it into
+ * logback; it is removed when the relay stops. Without one (no relay running), REPEATABLE lines are
+ * logged each time.
  */
-public final class AcceptErrorLogFilter extends TurboFilter {
+public final class RepeatedLogFilter extends TurboFilter {
   /** Marks a line to be logged once per interval, keyed by logger, message and its first argument. */
   public static final Marker REPEATABLE = MarkerFactory.getMarker("REPEATABLE");
   /** Marks the line this filter logs for a REPEATABLE one, so that it passes. */
@@ -36,7 +40,7 @@ public final class AcceptErrorLogFilter extends TurboFilter {
 
   private final LogThrottle throttle;
 
-  public AcceptErrorLogFilter(LogThrottle throttle) {
+  public RepeatedLogFilter(LogThrottle throttle) {
     this.throttle = throttle;
   }
 
@@ -44,7 +48,7 @@ public final class AcceptErrorLogFilter extends TurboFilter {
    * Adds filter to logback's context (when logback is the logging backend); the returned handle removes
    * it. Several relays in one JVM (the tests) each add their own: the first one added answers.
    */
-  public static Runnable install(AcceptErrorLogFilter filter) {
+  public static Runnable install(RepeatedLogFilter filter) {
     ILoggerFactory factory = LoggerFactory.getILoggerFactory();
     if (!(factory instanceof LoggerContext context)) {
       return () -> {};
@@ -74,7 +78,7 @@ public final class AcceptErrorLogFilter extends TurboFilter {
       return FilterReply.NEUTRAL;
     }
     throttle.occurrence("accept").ifPresent(count ->
-        LoggerFactory.getLogger(AcceptErrorLogFilter.class).error("accept failed count={} error={}", count,
+        LoggerFactory.getLogger(RepeatedLogFilter.class).error("accept failed count={} error={}", count,
             t == null ? format : t.toString()));
     return FilterReply.DENY;
   }
