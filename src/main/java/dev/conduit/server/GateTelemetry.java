@@ -15,14 +15,14 @@ import org.apache.pekko.stream.scaladsl.Tcp;
 import org.apache.pekko.util.ByteString;
 
 /**
- * Applies the {@link ConnectionGate} to ports bound with HTTP/2 (gRPC, on its own port or on the
- * public one). pekko-http offers no public hook into the accept loop of an HTTP/2 binding; this is
+ * Applies the {@link ConnectionGate} to the port pekko-http binds with HTTP/2 (gRPC on its own port). pekko-http offers no public hook into the accept loop of an HTTP/2 binding; this is
  * its instrumentation hook ({@code @InternalStableApi}, configured by
  * {@code pekko.http.http2-telemetry-class} in application.conf), which sees every accepted TCP
  * connection before pekko-http reads from it. A connection over the caps is closed at once; an
  * admitted one releases its ticket when its TCP stream ends, whatever it carried. On a plaintext port
- * a connection that starts a TLS handshake is closed with a log line ({@link PlaintextPortGuard}). HTTP/1.1-only
- * ports do not come through here: {@link HttpServer} gates them itself.
+ * a connection that starts a TLS handshake is closed with a log line ({@link PlaintextPortGuard}). The
+ * public port does not come through here, with or without gRPC on it: {@link HttpServer} binds and gates
+ * it itself (its HTTP/2 connections too, see {@link PrefaceSwitch}).
  */
 public final class GateTelemetry implements TelemetrySpi {
   private final ActorSystem system;

@@ -62,11 +62,12 @@ public final class HttpServer {
   public record GrpcService(String pathPrefix, Function<HttpRequest, CompletionStage<HttpResponse>> handler) {}
 
   /**
-   * The public port. With gRPC services on it, HTTP/2 is enabled (h2c with prior knowledge, as gRPC
-   * clients speak it) and requests under a service's path go to its handler. Without, the port speaks
-   * HTTP/1.1 only: pekko-http's HTTP/1.1 to h2c upgrade path mishandles request bodies (clients that
-   * try it, like the JDK's HttpClient by default, see their POSTs fail), so it is off wherever it is
-   * not needed.
+   * The public port. With gRPC services on it, a connection that opens with the HTTP/2 preface (h2c with
+   * prior knowledge, as gRPC clients speak it) is served by pekko-http's HTTP/2 stack ({@link
+   * PrefaceSwitch}) and requests under a service's path go to its handler; every other connection is
+   * HTTP/1.1, exactly as on a port without gRPC. An HTTP/1.1 request offering the h2c upgrade is never
+   * upgraded: pekko-http's upgrade path mishandles request bodies (clients that try it, like the JDK's
+   * HttpClient by default, see their POSTs fail), and RFC 9113 §3.1 lets a server ignore the offer.
    */
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, String host, int port, Route routes,
                                                     List<GrpcService> grpcServices) {
@@ -84,18 +85,12 @@ public final class HttpServer {
       }
       return http.apply(request);
     };
-    if (!grpcServices.isEmpty()) {
-      // HTTP/2 bindings are gated by GateTelemetry (pekko-http's accept-loop hook).
-      return Http.get(system).newServerAt(host, port)
-          .adaptSettings(settings -> settings.withEnableHttp2(true))
-          .bind(dispatch)
-          .thenApply(binding -> plaintextHttp2(system, binding));
-    }
-    return bindHttp1(system, host, port, dispatch);
+    return bindHttp1(system, host, port, dispatch, !grpcServices.isEmpty());
   }
 
   /**
-   * An HTTP/1.1-only port, each accepted connection gated by the {@link ConnectionGate} before a
+   * An HTTP/1.1 port (with http2PriorKnowledge, also HTTP/2 for connections that open with its preface),
+   * each accepted connection gated by the {@link ConnectionGate} before a
    * byte is read: over a cap it is closed at once; admitted, its ticket rides on every request (so a
    * WebSocket upgrade can retain it) and is released when the connection ends. Every request head
    * must arrive within {@code conduit.http.request-header-timeout} (see {@link RequestHeadTimeout}).
@@ -111,7 +106,8 @@ public final class HttpServer {
    * connection).
    */
   private static CompletionStage<ServerBinding> bindHttp1(ActorSystem<?> system, String host, int port,
-                                                         Function<HttpRequest, CompletionStage<HttpResponse>> dispatch) {
+                                                         Function<HttpRequest, CompletionStage<HttpResponse>> dispatch,
+                                                         boolean http2PriorKnowledge) {
     Config config = system.settings().config();
     ConnectionGate gate = ConnectionGate.get(system);
     Materializer materializer = Materializer.matFromSystem(system);
@@ -127,7 +123,18 @@ public final class HttpServer {
     Set<SharedKillSwitch> open = ConcurrentHashMap.newKeySet();
     Duration shutdownDeadline = config.getDuration("conduit.shutdown-deadline");
     awaitInFlightOnShutdown(system, inFlight, stopping, shutdownDeadline);
-    Sink<Tcp.IncomingConnection, CompletionStage<Done>> serve = Sink.foreach(connection -> {
+    // Once stopping, as pekko-http's own graceful termination does: a request that arrives on a kept-alive
+    // connection gets 503 and the connection is closed; one in flight is answered with Connection: close.
+    // So the in-flight count drains instead of being refilled by busy clients.
+    Function<HttpRequest, CompletionStage<HttpResponse>> serve = request -> {
+      inFlight.incrementAndGet();
+      return (stopping.get()
+          ? CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE))
+          : dispatch.apply(request))
+          .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
+          .whenComplete((response, failure) -> inFlight.decrementAndGet());
+    };
+    Sink<Tcp.IncomingConnection, CompletionStage<Done>> accept = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
         try {
@@ -147,33 +154,30 @@ public final class HttpServer {
             .via(new RequestHeadTimeout(headTimeout, () -> timeouts.occurrence("head " + ip).ifPresent(count ->
                 LOG.info("connection closed ip={} reason=request_header_timeout after={} count={}", ip, headTimeout,
                     count))))
-            .map(request -> {
-              inFlight.incrementAndGet();
-              return heads.claim(request).addAttribute(ConnectionGate.TICKET, ticket);
-            })
-            // Once stopping, as pekko-http's own graceful termination does: a request that arrives on a
-            // kept-alive connection gets 503 and the connection is closed; one in flight is answered with
-            // Connection: close. So the in-flight count drains instead of being refilled by busy clients.
-            .mapAsync(parallelism, request -> (stopping.get()
-                ? CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.SERVICE_UNAVAILABLE))
-                : dispatch.apply(request))
-                .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
-                .whenComplete((response, failure) -> inFlight.decrementAndGet()));
-        BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layer =
-            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN);
+            .mapAsync(parallelism, request -> serve.apply(heads.claim(request).addAttribute(ConnectionGate.TICKET,
+                ticket)));
+        BidiFlow<ByteString, ByteString, ByteString, ByteString, NotUsed> tap =
+            BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap());
+        Flow<ByteString, ByteString, NotUsed> http1 = handler.join(
+            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN).atop(tap));
+        Flow<ByteString, ByteString, NotUsed> protocol = http2PriorKnowledge
+            ? PrefaceSwitch.flow(http1, Http2Layer.flow(system, settings, connection.remoteAddress(),
+                request -> serve.apply(request.addAttribute(ConnectionGate.TICKET, ticket))))
+            : http1;
+        BidiFlow<ByteString, ByteString, ByteString, ByteString, NotUsed> wire =
+            BidiFlow.fromFlows(Flow.<ByteString>create(), Flow.<ByteString>create());
         if (idleTimeout.isFinite()) {
-          layer = layer.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
+          wire = wire.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
               Duration.ofNanos(idleTimeout.toNanos())));
         }
-        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
         // Nearest the wire: a TLS ClientHello on this plaintext port is logged with its address and closed.
         int localPort = connection.localAddress().getPort();
-        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(),
+        wire = wire.atop(BidiFlow.fromFlows(Flow.<ByteString>create(),
             Flow.fromGraph(new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)))));
         SharedKillSwitch kill = KillSwitches.shared("http-connection");
         open.add(kill);
         connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())
-            .via(handler.join(layer))
+            .via(protocol.join(wire))
             .via(kill.<ByteString>flow())
             .watchTermination((mat, done) -> {
               done.whenComplete((d, failure) -> {
@@ -189,7 +193,7 @@ public final class HttpServer {
     });
     return Tcp.get(system)
         .bind(host, port, settings.getBacklog(), settings.getSocketOptions(), false, Optional.empty())
-        .to(serve)
+        .to(accept)
         .run(materializer)
         .thenApply(tcp -> new ServerBinding(new org.apache.pekko.http.scaladsl.Http.ServerBinding(tcp.localAddress(),
             () -> FutureConverters.asScala(tcp.unbind().thenApply(done -> BoxedUnit.UNIT)),

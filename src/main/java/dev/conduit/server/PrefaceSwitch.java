@@ -1,0 +1,114 @@
+package dev.conduit.server;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.Attributes;
+import org.apache.pekko.stream.FlowShape;
+import org.apache.pekko.stream.Inlet;
+import org.apache.pekko.stream.Outlet;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.stage.AbstractInHandler;
+import org.apache.pekko.stream.stage.AbstractOutHandler;
+import org.apache.pekko.stream.stage.GraphStage;
+import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * One plaintext port, two protocols: a connection that opens with the HTTP/2 client preface (RFC 9113
+ * §3.4, "prior knowledge", as gRPC clients speak h2c) goes to an HTTP/2 server stack, every other to the
+ * HTTP/1.1 one. Decided on the bytes, before either parser reads them, so the HTTP/1.1 side keeps what
+ * only it has (the raw request head as sent, {@link RawHeadCapture}) and an HTTP/1.1 request offering
+ * {@code Upgrade: h2c} is simply answered over HTTP/1.1, as RFC 9113 §3.1 allows; pekko-http's own
+ * combined binding upgrades such requests itself and then loses bodies over ~64 KB.
+ */
+public final class PrefaceSwitch {
+  /** RFC 9113 §3.4: every HTTP/2 connection starts with these 24 bytes. */
+  static final ByteString PREFACE = ByteString.fromString("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", StandardCharsets.US_ASCII);
+
+  private PrefaceSwitch() {}
+
+  /** Whether bytes open with the whole HTTP/2 preface. */
+  static boolean startsWithPreface(ByteString bytes) {
+    return bytes.size() >= PREFACE.size() && bytes.take(PREFACE.size()).equals(PREFACE);
+  }
+
+  /** A connection's byte flow: http2 when it opens with the preface, else http1; both get every byte. */
+  public static Flow<ByteString, ByteString, NotUsed> flow(Flow<ByteString, ByteString, ?> http1,
+                                                           Flow<ByteString, ByteString, ?> http2) {
+    return Flow.fromGraph(new OpeningBytes())
+        .flatMapPrefix(1, (List<ByteString> opening) -> {
+          if (opening.isEmpty()) {
+            return http1.mapMaterializedValue(mat -> NotUsed.getInstance());
+          }
+          ByteString first = opening.get(0);
+          Flow<ByteString, ByteString, ?> chosen = startsWithPreface(first) ? http2 : http1;
+          return Flow.<ByteString>create().prepend(Source.single(first)).via(chosen);
+        });
+  }
+
+  /**
+   * Passes the connection's bytes on unchanged, except that its first element is held back until it
+   * tells the protocol: either it diverges from the preface (HTTP/1.1; "P" alone could still be "POST")
+   * or it holds the whole preface. Then that opening goes out as one element and the rest flows through.
+   */
+  static final class OpeningBytes extends GraphStage<FlowShape<ByteString, ByteString>> {
+    private final Inlet<ByteString> in = Inlet.create("PrefaceSwitch.in");
+    private final Outlet<ByteString> out = Outlet.create("PrefaceSwitch.out");
+    private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
+
+    @Override
+    public FlowShape<ByteString, ByteString> shape() {
+      return shape;
+    }
+
+    @Override
+    public GraphStageLogic createLogic(Attributes inheritedAttributes) {
+      return new GraphStageLogic(shape) {
+        /** The opening bytes while undecided; null once the opening has gone out. */
+        private ByteString opening = ByteString.emptyByteString();
+
+        {
+          setHandler(in, new AbstractInHandler() {
+            @Override
+            public void onPush() {
+              ByteString chunk = grab(in);
+              if (opening == null) {
+                push(out, chunk);
+                return;
+              }
+              opening = opening.concat(chunk);
+              if (undecided(opening)) {
+                pull(in);
+                return;
+              }
+              ByteString decided = opening;
+              opening = null;
+              push(out, decided);
+            }
+
+            @Override
+            public void onUpstreamFinish() {
+              if (opening != null && !opening.isEmpty()) {
+                emit(out, opening);
+              }
+              completeStage();
+            }
+          });
+          setHandler(out, new AbstractOutHandler() {
+            @Override
+            public void onPull() {
+              pull(in);
+            }
+          });
+        }
+      };
+    }
+
+    /** Shorter than the preface and equal to its start: could still become either protocol. */
+    static boolean undecided(ByteString opening) {
+      return opening.size() < PREFACE.size() && PREFACE.take(opening.size()).equals(opening);
+    }
+  }
+}
