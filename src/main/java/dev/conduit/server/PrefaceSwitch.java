@@ -3,16 +3,8 @@ package dev.conduit.server;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.stream.Attributes;
-import org.apache.pekko.stream.FlowShape;
-import org.apache.pekko.stream.Inlet;
-import org.apache.pekko.stream.Outlet;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.stage.AbstractInHandler;
-import org.apache.pekko.stream.stage.AbstractOutHandler;
-import org.apache.pekko.stream.stage.GraphStage;
-import org.apache.pekko.stream.stage.GraphStageLogic;
 import org.apache.pekko.util.ByteString;
 
 /**
@@ -37,7 +29,8 @@ public final class PrefaceSwitch {
   /** A connection's byte flow: http2 when it opens with the preface, else http1; both get every byte. */
   public static Flow<ByteString, ByteString, NotUsed> flow(Flow<ByteString, ByteString, ?> http1,
                                                            Flow<ByteString, ByteString, ?> http2) {
-    return Flow.fromGraph(new OpeningBytes())
+    // "P" alone could still be "POST": the opening is held until it diverges from the preface or holds all of it.
+    return Flow.fromGraph(new OpeningBytes(PrefaceSwitch::undecided, opening -> false, () -> { }))
         .flatMapPrefix(1, (List<ByteString> opening) -> {
           if (opening.isEmpty()) {
             return http1.mapMaterializedValue(mat -> NotUsed.getInstance());
@@ -48,67 +41,8 @@ public final class PrefaceSwitch {
         });
   }
 
-  /**
-   * Passes the connection's bytes on unchanged, except that its first element is held back until it
-   * tells the protocol: either it diverges from the preface (HTTP/1.1; "P" alone could still be "POST")
-   * or it holds the whole preface. Then that opening goes out as one element and the rest flows through.
-   */
-  static final class OpeningBytes extends GraphStage<FlowShape<ByteString, ByteString>> {
-    private final Inlet<ByteString> in = Inlet.create("PrefaceSwitch.in");
-    private final Outlet<ByteString> out = Outlet.create("PrefaceSwitch.out");
-    private final FlowShape<ByteString, ByteString> shape = FlowShape.of(in, out);
-
-    @Override
-    public FlowShape<ByteString, ByteString> shape() {
-      return shape;
-    }
-
-    @Override
-    public GraphStageLogic createLogic(Attributes inheritedAttributes) {
-      return new GraphStageLogic(shape) {
-        /** The opening bytes while undecided; null once the opening has gone out. */
-        private ByteString opening = ByteString.emptyByteString();
-
-        {
-          setHandler(in, new AbstractInHandler() {
-            @Override
-            public void onPush() {
-              ByteString chunk = grab(in);
-              if (opening == null) {
-                push(out, chunk);
-                return;
-              }
-              opening = opening.concat(chunk);
-              if (undecided(opening)) {
-                pull(in);
-                return;
-              }
-              ByteString decided = opening;
-              opening = null;
-              push(out, decided);
-            }
-
-            @Override
-            public void onUpstreamFinish() {
-              if (opening != null && !opening.isEmpty()) {
-                emit(out, opening);
-              }
-              completeStage();
-            }
-          });
-          setHandler(out, new AbstractOutHandler() {
-            @Override
-            public void onPull() {
-              pull(in);
-            }
-          });
-        }
-      };
-    }
-
-    /** Shorter than the preface and equal to its start: could still become either protocol. */
-    static boolean undecided(ByteString opening) {
-      return opening.size() < PREFACE.size() && PREFACE.take(opening.size()).equals(opening);
-    }
+  /** The opening while it could still become either protocol: shorter than the preface and equal to its start. */
+  static boolean undecided(ByteString opening) {
+    return opening.size() < PREFACE.size() && PREFACE.take(opening.size()).equals(opening);
   }
 }
