@@ -84,7 +84,7 @@ public final class WebhookRelay {
     Route routes = Directives.concat(
         new IngestRoutes(system, entities, endpoints, new SignatureVerifier(clock, settings.signatureTolerance()),
             settings, clock, metrics).routes(),
-        new AdminRoutes(system, adminAuth, endpoints, statusTable, entities, hubs.get().configured(),
+        new AdminRoutes(adminAuth, endpoints, statusTable, entities, hubs.get().configured(),
             settings, clock).routes());
     return new WebhookRelay(routes, endpoints, statusTable, hubs.get());
   }
