@@ -165,14 +165,18 @@ public final class HttpServer {
           layer = layer.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
               Duration.ofNanos(idleTimeout.toNanos())));
         }
-        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap()));
-        // Nearest the wire: a TLS ClientHello on this plaintext port is logged with its address and closed.
+        // Inbound bytes, nearest the wire first: a TLS ClientHello on this plaintext port is logged with its
+        // address and closed; then the heads are captured on their way to the idle timeout and the parser.
+        // Plain flows ahead of the joined layer rather than BidiFlows with an identity flow outbound: each
+        // identity was one more stage every request and response passed through.
         int localPort = connection.localAddress().getPort();
-        layer = layer.atop(BidiFlow.fromFlows(Flow.<ByteString>create(),
-            Flow.fromGraph(new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)))));
+        Flow<ByteString, ByteString, NotUsed> inbound = Flow.fromGraph(
+                new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)))
+            .via(heads.tap());
         SharedKillSwitch kill = KillSwitches.shared("http-connection");
         open.add(kill);
         connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())
+            .via(inbound)
             .via(handler.join(layer))
             .via(kill.<ByteString>flow())
             .watchTermination((mat, done) -> {
