@@ -168,13 +168,15 @@ public final class Guardian {
             .thenCompose(done -> tunnelRoutes.whenAllClosed(shutdownDeadline, SOCKET_CLOSE_POLL)));
 
     AtomicBoolean bound = new AtomicBoolean();
+    // Webhook ingest first: it is the busiest path, and every route tried before it costs each webhook its
+    // path matching and rejection (no other route serves /h/ or /api/endpoints, /api/webhooks).
     Route routes = Directives.concat(
+        webhooks.routes(),
         new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
         new MetricsRoutes(metrics.registry(), metricsAuth(config, clock)).routes(),
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
         new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
-        webhooks.routes(),
         hubs.routes(),
         new UiRoutes().routes());
 

@@ -1,5 +1,7 @@
 package dev.conduit.logging;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -65,8 +67,21 @@ public final class LogSafety {
     return s.substring(0, keep) + "…(+" + (s.length() - keep) + " chars)";
   }
 
+  /**
+   * Lower-case words one of which every match of {@link #CREDENTIAL_FIELD} or {@link #AUTH_SCHEME} contains
+   * (both patterns are ASCII case-insensitive). A message with none of them has nothing to mask: checked
+   * first, because the patterns try every position of every message and most lines (one per received
+   * webhook, say) have no credential in them.
+   */
+  private static final List<String> CREDENTIAL_WORDS = List.of("authorization",
+      "x-hub-signature", "stripe-signature", "webhook-signature", "secret", "password", "bearer", "basic", "digest");
+
   /** s with the values of credential headers and fields, and auth-scheme credentials, masked. */
   public static String redact(String s) {
+    String lower = s.toLowerCase(Locale.ROOT);
+    if (CREDENTIAL_WORDS.stream().noneMatch(lower::contains)) {
+      return s;
+    }
     String masked = CREDENTIAL_FIELD.matcher(s).replaceAll(m ->
         Matcher.quoteReplacement(m.group(1) + m.group(2) + REDACTED));
     return AUTH_SCHEME.matcher(masked).replaceAll(m ->

@@ -156,28 +156,27 @@ public final class HttpServer {
                     count))))
             .mapAsync(parallelism, request -> serve.apply(heads.claim(request).addAttribute(ConnectionGate.TICKET,
                 ticket)));
-        BidiFlow<ByteString, ByteString, ByteString, ByteString, NotUsed> tap =
-            BidiFlow.fromFlows(Flow.<ByteString>create(), heads.tap());
-        Flow<ByteString, ByteString, NotUsed> http1 = handler.join(
-            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN).atop(tap));
+        // Plain flows on the inbound bytes rather than BidiFlows with an identity flow outbound: each identity
+        // was one more stage every request and response passed through.
+        Flow<ByteString, ByteString, NotUsed> http1 = heads.tap().via(handler.join(
+            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN)));
         Flow<ByteString, ByteString, NotUsed> protocol = http2PriorKnowledge
             ? PrefaceSwitch.flow(http1, Http2Layer.flow(system, settings, connection.remoteAddress(),
                 request -> serve.apply(request.addAttribute(ConnectionGate.TICKET, ticket))))
             : http1;
-        BidiFlow<ByteString, ByteString, ByteString, ByteString, NotUsed> wire =
-            BidiFlow.fromFlows(Flow.<ByteString>create(), Flow.<ByteString>create());
         if (idleTimeout.isFinite()) {
-          wire = wire.atop(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
+          protocol = protocol.join(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
               Duration.ofNanos(idleTimeout.toNanos())));
         }
         // Nearest the wire: a TLS ClientHello on this plaintext port is logged with its address and closed.
         int localPort = connection.localAddress().getPort();
-        wire = wire.atop(BidiFlow.fromFlows(Flow.<ByteString>create(),
-            Flow.fromGraph(new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)))));
+        Flow<ByteString, ByteString, NotUsed> guard = Flow.fromGraph(
+            new PlaintextPortGuard(() -> gate.tlsOnPlaintextPort(ip, localPort)));
         SharedKillSwitch kill = KillSwitches.shared("http-connection");
         open.add(kill);
         connection.handleWith(Flow.fromGraph(kill.<ByteString>flow())
-            .via(protocol.join(wire))
+            .via(guard)
+            .via(protocol)
             .via(kill.<ByteString>flow())
             .watchTermination((mat, done) -> {
               done.whenComplete((d, failure) -> {

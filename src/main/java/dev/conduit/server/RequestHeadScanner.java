@@ -71,12 +71,20 @@ public final class RequestHeadScanner {
           }
         }
         default -> {
-          byte b = bytes.apply(i++);
-          append(b);
-          if (b == LF) {
-            endOfLine();
-          } else if (length > (state == State.HEAD || state == State.TRAILERS ? maxHeadBytes : MAX_CHUNK_LINE)) {
+          // A line at a time, copied in bulk: this runs on every request's bytes, and a byte at a time
+          // through ByteString.apply cost a few percent of the edge's CPU per webhook.
+          int limit = state == State.HEAD || state == State.TRAILERS ? maxHeadBytes : MAX_CHUNK_LINE;
+          int lf = bytes.indexOf(LF, i);
+          int textEnd = lf < 0 ? n : lf;
+          if (length + (textEnd - i) > limit) {
             lose("request head over " + maxHeadBytes + " bytes");
+            break;
+          }
+          int end = lf < 0 ? n : lf + 1;
+          append(bytes, i, end);
+          i = end;
+          if (lf >= 0) {
+            endOfLine();
           }
         }
       }
@@ -229,11 +237,14 @@ public final class RequestHeadScanner {
     listener.lost(reason);
   }
 
-  private void append(byte b) {
-    if (length == buffer.length) {
-      buffer = Arrays.copyOf(buffer, buffer.length * 2);
+  /** Appends bytes[from, to) to buffer. */
+  private void append(ByteString bytes, int from, int to) {
+    int count = to - from;
+    if (length + count > buffer.length) {
+      buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, length + count));
     }
-    buffer[length++] = b;
+    bytes.slice(from, to).copyToArray(buffer, length, count);
+    length += count;
   }
 
   private void resetBuffer() {

@@ -25,6 +25,11 @@ final class WebhookBenchSupport {
    * only, as README recommends for an edge), hubs "bench" and "idle" configured.
    */
   static ChildJvm edge(PostgresBenchDatabase db, int grpcPort, Path runDir) throws Exception {
+    return edge(db, grpcPort, runDir, BenchConfig.JAR);
+  }
+
+  /** The same from another build of Conduit (e.g. -Dbench.compare-jar). */
+  static ChildJvm edge(PostgresBenchDatabase db, int grpcPort, Path runDir, Path jar) throws Exception {
     Map<String, String> env = new HashMap<>();
     env.put("CONDUIT_DB_URL", db.jdbcUrl());
     env.put("CONDUIT_DB_USER", BenchConfig.PG_USER);
@@ -41,7 +46,7 @@ final class WebhookBenchSupport {
         env.put(pair.substring(0, pair.indexOf('=')).trim(), pair.substring(pair.indexOf('=') + 1).trim());
       }
     }
-    return ChildJvm.conduit(BenchConfig.JAR, env, runDir);
+    return ChildJvm.conduit(jar, env, runDir);
   }
 
   /** Creates count endpoints through the admin API; returns their ingest URLs. */

@@ -21,7 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Webhooks accepted per second (2xx, i.e. durably in the PostgreSQL webhooks table) with 64 concurrent senders
  * of 1 KiB bodies spread over 100 endpoints, against the rate of single-row autocommit INSERTs of a
- * 1 KiB body by 64 JDBC connections into the same database. Rounds alternate; medians reported.
+ * 1 KiB body by 64 JDBC connections into the same database. Rounds alternate; medians reported. Each
+ * round also gives the edge's CPU per accepted webhook, the figure that holds on a shared machine. With
+ * {@code bench.ingest-layer} (default on) the same senders also drive pekko-http alone
+ * ({@link DirectIngestServer}); with {@code bench.compare-jar} another build's edge takes alternate rounds.
  */
 final class WebhookIngestBench implements Benchmark {
   static final int ENDPOINTS = Integer.getInteger("bench.endpoints", 100);
@@ -32,6 +35,16 @@ final class WebhookIngestBench implements Benchmark {
   private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup-seconds", 5));
   private static final Duration ROUND = Duration.ofSeconds(Long.getLong("bench.round-seconds", 10));
   private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+  /**
+   * Also measure the layer: the same senders against pekko-http alone ({@link DirectIngestServer}), what
+   * the edge's HTTP stack costs per webhook before any of Conduit's work.
+   */
+  /**
+   * Another build of Conduit (a jar) measured in the same run, rounds alternating with this one's, each
+   * edge with a database of its own: before/after figures under the same machine load.
+   */
+  private static final String COMPARE_JAR = System.getProperty("bench.compare-jar");
+  private static final boolean LAYER = Boolean.parseBoolean(System.getProperty("bench.ingest-layer", "true"));
 
   /** The median ingest rate of the last run (webhook-e2e paces itself from it when run after this one). */
   static volatile Double lastIngestRate;
@@ -46,7 +59,11 @@ final class WebhookIngestBench implements Benchmark {
     BenchReport report = new BenchReport(name());
     HttpClient http = IngestLoad.client(4);
     try (PostgresBenchDatabase db = PostgresBenchDatabase.create();
-         ChildJvm edge = WebhookBenchSupport.edge(db, ChildServer.freePort(), runDir)) {
+         ChildJvm edge = WebhookBenchSupport.edge(db, ChildServer.freePort(), runDir);
+         ChildJvm direct = LAYER ? ChildJvm.main("direct-ingest", DirectIngestServer.class, runDir) : null;
+         PostgresBenchDatabase otherDb = COMPARE_JAR == null ? null : PostgresBenchDatabase.create();
+         ChildJvm other = COMPARE_JAR == null ? null : WebhookBenchSupport.edge(otherDb, ChildServer.freePort(),
+             runDir.resolve("compare"), Path.of(COMPARE_JAR))) {
       // No hub connects: every accepted webhook stays queued in its endpoint (hub "idle" never comes).
       List<URI> targets = WebhookBenchSupport.createEndpoints(http, edge.port(), ENDPOINTS, "idle",
           "http://127.0.0.1:9/hook/");
@@ -56,6 +73,23 @@ final class WebhookIngestBench implements Benchmark {
       Side conduit = new Side("conduit", () -> load.run(SENDERS, ROUND), edge);
       Side baseline = new Side("insert", () -> inserts.run(ROUND), null);
 
+      Side compare = null;
+      if (other != null) {
+        IngestLoad otherLoad = new IngestLoad(WebhookBenchSupport.createEndpoints(http, other.port(), ENDPOINTS, "idle",
+            "http://127.0.0.1:9/hook/"), body, SENDERS);
+        compare = new Side("compare", () -> otherLoad.run(SENDERS, ROUND), other);
+        otherLoad.run(SENDERS, WARMUP);
+      }
+      Side layer = null;
+      if (direct != null) {
+        List<URI> directTargets = new ArrayList<>();
+        for (int i = 0; i < ENDPOINTS; i++) {
+          directTargets.add(URI.create("http://127.0.0.1:" + direct.port() + "/h/direct-" + i));
+        }
+        IngestLoad directLoad = new IngestLoad(directTargets, body, SENDERS);
+        layer = new Side("layer", () -> directLoad.run(SENDERS, ROUND), direct);
+        directLoad.run(SENDERS, WARMUP);
+      }
       inserts.run(WARMUP);
       long warmedUp = load.run(SENDERS, WARMUP).accepted();
       if (ANALYZE_AFTER_WARMUP) {
@@ -66,10 +100,24 @@ final class WebhookIngestBench implements Benchmark {
       }
       List<Round> conduitRounds = new ArrayList<>();
       List<Round> baselineRounds = new ArrayList<>();
+      List<Round> layerRounds = new ArrayList<>();
+      List<Round> compareRounds = new ArrayList<>();
       for (int i = 0; i < ROUNDS; i++) {
         baselineRounds.add(baseline.round());
+        // The two builds take turns going first, so neither always follows the INSERT round.
+        if (compare != null && i % 2 == 1) {
+          compareRounds.add(compare.round());
+        }
         conduitRounds.add(conduit.round());
-        System.out.printf("  round %d: insert %s, conduit %s%n", i + 1, baselineRounds.get(i), conduitRounds.get(i));
+        if (compare != null && i % 2 == 0) {
+          compareRounds.add(compare.round());
+        }
+        if (layer != null) {
+          layerRounds.add(layer.round());
+        }
+        System.out.printf("  round %d: insert %s, conduit %s%s%s%n", i + 1, baselineRounds.get(i),
+            conduitRounds.get(i), compare == null ? "" : ", compare " + compareRounds.get(i),
+            layer == null ? "" : ", layer " + layerRounds.get(i));
       }
       inserts.close();
       Round c = median(conduitRounds);
@@ -87,7 +135,22 @@ final class WebhookIngestBench implements Benchmark {
       report.fact("rates per round, conduit", conduitRounds.stream().map(r -> fmt(r.perSecond())).toList());
       report.fact("rates per round, insert", baselineRounds.stream().map(r -> fmt(r.perSecond())).toList());
       report.fact("cpu conduit round (conduit / postgres / load generator)", c.cpu());
+      report.fact("edge cpu per 2xx per round, us", conduitRounds.stream().map(r -> fmt(r.serverMicrosPerWebhook())).toList());
       report.fact("cpu insert round (postgres / load generator)", b.cpu());
+      if (!compareRounds.isEmpty()) {
+        Round o = median(compareRounds);
+        report.fact("compared: " + COMPARE_JAR + " (median round)", o.toString());
+        report.fact("compare edge cpu per 2xx per round, us",
+            compareRounds.stream().map(r -> fmt(r.serverMicrosPerWebhook())).toList());
+        report.fact("compare rates per round", compareRounds.stream().map(r -> fmt(r.perSecond())).toList());
+      }
+      if (!layerRounds.isEmpty()) {
+        Round l = median(layerRounds);
+        report.fact("layer: pekko-http alone (POST read whole, 200 JSON, nothing stored), same senders",
+            fmt(l.perSecond()) + "/s, " + String.format(Locale.ROOT, "%.2f", l.serverCores) + " cores, "
+                + fmt(l.serverMicrosPerWebhook()) + " us per 2xx (median round)");
+        report.fact("layer cpu per 2xx per round, us", layerRounds.stream().map(r -> fmt(r.serverMicrosPerWebhook())).toList());
+      }
       report.fact("non-2xx answers / transport errors, all conduit rounds",
           conduitRounds.stream().mapToLong(Round::rejected).sum() + " / "
               + conduitRounds.stream().mapToLong(Round::errors).sum());
@@ -144,9 +207,15 @@ final class WebhookIngestBench implements Benchmark {
       return count / seconds;
     }
 
+    /** Edge CPU per accepted webhook, microseconds: the figure that holds on a shared machine. */
+    double serverMicrosPerWebhook() {
+      return count == 0 ? 0 : serverCores * seconds * 1e6 / count;
+    }
+
     String cpu() {
       return hasServer
-          ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f cores", serverCores, postgresCores, generatorCores)
+          ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f cores, edge %.0f us per 2xx", serverCores, postgresCores,
+              generatorCores, serverMicrosPerWebhook())
           : String.format(Locale.ROOT, "%.2f / %.2f cores", postgresCores, generatorCores);
     }
 

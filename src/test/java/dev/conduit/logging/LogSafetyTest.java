@@ -28,5 +28,11 @@ class LogSafetyTest {
         LogSafety.redact("x-hub-signature-256=sha256=abc, stripe-signature: t=1,v1=ff"));
     assertEquals("{\"secret\":[redacted]}", LogSafety.redact("{\"secret\":\"gh-secret\"}"));
     assertEquals("webhook received id=1 signature=verified", LogSafety.redact("webhook received id=1 signature=verified"));
+    // Each credential word of the patterns, in any case, still masks (the quick check must not skip them).
+    assertEquals("PROXY-AUTHORIZATION: [redacted] X-Webhook-Signature=[redacted] Password=[redacted]",
+        LogSafety.redact("PROXY-AUTHORIZATION: Basic dXNlcg== X-Webhook-Signature=v1,abc Password=hunter2"));
+    assertEquals("x-telegram-bot-api-secret-token: [redacted] webhook-signature: [redacted] x-hub-signature: [redacted]",
+        LogSafety.redact("x-telegram-bot-api-secret-token: t0k webhook-signature: v1 x-hub-signature: sha1=ab"));
+    assertEquals("peer sent DIGEST [redacted]", LogSafety.redact("peer sent DIGEST username=x"));
   }
 }
