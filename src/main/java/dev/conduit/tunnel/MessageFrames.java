@@ -31,7 +31,8 @@ import scala.Option;
  *
  * <p>Shape: {@code FrameHandler.Output} (message parts and bypass events, from the peer) → {@link Message}
  * (to the relay); {@link Message} (from the relay) → {@code FrameOutHandler.Input} (frames, bypass events,
- * completion of the relay's side, and a tick every {@code closeTimeout} for the close handshake's timeout).
+ * completion of the relay's side, and, once a close has started, a tick every {@code closeTimeout} for the close
+ * handshake's timeout).
  *
  * <p>Why: pekko-http's message API materialises sub-streams for every message ({@code splitAfter},
  * {@code prefixAndTail}, {@code concatSubstreams}, and {@code flatMapConcat} to render), which JFR under a
@@ -128,6 +129,8 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
       /** Inside a message in several parts (passed on, or dropped because nobody reads it). */
       private boolean inMessage;
       private boolean userDone;
+      /** Ticks for the close handshake's deadline run (see closeStarted). */
+      private boolean ticking;
 
       {
         setHandler(fromNet, new AbstractInHandler() {
@@ -135,6 +138,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
           public void onPush() {
             FrameHandler.Output output = grab(fromNet);
             if (output instanceof FrameHandler.BypassEvent bypass) {
+              if (!(bypass instanceof FrameHandler.DirectAnswer)) {
+                closeStarted();
+              }
               // Bypass first (the frame side answers pings and closes), then what the relay sees of it.
               emit(toNet, bypass, () -> {
                 if (output instanceof FrameHandler.MessagePart part) {
@@ -189,6 +195,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
 
           @Override
           public void onUpstreamFinish() {
+            closeStarted();
             emit(toNet, FrameHandler.UserHandlerCompleted$.MODULE$, () -> {
               userDone = true;
               finishIfDone();
@@ -197,6 +204,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
 
           @Override
           public void onUpstreamFailure(Throwable ex) {
+            closeStarted();
             emit(toNet, new FrameHandler.UserHandlerErredOut(ex), () -> {
               userDone = true;
               finishIfDone();
@@ -215,7 +223,20 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
       public void preStart() {
         pull(fromNet);
         pull(fromUser);
-        scheduleAtFixedRate(TICK, closeTimeout, closeTimeout);
+      }
+
+      /**
+       * The frame side waits for the end of a close handshake (pekko-http's FrameOutHandler checks its
+       * deadline on each tick): ticks from now on. Not before: it ignores ticks until a close starts, and a
+       * timer per socket for its whole life was most of what 10,000 idle sockets cost in CPU (2,000 wake-ups
+       * a second at a 5 s close-timeout). A close starts when the relay's side ends or fails, or the frame
+       * handler passes a close (the peer's, or its own for a protocol error) as a bypass event.
+       */
+      private void closeStarted() {
+        if (!ticking) {
+          ticking = true;
+          scheduleAtFixedRate(TICK, closeTimeout, closeTimeout);
+        }
       }
 
       @Override

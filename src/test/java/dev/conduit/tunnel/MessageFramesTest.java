@@ -14,7 +14,14 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
+import com.typesafe.config.ConfigFactory;
+import java.util.Optional;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.http.impl.engine.ws.WebSocket;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.SinkQueueWithCancel;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
@@ -160,5 +167,48 @@ class MessageFramesTest {
     var result = run(List.of(), List.of(TextMessage.create(Source.single("x")).asScala()));
     ExecutionException failed = assertThrows(ExecutionException.class, () -> await(result.first()));
     assertInstanceOf(IllegalArgumentException.class, failed.getCause());
+  }
+
+  /**
+   * The frame side is ticked for its close handshake's deadline only once a close has started: an open socket
+   * costs no timer (at 10,000 idle sockets the ticks were most of the relay's idle CPU), and after the relay's
+   * side ended the ticks come, so a peer that never answers the close is still let go. Time is manual: an
+   * element offered after the clock moved arrives after any tick that moving it fired.
+   */
+  @Test
+  void ticksOnlyOnceACloseHasStarted() throws Exception {
+    ActorTestKit manual = ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
+    try {
+      ManualTime time = ManualTime.get(manual.system());
+      Materializer mat = Materializer.matFromSystem(manual.system());
+      Duration closeTimeout = Duration.ofSeconds(5);
+      CompletableFuture<Optional<Message>> relayEnds = new CompletableFuture<>();
+      Flow<Message, Message, NotUsed> relay = Flow.fromSinkAndSource(Sink.ignore(),
+          Source.<Message>maybe().mapMaterializedValue(end -> {
+            relayEnds.thenAccept(end::complete);
+            return NotUsed.getInstance();
+          }));
+      Pair<SourceQueueWithComplete<FrameHandler.Output>, SinkQueueWithCancel<Object>> ends =
+          Source.<FrameHandler.Output>queue(16, OverflowStrategy.backpressure())
+              .viaMat(BidiFlow.fromGraph(new MessageFrames(closeTimeout)).join(relay), Keep.left())
+              .toMat(Sink.queue(), Keep.both()).run(mat);
+      SourceQueueWithComplete<FrameHandler.Output> fromNet = ends.first();
+      SinkQueueWithCancel<Object> toNet = ends.second();
+      FrameHandler.DirectAnswer answer = new FrameHandler.DirectAnswer(FrameEvent$.MODULE$.fullFrame(
+          Protocol.Opcode$.MODULE$.forCode((byte) 10), Option.empty(), utf8("hi"), true, false, false, false));
+
+      await(fromNet.offer(answer));
+      assertSame(answer, await(toNet.pull()).orElseThrow(), "the stage runs");
+      time.timePasses(closeTimeout.multipliedBy(3));
+      await(fromNet.offer(answer));
+      assertSame(answer, await(toNet.pull()).orElseThrow(), "no tick while the socket is open");
+
+      relayEnds.complete(Optional.empty());
+      assertSame(FrameHandler.UserHandlerCompleted$.MODULE$, await(toNet.pull()).orElseThrow());
+      time.timePasses(closeTimeout);
+      assertSame(WebSocket.Tick$.MODULE$, await(toNet.pull()).orElseThrow(), "ticks once the relay's side ended");
+    } finally {
+      manual.shutdownTestKit();
+    }
   }
 }
