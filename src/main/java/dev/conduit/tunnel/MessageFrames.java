@@ -8,7 +8,7 @@ import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
-import org.apache.pekko.http.scaladsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
@@ -76,9 +76,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   }
 
   /** The frame a strict outbound message is written as (binary data goes with the text opcode, see above). */
-  static FrameStart frameOf(Message scalaMessage) {
-    // The scaladsl messages are javadsl messages too; the javadsl accessors need no Scala pattern matching.
-    org.apache.pekko.http.javadsl.model.ws.Message message = (org.apache.pekko.http.javadsl.model.ws.Message) (Object) scalaMessage;
+  static FrameStart frameOf(Message message) {
     if (message.isText() && message.asTextMessage().isStrict()) {
       return FrameEvent$.MODULE$.fullFrame(WholeFrames.TEXT_OPCODE, Option.empty(),
           ByteString.fromString(message.asTextMessage().getStrictText(), java.nio.charset.StandardCharsets.UTF_8),
@@ -95,10 +93,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   /** A message that arrived in one part, as the strict message pekko-http's API would have made of it. */
   private static Message strict(FrameHandler.MessageDataPart part) {
     if (part instanceof FrameHandler.TextMessagePart text) {
-      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.data()).asScala();
+      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.data());
     }
-    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create(((FrameHandler.BinaryMessagePart) part).data())
-        .asScala();
+    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create(((FrameHandler.BinaryMessagePart) part).data());
   }
 
   /** The element a part contributes to a streamed message (a String or a ByteString), or null if empty. */
@@ -114,9 +111,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   private static Message streamed(FrameHandler.MessageDataPart first, SubSourceOutlet<Object> parts) {
     Source<Object, NotUsed> source = Source.fromGraph(parts.source());
     if (first instanceof FrameHandler.TextMessagePart) {
-      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create((Source<String, ?>) (Source<?, ?>) source).asScala();
+      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create((Source<String, ?>) (Source<?, ?>) source);
     }
-    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create((Source<ByteString, ?>) (Source<?, ?>) source).asScala();
+    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create((Source<ByteString, ?>) (Source<?, ?>) source);
   }
 
   @Override

@@ -73,7 +73,8 @@ public final class TunnelRoutes extends AllDirectives {
     this.gate = ConnectionGate.get(system);
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
-    this.frames = new WebSocketFrames(system, settings.maxFrameBytes(), settings.frameAssemblyTimeout());
+    this.frames = new WebSocketFrames(system, settings.maxFrameBytes(), settings.frameAssemblyTimeout(),
+        settings.closeTimeout());
   }
 
   public Route routes() {

@@ -29,7 +29,7 @@ import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.http.scaladsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.Materializer;
@@ -80,8 +80,7 @@ class MessageFramesTest {
   }
 
   /** A message as the relay saw it: strict or streamed, text or binary, and its whole content. */
-  private static CompletionStage<String> describe(Message scala) {
-    org.apache.pekko.http.javadsl.model.ws.Message m = (org.apache.pekko.http.javadsl.model.ws.Message) (Object) scala;
+  private static CompletionStage<String> describe(Message m) {
     if (m.isText()) {
       TextMessage t = m.asTextMessage();
       return t.isStrict() ? CompletableFuture.completedFuture("strict text " + t.getStrictText())
@@ -148,8 +147,8 @@ class MessageFramesTest {
   @Test
   void strictMessagesGoOutAsOneTextFrameEach() throws Exception {
     var result = run(List.of(), List.of(
-        TextMessage.create("{\"type\":\"pong\",\"x\":\"é\"}").asScala(),
-        BinaryMessage.create(utf8("{\"type\":\"message\",\"payload\":\"AA==\"}")).asScala()));
+        TextMessage.create("{\"type\":\"pong\",\"x\":\"é\"}"),
+        BinaryMessage.create(utf8("{\"type\":\"message\",\"payload\":\"AA==\"}"))));
     List<Object> written = await(result.first());
     assertEquals(3, written.size(), "two frames, then the end of the relay's side: " + written);
     for (int i = 0; i < 2; i++) {
@@ -164,7 +163,7 @@ class MessageFramesTest {
 
   @Test
   void aStreamedOutboundMessageFailsTheSocket() {
-    var result = run(List.of(), List.of(TextMessage.create(Source.single("x")).asScala()));
+    var result = run(List.of(), List.of(TextMessage.create(Source.single("x"))));
     ExecutionException failed = assertThrows(ExecutionException.class, () -> await(result.first()));
     assertInstanceOf(IllegalArgumentException.class, failed.getCause());
   }
