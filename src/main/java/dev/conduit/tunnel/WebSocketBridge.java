@@ -57,7 +57,8 @@ final class WebSocketBridge {
    * owner's outbound queue is materialised with the socket's own stream (not beforehand in a stream of
    * its own: that cost an extra interpreter and a fan-out publisher actor per socket, the largest part of
    * an idle instance's heap beyond pekko-http's); spawn gets it and answers with the owner, to which
-   * inbound batches then go. If spawn fails, the socket fails (the queue is failed with its cause).
+   * inbound batches then go (from its answer on, whether or not a frame came). If spawn fails, the socket
+   * fails (the queue is failed with its cause).
    */
   static Flow<Message, Message, NotUsed> flow(Source<Message, SourceQueueWithComplete<List<Message>>> queue,
                                               Function<SourceQueueWithComplete<List<Message>>, CompletionStage<ActorRef<SocketEvent>>> spawn,
@@ -84,10 +85,14 @@ final class WebSocketBridge {
           done.whenComplete((d, failure) -> ending.ownerGone(mat));
           return notUsed;
         })
-        .to(Sink.completionStageSink(owner.thenApply(ref -> ActorSink.actorRefWithBackpressure(ref,
-            (ActorRef<SocketEvent.Ack> ackTo, List<SocketEvent.Inbound> batch) -> new SocketEvent.Frames(batch, ackTo),
-            SocketEvent.Opened::new, SocketEvent.Ack.INSTANCE, new SocketEvent.Closed(), SocketEvent.Failed::new))))
-        .mapMaterializedValue(sink -> NotUsed.getInstance());
+        // A flow, not Sink.completionStageSink: that one is lazy (it starts its sink only with the first
+        // element), so an actor whose peer left without sending a frame would never learn the socket closed.
+        .via(Flow.completionStageFlow(owner.thenApply(ref -> Flow.fromSinkAndSourceCoupled(
+            ActorSink.actorRefWithBackpressure(ref,
+                (ActorRef<SocketEvent.Ack> ackTo, List<SocketEvent.Inbound> batch) -> new SocketEvent.Frames(batch, ackTo),
+                SocketEvent.Opened::new, SocketEvent.Ack.INSTANCE, new SocketEvent.Closed(), SocketEvent.Failed::new),
+            Source.<NotUsed>never()))))
+        .to(Sink.ignore());
     // Not coupled: the actor stopping must not cancel what it queued last.
     return Flow.fromSinkAndSource(inbound, outbound(outbound, ending));
   }
