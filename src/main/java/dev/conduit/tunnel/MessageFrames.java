@@ -8,7 +8,7 @@ import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
-import org.apache.pekko.http.scaladsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
@@ -31,7 +31,8 @@ import scala.Option;
  *
  * <p>Shape: {@code FrameHandler.Output} (message parts and bypass events, from the peer) → {@link Message}
  * (to the relay); {@link Message} (from the relay) → {@code FrameOutHandler.Input} (frames, bypass events,
- * completion of the relay's side, and a tick every {@code closeTimeout} for the close handshake's timeout).
+ * completion of the relay's side, and, once a close has started, a tick every {@code closeTimeout} for the close
+ * handshake's timeout).
  *
  * <p>Why: pekko-http's message API materialises sub-streams for every message ({@code splitAfter},
  * {@code prefixAndTail}, {@code concatSubstreams}, and {@code flatMapConcat} to render), which JFR under a
@@ -75,9 +76,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   }
 
   /** The frame a strict outbound message is written as (binary data goes with the text opcode, see above). */
-  static FrameStart frameOf(Message scalaMessage) {
-    // The scaladsl messages are javadsl messages too; the javadsl accessors need no Scala pattern matching.
-    org.apache.pekko.http.javadsl.model.ws.Message message = (org.apache.pekko.http.javadsl.model.ws.Message) (Object) scalaMessage;
+  static FrameStart frameOf(Message message) {
     if (message.isText() && message.asTextMessage().isStrict()) {
       return FrameEvent$.MODULE$.fullFrame(WholeFrames.TEXT_OPCODE, Option.empty(),
           ByteString.fromString(message.asTextMessage().getStrictText(), java.nio.charset.StandardCharsets.UTF_8),
@@ -94,10 +93,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   /** A message that arrived in one part, as the strict message pekko-http's API would have made of it. */
   private static Message strict(FrameHandler.MessageDataPart part) {
     if (part instanceof FrameHandler.TextMessagePart text) {
-      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.data()).asScala();
+      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create(text.data());
     }
-    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create(((FrameHandler.BinaryMessagePart) part).data())
-        .asScala();
+    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create(((FrameHandler.BinaryMessagePart) part).data());
   }
 
   /** The element a part contributes to a streamed message (a String or a ByteString), or null if empty. */
@@ -113,9 +111,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
   private static Message streamed(FrameHandler.MessageDataPart first, SubSourceOutlet<Object> parts) {
     Source<Object, NotUsed> source = Source.fromGraph(parts.source());
     if (first instanceof FrameHandler.TextMessagePart) {
-      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create((Source<String, ?>) (Source<?, ?>) source).asScala();
+      return org.apache.pekko.http.javadsl.model.ws.TextMessage.create((Source<String, ?>) (Source<?, ?>) source);
     }
-    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create((Source<ByteString, ?>) (Source<?, ?>) source).asScala();
+    return org.apache.pekko.http.javadsl.model.ws.BinaryMessage.create((Source<ByteString, ?>) (Source<?, ?>) source);
   }
 
   @Override
@@ -128,6 +126,8 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
       /** Inside a message in several parts (passed on, or dropped because nobody reads it). */
       private boolean inMessage;
       private boolean userDone;
+      /** Ticks for the close handshake's deadline run (see closeStarted). */
+      private boolean ticking;
 
       {
         setHandler(fromNet, new AbstractInHandler() {
@@ -135,6 +135,9 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
           public void onPush() {
             FrameHandler.Output output = grab(fromNet);
             if (output instanceof FrameHandler.BypassEvent bypass) {
+              if (!(bypass instanceof FrameHandler.DirectAnswer)) {
+                closeStarted();
+              }
               // Bypass first (the frame side answers pings and closes), then what the relay sees of it.
               emit(toNet, bypass, () -> {
                 if (output instanceof FrameHandler.MessagePart part) {
@@ -189,6 +192,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
 
           @Override
           public void onUpstreamFinish() {
+            closeStarted();
             emit(toNet, FrameHandler.UserHandlerCompleted$.MODULE$, () -> {
               userDone = true;
               finishIfDone();
@@ -197,6 +201,7 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
 
           @Override
           public void onUpstreamFailure(Throwable ex) {
+            closeStarted();
             emit(toNet, new FrameHandler.UserHandlerErredOut(ex), () -> {
               userDone = true;
               finishIfDone();
@@ -215,7 +220,20 @@ final class MessageFrames extends GraphStage<BidiShape<FrameHandler.Output, Mess
       public void preStart() {
         pull(fromNet);
         pull(fromUser);
-        scheduleAtFixedRate(TICK, closeTimeout, closeTimeout);
+      }
+
+      /**
+       * The frame side waits for the end of a close handshake (pekko-http's FrameOutHandler checks its
+       * deadline on each tick): ticks from now on. Not before: it ignores ticks until a close starts, and a
+       * timer per socket for its whole life was most of what 10,000 idle sockets cost in CPU (2,000 wake-ups
+       * a second at a 5 s close-timeout). A close starts when the relay's side ends or fails, or the frame
+       * handler passes a close (the peer's, or its own for a protocol error) as a bypass event.
+       */
+      private void closeStarted() {
+        if (!ticking) {
+          ticking = true;
+          scheduleAtFixedRate(TICK, closeTimeout, closeTimeout);
+        }
       }
 
       @Override

@@ -73,7 +73,8 @@ public final class TunnelRoutes extends AllDirectives {
     this.gate = ConnectionGate.get(system);
     this.clientAddress = new ClientAddress(settings.trustedProxies());
     this.materializer = Materializer.matFromSystem(system);
-    this.frames = new WebSocketFrames(system, settings.maxFrameBytes(), settings.frameAssemblyTimeout());
+    this.frames = new WebSocketFrames(system, settings.maxFrameBytes(), settings.frameAssemblyTimeout(),
+        settings.closeTimeout());
   }
 
   public Route routes() {
@@ -105,14 +106,10 @@ public final class TunnelRoutes extends AllDirectives {
   private Route instanceSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, request, "instance ip=" + ip, ending -> {
-        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
-            instanceOutbound(settings, materializer);
-        CompletionStage<ActorRef<InstanceConnection.Command>> actor = AskPattern.ask(registry,
-            replyTo -> new TunnelRegistry.AcceptInstance(outbound.first(), ip, replyTo), settings.askTimeout(),
-            system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
-      });
+      return limited(ip, request, "instance ip=" + ip, ending -> bridge(instanceQueue(settings), out ->
+          AskPattern.<TunnelRegistry.Command, ActorRef<InstanceConnection.Command>>ask(registry,
+                  replyTo -> new TunnelRegistry.AcceptInstance(out, ip, replyTo), settings.askTimeout(), system.scheduler())
+              .thenApply(ActorRef::<SocketEvent>narrow), ending));
     });
   }
 
@@ -120,25 +117,25 @@ public final class TunnelRoutes extends AllDirectives {
    * An instance socket's outbound queue. Elements are batches: a client session offers all the data of
    * one inbound batch at once; every session and the instance's own actor may each have an offer pending.
    */
-  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> instanceOutbound(
-      TunnelSettings settings, Materializer materializer) {
+  static Source<Message, SourceQueueWithComplete<List<Message>>> instanceQueue(TunnelSettings settings) {
     return Source.<List<Message>>queue(settings.instanceOutboundBuffer(), OverflowStrategy.backpressure(),
             settings.maxSessionsPerInstance() + CONTROL_OFFERS)
-        .mapConcat(batch -> batch)
-        .preMaterialize(materializer);
+        .mapConcat(batch -> batch);
+  }
+
+  /** {@link #instanceQueue} run on its own, for driving an actor without a socket (tests). */
+  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> instanceOutbound(
+      TunnelSettings settings, Materializer materializer) {
+    return instanceQueue(settings).preMaterialize(materializer);
   }
 
   private Route clientSocket() {
     return extractRequest(request -> {
       String ip = clientIp(request);
-      return limited(ip, request, "client ip=" + ip, ending -> {
-        Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> outbound =
-            clientOutbound(settings, materializer);
-        CompletionStage<ActorRef<ClientSession.Command>> actor = AskPattern.ask(registry,
-            replyTo -> new TunnelRegistry.AcceptClient(outbound.first(), ip, replyTo), settings.askTimeout(),
-            system.scheduler());
-        return actor.thenApply(ref -> bridge(ref.narrow(), outbound.second(), ending));
-      });
+      return limited(ip, request, "client ip=" + ip, ending -> bridge(clientQueue(settings), out ->
+          AskPattern.<TunnelRegistry.Command, ActorRef<ClientSession.Command>>ask(registry,
+                  replyTo -> new TunnelRegistry.AcceptClient(out, ip, replyTo), settings.askTimeout(), system.scheduler())
+              .thenApply(ActorRef::<SocketEvent>narrow), ending));
     });
   }
 
@@ -148,15 +145,19 @@ public final class TunnelRoutes extends AllDirectives {
    * client reads. Elements are batches, like the instance side's; whoever offers waits for its offer
    * before the next, and slow-consumer-grace bounds that wait (see InstanceConnection, ClientSession).
    */
-  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> clientOutbound(
-      TunnelSettings settings, Materializer materializer) {
+  static Source<Message, SourceQueueWithComplete<List<Message>>> clientQueue(TunnelSettings settings) {
     return Source.<List<Message>>queue(1, OverflowStrategy.backpressure(), CLIENT_OFFERS)
         .batchWeighted(settings.clientOutboundBytes(), TunnelRoutes::textBytes, ArrayList::new, (batch, more) -> {
           batch.addAll(more);
           return batch;
         })
-        .mapConcat(batch -> batch)
-        .preMaterialize(materializer);
+        .mapConcat(batch -> batch);
+  }
+
+  /** {@link #clientQueue} run on its own, for driving an actor without a socket (tests). */
+  static Pair<SourceQueueWithComplete<List<Message>>, Source<Message, NotUsed>> clientOutbound(
+      TunnelSettings settings, Materializer materializer) {
+    return clientQueue(settings).preMaterialize(materializer);
   }
 
   /**
@@ -194,9 +195,11 @@ public final class TunnelRoutes extends AllDirectives {
     return closed;
   }
 
-  private Flow<Message, Message, NotUsed> bridge(ActorRef<SocketEvent> owner, Source<Message, NotUsed> outbound,
-                                                 WebSocketBridge.Ending ending) {
-    return WebSocketBridge.flow(owner, outbound, ending, settings.maxFrameBytes(), settings.inboundBatchBytes(),
+  private Flow<Message, Message, NotUsed> bridge(
+      Source<Message, SourceQueueWithComplete<List<Message>>> queue,
+      Function<SourceQueueWithComplete<List<Message>>, CompletionStage<ActorRef<SocketEvent>>> spawn,
+      WebSocketBridge.Ending ending) {
+    return WebSocketBridge.flow(queue, spawn, ending, settings.maxFrameBytes(), settings.inboundBatchBytes(),
         settings.frameAssemblyTimeout(), materializer);
   }
 
@@ -209,7 +212,7 @@ public final class TunnelRoutes extends AllDirectives {
    * the cap it gets an error frame saying why, and the socket is closed.
    */
   private Route limited(String ip, HttpRequest request, String what,
-                        Function<WebSocketBridge.Ending, CompletionStage<Flow<Message, Message, NotUsed>>> socket) {
+                        Function<WebSocketBridge.Ending, Flow<Message, Message, NotUsed>> socket) {
     Optional<ConnectionGate.Ticket> connection = request.getAttribute(ConnectionGate.TICKET);
     String peer = request.getAttribute(AttributeKeys.remoteAddress).flatMap(RemoteAddress::getAddress)
         .map(InetAddress::getHostAddress).orElse(ip);
@@ -233,7 +236,7 @@ public final class TunnelRoutes extends AllDirectives {
           forwarded = admission.ticket();
         }
         openSockets.incrementAndGet();
-        return released(Flow.completionStageFlow(socket.apply(ending)), connection, forwarded)
+        return released(socket.apply(ending), connection, forwarded)
             .watchTermination((m, done) -> {
               done.whenComplete((d, failure) -> openSockets.decrementAndGet());
               return m;

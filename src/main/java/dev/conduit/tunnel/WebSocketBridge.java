@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,6 +24,7 @@ import org.apache.pekko.stream.SourceShape;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -50,9 +52,30 @@ final class WebSocketBridge {
   /** What a refused (too large) frame counts for in a batch: it keeps no text, but is not free either. */
   private static final long MIN_FRAME_WEIGHT = 64;
 
-  static Flow<Message, Message, NotUsed> flow(ActorRef<SocketEvent> owner, Source<Message, ?> outbound, Ending ending,
-                                              int maxFrameBytes, int maxBatchBytes, Duration assemblyTimeout,
+  /**
+   * One socket's message flow: build it once per socket (each materialisation spawns an owner). The
+   * owner's outbound queue is materialised with the socket's own stream (not beforehand in a stream of
+   * its own: that cost an extra interpreter and a fan-out publisher actor per socket, the largest part of
+   * an idle instance's heap beyond pekko-http's); spawn gets it and answers with the owner, to which
+   * inbound batches then go (from its answer on, whether or not a frame came). If spawn fails, the socket
+   * fails (the queue is failed with its cause).
+   */
+  static Flow<Message, Message, NotUsed> flow(Source<Message, SourceQueueWithComplete<List<Message>>> queue,
+                                              Function<SourceQueueWithComplete<List<Message>>, CompletionStage<ActorRef<SocketEvent>>> spawn,
+                                              Ending ending, int maxFrameBytes, int maxBatchBytes, Duration assemblyTimeout,
                                               Materializer mat) {
+    CompletableFuture<ActorRef<SocketEvent>> owner = new CompletableFuture<>();
+    Source<Message, NotUsed> outbound = queue.mapMaterializedValue(out -> {
+      spawn.apply(out).whenComplete((ref, failure) -> {
+        if (failure != null) {
+          out.fail(failure);
+          owner.completeExceptionally(failure);
+        } else {
+          owner.complete(ref);
+        }
+      });
+      return NotUsed.getInstance();
+    });
     Sink<Message, NotUsed> inbound = Flow.<Message>create()
         .mapAsync(1, message -> assemble(message, maxFrameBytes, assemblyTimeout, mat))
         // Frames pile up into one batch only while the actor has not acked the last one (bounded by bytes).
@@ -62,9 +85,14 @@ final class WebSocketBridge {
           done.whenComplete((d, failure) -> ending.ownerGone(mat));
           return notUsed;
         })
-        .to(ActorSink.actorRefWithBackpressure(owner,
-            (ActorRef<SocketEvent.Ack> ackTo, List<SocketEvent.Inbound> batch) -> new SocketEvent.Frames(batch, ackTo),
-            SocketEvent.Opened::new, SocketEvent.Ack.INSTANCE, new SocketEvent.Closed(), SocketEvent.Failed::new));
+        // A flow, not Sink.completionStageSink: that one is lazy (it starts its sink only with the first
+        // element), so an actor whose peer left without sending a frame would never learn the socket closed.
+        .via(Flow.completionStageFlow(owner.thenApply(ref -> Flow.fromSinkAndSourceCoupled(
+            ActorSink.actorRefWithBackpressure(ref,
+                (ActorRef<SocketEvent.Ack> ackTo, List<SocketEvent.Inbound> batch) -> new SocketEvent.Frames(batch, ackTo),
+                SocketEvent.Opened::new, SocketEvent.Ack.INSTANCE, new SocketEvent.Closed(), SocketEvent.Failed::new),
+            Source.<NotUsed>never()))))
+        .to(Sink.ignore());
     // Not coupled: the actor stopping must not cancel what it queued last.
     return Flow.fromSinkAndSource(inbound, outbound(outbound, ending));
   }

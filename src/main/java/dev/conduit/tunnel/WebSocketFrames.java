@@ -47,29 +47,32 @@ final class WebSocketFrames {
   private final LoggingAdapter log;
   private final int maxFrameBytes;
   private final java.time.Duration assemblyTimeout;
+  /**
+   * The protocol stack's blueprint, built once and materialised for every socket: built per socket, its
+   * modules, shapes and attributes stayed reachable for the socket's life (part of an idle instance's heap).
+   */
+  private final BidiFlow<FrameEvent, Message, Message, FrameEvent, NotUsed> stack;
 
-  /** maxFrameBytes and assemblyTimeout bound the frames joined whole before pekko-http sees them (WholeFrames). */
-  WebSocketFrames(ActorSystem<?> system, int maxFrameBytes, java.time.Duration assemblyTimeout) {
+  /**
+   * maxFrameBytes and assemblyTimeout bound the frames joined whole before pekko-http sees them (WholeFrames);
+   * closeTimeout bounds the close handshake (pekko-http's frame handler; the socket's own bound is its Ending's).
+   */
+  WebSocketFrames(ActorSystem<?> system, int maxFrameBytes, java.time.Duration assemblyTimeout,
+                  java.time.Duration closeTimeout) {
     this.maxFrameBytes = maxFrameBytes;
     this.assemblyTimeout = assemblyTimeout;
     this.settings = (WebSocketSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())
         .getWebsocketSettings();
     this.log = Logging.getLogger(system.classicSystem(), WebSocketFrames.class);
+    this.stack = stack(FiniteDuration.create(closeTimeout.toMillis(), TimeUnit.MILLISECONDS));
   }
 
   /** The switching-protocols response that runs messages over the upgraded connection. */
   HttpResponse handle(WebSocketUpgrade upgrade, Flow<Message, Message, ?> messages, WebSocketBridge.Ending ending) {
-    FiniteDuration closeTimeout = FiniteDuration.create(ending.closeTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    org.apache.pekko.stream.scaladsl.Flow<org.apache.pekko.http.scaladsl.model.ws.Message,
-        org.apache.pekko.http.scaladsl.model.ws.Message, NotUsed> scalaMessages =
-        Flow.<org.apache.pekko.http.scaladsl.model.ws.Message>create()
-            .map(Message::adapt)
-            .via(messages)
-            .map(Message::asScala)
-            .asScala();
     Flow<FrameEvent, FrameEvent, NotUsed> frames = Flow.<FrameEvent>create()
         .via(ending.cut().flow())
-        .via(stack(closeTimeout).join(scalaMessages))
+        // MessageFrames speaks the javadsl's messages: no conversion stage on either side of the relay's flow.
+        .via(stack.join(messages.mapMaterializedValue(m -> NotUsed.getInstance()).asScala()))
         .map(frame -> withReason(frame, ending))
         .via(ending.cut().flow())
         .watchTermination((notUsed, done) -> {
@@ -87,8 +90,7 @@ final class WebSocketFrames {
    * handling, and {@link MessageFrames} for its message API.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private BidiFlow<FrameEvent, org.apache.pekko.http.scaladsl.model.ws.Message,
-      org.apache.pekko.http.scaladsl.model.ws.Message, FrameEvent, NotUsed> stack(FiniteDuration closeTimeout) {
+  private BidiFlow<FrameEvent, Message, Message, FrameEvent, NotUsed> stack(FiniteDuration closeTimeout) {
     WebSocket$ ws = WebSocket$.MODULE$;
     BidiFlow<FrameEventOrError, FrameEventOrError, FrameEvent, FrameEvent, NotUsed> whole =
         BidiFlow.fromFlows(org.apache.pekko.stream.scaladsl.Flow.fromGraph(new WholeFrames(maxFrameBytes, assemblyTimeout)),

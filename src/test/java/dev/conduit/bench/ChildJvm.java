@@ -97,6 +97,11 @@ final class ChildJvm implements AutoCloseable {
     return ProcessMetrics.liveHeapBytes(process.pid());
   }
 
+  /** The lines of {@code jcmd GC.class_histogram} (live objects by class, after a full GC). */
+  List<String> classHistogram() throws Exception {
+    return ProcessMetrics.classHistogram(process.pid());
+  }
+
   @Override
   public void close() throws Exception {
     process.destroy();

@@ -40,14 +40,23 @@ final class ProcessMetrics {
    * ZGC, and ZGC has none of G1's survivor and old columns).
    */
   static long liveHeapBytes(long pid) throws Exception {
-    List<String> out = run(List.of(tool("jcmd"), Long.toString(pid), "GC.class_histogram"));
-    for (String line : out) {
+    return liveHeapBytes(classHistogram(pid));
+  }
+
+  /** The lines of {@code jcmd GC.class_histogram} (a collection first; only what survives is counted). */
+  static List<String> classHistogram(long pid) throws Exception {
+    return run(List.of(tool("jcmd"), Long.toString(pid), "GC.class_histogram"));
+  }
+
+  /** The total of a class histogram's lines, in bytes. */
+  static long liveHeapBytes(List<String> histogram) {
+    for (String line : histogram) {
       String[] fields = line.trim().split("\\s+");
       if (fields.length == 3 && fields[0].equals("Total")) {
         return Long.parseLong(fields[2]);
       }
     }
-    throw new IllegalStateException("no Total line in the class histogram of " + pid);
+    throw new IllegalStateException("no Total line in the class histogram");
   }
 
   private static String tool(String name) {

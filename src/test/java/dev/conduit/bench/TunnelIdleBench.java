@@ -6,10 +6,13 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -83,6 +86,9 @@ final class TunnelIdleBench implements Benchmark {
       Footprint relayFull = Footprint.of(relay);
       closeAll(instances);
 
+      // By class, for finding what a connection holds (not part of the report's figures).
+      Files.write(runDir.resolve("heap-per-instance.txt"), relayFull.perConnection(relayEmpty));
+      Files.write(runDir.resolve("heap-per-plain-websocket.txt"), directFull.perConnection(directEmpty));
       double heapPerInstance = relayFull.heapKibPerConnection(relayEmpty);
       double heapPerSocket = directFull.heapKibPerConnection(directEmpty);
       report.absolute("heap per instance (live, after full GC)", "KiB", heapPerInstance, heapPerSocket,
@@ -112,9 +118,42 @@ final class TunnelIdleBench implements Benchmark {
   }
 
   /** Live heap and RSS of a server process. */
-  private record Footprint(long heapBytes, long rssBytes) {
+  private record Footprint(long heapBytes, long rssBytes, Map<String, long[]> histogram) {
     static Footprint of(ChildJvm jvm) throws Exception {
-      return new Footprint(jvm.liveHeapBytes(), jvm.rssBytes());
+      List<String> histogram = jvm.classHistogram();
+      return new Footprint(ProcessMetrics.liveHeapBytes(histogram), jvm.rssBytes(), byClass(histogram));
+    }
+
+    /** Class name to {instances, bytes}, from the histogram's "num: instances bytes class" lines. */
+    private static Map<String, long[]> byClass(List<String> histogram) {
+      Map<String, long[]> classes = new HashMap<>();
+      for (String line : histogram) {
+        String[] fields = line.trim().split("\\s+");
+        if (fields.length >= 4 && fields[0].endsWith(":")) {
+          classes.merge(fields[3], new long[] {Long.parseLong(fields[1]), Long.parseLong(fields[2])},
+              (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
+        }
+      }
+      return classes;
+    }
+
+    /**
+     * What one connection holds, by class (objects and bytes per connection, largest first): the full
+     * histogram minus the empty one, divided by the connections. Lines "bytes objects class".
+     */
+    List<String> perConnection(Footprint empty) {
+      List<Map.Entry<String, long[]>> grown = new ArrayList<>();
+      histogram.forEach((name, full) -> {
+        long[] before = empty.histogram.getOrDefault(name, new long[2]);
+        grown.add(Map.entry(name, new long[] {full[0] - before[0], full[1] - before[1]}));
+      });
+      grown.sort((a, b) -> Long.compare(b.getValue()[1], a.getValue()[1]));
+      List<String> lines = new ArrayList<>();
+      for (Map.Entry<String, long[]> entry : grown) {
+        lines.add(String.format(Locale.ROOT, "%8.1f B %6.2f objects  %s", entry.getValue()[1] / (double) INSTANCES,
+            entry.getValue()[0] / (double) INSTANCES, entry.getKey()));
+      }
+      return lines;
     }
 
     double heapKibPerConnection(Footprint empty) {

@@ -14,7 +14,14 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
+import com.typesafe.config.ConfigFactory;
+import java.util.Optional;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.http.impl.engine.ws.WebSocket;
+import org.apache.pekko.stream.OverflowStrategy;
+import org.apache.pekko.stream.javadsl.SinkQueueWithCancel;
+import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.FrameStart;
@@ -22,7 +29,7 @@ import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.http.scaladsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.scaladsl.model.ws.PeerClosedConnectionException;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.Materializer;
@@ -73,8 +80,7 @@ class MessageFramesTest {
   }
 
   /** A message as the relay saw it: strict or streamed, text or binary, and its whole content. */
-  private static CompletionStage<String> describe(Message scala) {
-    org.apache.pekko.http.javadsl.model.ws.Message m = (org.apache.pekko.http.javadsl.model.ws.Message) (Object) scala;
+  private static CompletionStage<String> describe(Message m) {
     if (m.isText()) {
       TextMessage t = m.asTextMessage();
       return t.isStrict() ? CompletableFuture.completedFuture("strict text " + t.getStrictText())
@@ -141,8 +147,8 @@ class MessageFramesTest {
   @Test
   void strictMessagesGoOutAsOneTextFrameEach() throws Exception {
     var result = run(List.of(), List.of(
-        TextMessage.create("{\"type\":\"pong\",\"x\":\"é\"}").asScala(),
-        BinaryMessage.create(utf8("{\"type\":\"message\",\"payload\":\"AA==\"}")).asScala()));
+        TextMessage.create("{\"type\":\"pong\",\"x\":\"é\"}"),
+        BinaryMessage.create(utf8("{\"type\":\"message\",\"payload\":\"AA==\"}"))));
     List<Object> written = await(result.first());
     assertEquals(3, written.size(), "two frames, then the end of the relay's side: " + written);
     for (int i = 0; i < 2; i++) {
@@ -157,8 +163,51 @@ class MessageFramesTest {
 
   @Test
   void aStreamedOutboundMessageFailsTheSocket() {
-    var result = run(List.of(), List.of(TextMessage.create(Source.single("x")).asScala()));
+    var result = run(List.of(), List.of(TextMessage.create(Source.single("x"))));
     ExecutionException failed = assertThrows(ExecutionException.class, () -> await(result.first()));
     assertInstanceOf(IllegalArgumentException.class, failed.getCause());
+  }
+
+  /**
+   * The frame side is ticked for its close handshake's deadline only once a close has started: an open socket
+   * costs no timer (at 10,000 idle sockets the ticks were most of the relay's idle CPU), and after the relay's
+   * side ended the ticks come, so a peer that never answers the close is still let go. Time is manual: an
+   * element offered after the clock moved arrives after any tick that moving it fired.
+   */
+  @Test
+  void ticksOnlyOnceACloseHasStarted() throws Exception {
+    ActorTestKit manual = ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
+    try {
+      ManualTime time = ManualTime.get(manual.system());
+      Materializer mat = Materializer.matFromSystem(manual.system());
+      Duration closeTimeout = Duration.ofSeconds(5);
+      CompletableFuture<Optional<Message>> relayEnds = new CompletableFuture<>();
+      Flow<Message, Message, NotUsed> relay = Flow.fromSinkAndSource(Sink.ignore(),
+          Source.<Message>maybe().mapMaterializedValue(end -> {
+            relayEnds.thenAccept(end::complete);
+            return NotUsed.getInstance();
+          }));
+      Pair<SourceQueueWithComplete<FrameHandler.Output>, SinkQueueWithCancel<Object>> ends =
+          Source.<FrameHandler.Output>queue(16, OverflowStrategy.backpressure())
+              .viaMat(BidiFlow.fromGraph(new MessageFrames(closeTimeout)).join(relay), Keep.left())
+              .toMat(Sink.queue(), Keep.both()).run(mat);
+      SourceQueueWithComplete<FrameHandler.Output> fromNet = ends.first();
+      SinkQueueWithCancel<Object> toNet = ends.second();
+      FrameHandler.DirectAnswer answer = new FrameHandler.DirectAnswer(FrameEvent$.MODULE$.fullFrame(
+          Protocol.Opcode$.MODULE$.forCode((byte) 10), Option.empty(), utf8("hi"), true, false, false, false));
+
+      await(fromNet.offer(answer));
+      assertSame(answer, await(toNet.pull()).orElseThrow(), "the stage runs");
+      time.timePasses(closeTimeout.multipliedBy(3));
+      await(fromNet.offer(answer));
+      assertSame(answer, await(toNet.pull()).orElseThrow(), "no tick while the socket is open");
+
+      relayEnds.complete(Optional.empty());
+      assertSame(FrameHandler.UserHandlerCompleted$.MODULE$, await(toNet.pull()).orElseThrow());
+      time.timePasses(closeTimeout);
+      assertSame(WebSocket.Tick$.MODULE$, await(toNet.pull()).orElseThrow(), "ticks once the relay's side ended");
+    } finally {
+      manual.shutdownTestKit();
+    }
   }
 }
