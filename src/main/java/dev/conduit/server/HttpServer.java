@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.http.impl.engine.server.HttpAttributes$;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.KillSwitches;
@@ -101,8 +102,8 @@ public final class HttpServer {
    * inbound bytes pass a {@link RawHeadCapture} on their way to pekko-http's parser, so every request
    * carries its head as sent ({@link RawRequestHead#ATTRIBUTE}); pekko-http rewrites Content-Type and
    * decodes header values before any route runs. What {@code connectionSource()} added is done here:
-   * the idle timeout ({@code pekko.http.server.idle-timeout}, a bidirectional idle timeout on the bytes)
-   * and graceful termination (the binding's terminate waits for in-flight requests, then closes every
+   * the idle timeout ({@code pekko.http.server.idle-timeout}: no bytes either way, {@link
+   * ConnectionIdleTimeout}; not for an upgraded WebSocket) and graceful termination (the binding's terminate waits for in-flight requests, then closes every
    * connection).
    */
   private static CompletionStage<ServerBinding> bindHttp1(ActorSystem<?> system, String host, int port,
@@ -134,6 +135,10 @@ public final class HttpServer {
           .thenApply(response -> stopping.get() ? response.addHeader(Connection.create("close")) : response)
           .whenComplete((response, failure) -> inFlight.decrementAndGet());
     };
+    // One blueprint for every connection, as pekko-http's own binding does (its header parser is primed
+    // once, not per connection); each connection's remote address rides on its attributes instead.
+    BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> httpLayer =
+        Http.get(system).serverLayer(settings, Optional.empty()).atop(PLAIN);
     Sink<Tcp.IncomingConnection, CompletionStage<Done>> accept = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
@@ -150,23 +155,29 @@ public final class HttpServer {
       String ip = ticket.address();
       try {
         RawHeadCapture heads = new RawHeadCapture(maxHeadBytes);
+        AtomicBoolean upgraded = new AtomicBoolean();
         Flow<HttpRequest, HttpResponse, NotUsed> handler = Flow.<HttpRequest>create()
             .via(new RequestHeadTimeout(headTimeout, () -> timeouts.occurrence("head " + ip).ifPresent(count ->
                 LOG.info("connection closed ip={} reason=request_header_timeout after={} count={}", ip, headTimeout,
                     count))))
             .mapAsync(parallelism, request -> serve.apply(heads.claim(request).addAttribute(ConnectionGate.TICKET,
-                ticket)));
+                ticket)).thenApply(response -> {
+                  if (response.status().equals(StatusCodes.SWITCHING_PROTOCOLS)) {
+                    upgraded.set(true); // a WebSocket from here on: see ConnectionIdleTimeout
+                  }
+                  return response;
+                }));
         // Plain flows on the inbound bytes rather than BidiFlows with an identity flow outbound: each identity
         // was one more stage every request and response passed through.
-        Flow<ByteString, ByteString, NotUsed> http1 = heads.tap().via(handler.join(
-            Http.get(system).serverLayer(settings, Optional.of(connection.remoteAddress())).atop(PLAIN)));
+        Flow<ByteString, ByteString, NotUsed> http1 = heads.tap().via(handler.join(httpLayer))
+            .addAttributes(HttpAttributes$.MODULE$.remoteAddress(connection.remoteAddress()));
         Flow<ByteString, ByteString, NotUsed> protocol = http2PriorKnowledge
             ? PrefaceSwitch.flow(http1, Http2Layer.flow(system, settings, connection.remoteAddress(),
                 request -> serve.apply(request.addAttribute(ConnectionGate.TICKET, ticket))))
             : http1;
         if (idleTimeout.isFinite()) {
-          protocol = protocol.join(BidiFlow.<ByteString, ByteString>bidirectionalIdleTimeout(
-              Duration.ofNanos(idleTimeout.toNanos())));
+          protocol = protocol.join(BidiFlow.fromGraph(new ConnectionIdleTimeout(
+              Duration.ofNanos(idleTimeout.toNanos()), upgraded::get, System::nanoTime)));
         }
         // Nearest the wire: a TLS ClientHello on this plaintext port is logged with its address and closed.
         int localPort = connection.localAddress().getPort();
