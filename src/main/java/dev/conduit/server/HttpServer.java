@@ -159,7 +159,7 @@ public final class HttpServer {
         Flow<HttpRequest, HttpResponse, NotUsed> handler = Flow.<HttpRequest>create()
             .via(new RequestHeadTimeout(headTimeout, () -> timeouts.occurrence("head " + ip).ifPresent(count ->
                 LOG.info("connection closed ip={} reason=request_header_timeout after={} count={}", ip, headTimeout,
-                    count))))
+                    count)), System::nanoTime))
             .mapAsync(parallelism, request -> serve.apply(heads.claim(request).addAttribute(ConnectionGate.TICKET,
                 ticket)).thenApply(response -> {
                   if (response.status().equals(StatusCodes.SWITCHING_PROTOCOLS)) {

@@ -1,6 +1,7 @@
 package dev.conduit.server;
 
 import java.time.Duration;
+import java.util.function.LongSupplier;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.FlowShape;
@@ -30,10 +31,13 @@ public final class RequestHeadTimeout extends GraphStage<FlowShape<HttpRequest, 
   private final FlowShape<HttpRequest, HttpRequest> shape = FlowShape.of(in, out);
   private final Duration timeout;
   private final Runnable onTimeout;
+  private final LongSupplier nanoClock;
 
-  public RequestHeadTimeout(Duration timeout, Runnable onTimeout) {
+  /** @param nanoClock {@link System#nanoTime} in production; the tests' manual clock beside ManualTime */
+  public RequestHeadTimeout(Duration timeout, Runnable onTimeout, LongSupplier nanoClock) {
     this.timeout = timeout;
     this.onTimeout = onTimeout;
+    this.nanoClock = nanoClock;
   }
 
   @Override
@@ -62,7 +66,7 @@ public final class RequestHeadTimeout extends GraphStage<FlowShape<HttpRequest, 
         setHandler(out, new AbstractOutHandler() {
           @Override
           public void onPull() {
-            waitingSince = System.nanoTime();
+            waitingSince = nanoClock.getAsLong();
             if (!timerSet) {
               arm(timeout.toNanos());
             }
@@ -82,7 +86,7 @@ public final class RequestHeadTimeout extends GraphStage<FlowShape<HttpRequest, 
         if (waitingSince == WAITING_NONE) {
           return; // a request is being handled: the next pull re-arms
         }
-        long left = timeout.toNanos() - (System.nanoTime() - waitingSince);
+        long left = timeout.toNanos() - (nanoClock.getAsLong() - waitingSince);
         if (left > 0) {
           arm(left); // this wait began after the timer was set
           return;

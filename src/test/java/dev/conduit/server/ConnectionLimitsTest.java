@@ -236,32 +236,6 @@ class ConnectionLimitsTest {
     }
   }
 
-  @Test
-  void aBusyKeptAliveConnectionOutlivesTheHeaderTimeoutAndIsClosedOnceIdle() throws Exception {
-    // Requests a tenth of it apart: a margin of 0.9 s for a loaded machine's scheduling before a wait is too long.
-    Duration headerTimeout = Duration.ofSeconds(1);
-    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.H2);
-         TestServer server = TestServer.start(db, ConfigFactory.parseMap(Map.of(
-             "conduit.hub.grpc-port", ChildServer.freePort(),
-             "conduit.http.request-header-timeout", headerTimeout.toMillis() + "ms",
-             "conduit.http.idle-timeout", "10m")));
-         RawHttp connection = RawHttp.connect("127.0.0.1", server.port(), HANG_GUARD)) {
-      // The stage keeps one timer per connection across requests (it is not re-armed per request): a timer
-      // set for an earlier wait must neither close the connection while requests keep coming within the
-      // timeout of each other, nor be lost, so that the connection still closes once it goes quiet.
-      long busyUntil = System.nanoTime() + headerTimeout.multipliedBy(4).toNanos();
-      int answered = 0;
-      while (System.nanoTime() < busyUntil) {
-        connection.write("GET /healthz HTTP/1.1\r\nHost: conduit\r\n\r\n");
-        assertEquals(200, connection.readResponse().status());
-        answered++;
-        Thread.sleep(headerTimeout.dividedBy(10).toMillis());
-      }
-      assertTrue(answered >= 4, "requests kept coming for four header timeouts: " + answered);
-      assertTrue(connection.closedWithoutReply(), "closed once quiet for the header timeout");
-    }
-  }
-
   /** Sends head, then one more byte every 50 ms (which keeps any idle timer alive) until the server closes. */
   private static boolean trickledUntilClosed(RawHttp connection, String head) throws Exception {
     connection.write(head);
