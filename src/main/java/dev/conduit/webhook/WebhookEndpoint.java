@@ -14,10 +14,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -110,6 +112,10 @@ public final class WebhookEndpoint {
   /** The write in flight committed (failure null) or failed. */
   private record Written(Throwable failure) implements Command {}
 
+  /** A status write handed to {@link WebhookWriter#writeLater} committed (failure null) or failed. */
+  private record WrittenLater(List<String> webhookIds, CompletableFuture<Void> write, Throwable failure)
+      implements Command {}
+
   /** dispatch: which dispatchHead asked for it (a slow read from an abandoned dispatch is ignored). */
   private record PayloadLoaded(long dispatch, String webhookId, Optional<WebhookEvent.Received> payload,
                                Throwable failure) implements Command {}
@@ -156,6 +162,11 @@ public final class WebhookEndpoint {
    * endpoint becomes one write instead of one round trip per webhook.
    */
   private final List<Ingest> pendingIngests = new ArrayList<>();
+  /**
+   * Rows with a status write not yet committed (webhook id -> its latest such write): a later write of the
+   * same row is sent only once that one committed, so the row ends in the state the entity last gave it.
+   */
+  private final Map<String, CompletableFuture<Void>> writingLater = new HashMap<>();
   private boolean flushScheduled;
   /** The behaviour between writes (built once: it is returned after every write). */
   private Behavior<Command> running;
@@ -268,6 +279,7 @@ public final class WebhookEndpoint {
           get.replyTo().tell(state);
           return Behaviors.same();
         })
+        .onMessage(WrittenLater.class, this::writtenLater)
         .onMessage(Passivate.class, passivate -> Behaviors.stopped())
         .build();
   }
@@ -319,8 +331,56 @@ public final class WebhookEndpoint {
       writes.add(write(before, next, event));
     }
     long started = System.nanoTime();
-    context.pipeToSelf(writer.write(writes), (done, failure) -> new Written(failure));
+    context.pipeToSelf(afterWritesOfSameRows(writes, () -> writer.write(writes)),
+        (done, failure) -> new Written(failure));
     return writing(next, then, started);
+  }
+
+  /**
+   * Applies a status change nothing has to wait for (a hub took the webhook, or delivered it) at once and
+   * writes its row with a later commit ({@link WebhookWriter#writeLater}): the entity goes on (the next
+   * ingest, the next offer) meanwhile. Safe because losing such a write (crash, failed commit) only means
+   * the webhook is offered again, which hubs de-duplicate; a failed one restarts the entity from the table.
+   */
+  private void persistLater(WebhookEvent event) {
+    EndpointState next = EndpointState.apply(state, event);
+    List<WebhookTable.Write> writes = List.of(write(state, next, event));
+    state = next;
+    metrics.queueDepth(endpointId, state.queue().size());
+    CompletableFuture<Void> write = afterWritesOfSameRows(writes, () -> writer.writeLater(writes))
+        .toCompletableFuture();
+    List<String> ids = writes.stream().map(WebhookEndpoint::rowId).toList();
+    ids.forEach(id -> writingLater.put(id, write));
+    context.pipeToSelf(write, (done, failure) -> new WrittenLater(ids, write, failure));
+  }
+
+  /** Sends writes once every uncommitted status write of the same rows committed (or failed). */
+  private CompletionStage<Void> afterWritesOfSameRows(List<WebhookTable.Write> writes,
+                                                      Supplier<CompletionStage<Void>> send) {
+    if (writingLater.isEmpty()) {
+      return send.get();
+    }
+    CompletableFuture<?>[] earlier = writes.stream().map(WebhookEndpoint::rowId).map(writingLater::get)
+        .filter(java.util.Objects::nonNull).distinct().toArray(CompletableFuture[]::new);
+    if (earlier.length == 0) {
+      return send.get();
+    }
+    return CompletableFuture.allOf(earlier).handle((done, failure) -> null).thenCompose(ignored -> send.get());
+  }
+
+  private static String rowId(WebhookTable.Write write) {
+    return write instanceof WebhookTable.Insert insert ? insert.webhook().webhookId()
+        : ((WebhookTable.Update) write).state().id();
+  }
+
+  private Behavior<Command> writtenLater(WrittenLater written) {
+    if (written.failure() != null) {
+      context.getLog().warn("endpoint {}: status write failed, restarting from the table: {}", endpointId,
+          written.failure().toString());
+      throw new DatabaseFailure("cannot write webhooks of endpoint " + endpointId, written.failure());
+    }
+    written.webhookIds().forEach(id -> writingLater.remove(id, written.write()));
+    return Behaviors.same();
   }
 
   /** The row change an event makes: an insert for a new webhook, else the webhook's state afterwards. */
@@ -404,14 +464,19 @@ public final class WebhookEndpoint {
     Webhook w = queued.get();
     Instant now = clock.instant();
     WebhookEvent event = EndpointState.verdict(w, ack, settings::backoff, now);
+    if (event instanceof WebhookEvent.Delivered) {
+      // Nothing waits for this row: the next webhook goes out (and ingests go on) while it is written.
+      persistLater(event);
+      releaseGone(List.of(event));
+      metrics.delivered(Duration.between(w.queuedAt(), now));
+      context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
+          w.attempts(), ack.statusCode());
+      dispatchHead();
+      return Behaviors.same();
+    }
     return persist(List.of(event), s -> {
       releaseGone(List.of(event));
-      if (event instanceof WebhookEvent.Delivered) {
-        metrics.delivered(Duration.between(w.queuedAt(), now));
-        context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
-            w.attempts(), ack.statusCode());
-        dispatchHead();
-      } else if (event instanceof WebhookEvent.Failed) {
+      if (event instanceof WebhookEvent.Failed) {
         metrics.failed(1);
         context.getLog().info("webhook failed id={} endpoint={} attempts={} status={} error={}", w.id(), endpointId,
             w.attempts(), ack.statusCode(), ack.error());
@@ -444,9 +509,11 @@ public final class WebhookEndpoint {
         return Behaviors.same(); // the answer to a repeated offer of what the connection already holds
       }
       inFlight = inFlight.acceptedAt(clock.instant());
-      return persist(List.of(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant())),
-          s -> context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(),
-              endpointId, result.attempt()));
+      // The hub's ACK, the next ingest and this row's write need not wait for one another.
+      persistLater(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant()));
+      context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(), endpointId,
+          result.attempt());
+      return Behaviors.same();
     }
     inFlight = null;
     offerBlockedUntil = clock.instant().plus(settings.offerRetryInterval());
