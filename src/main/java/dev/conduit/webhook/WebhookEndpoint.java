@@ -35,15 +35,18 @@ import org.apache.pekko.actor.typed.javadsl.StashBuffer;
  * {@link EndpointEntities}. The queue lives in memory ({@link EndpointState}, changed only by its pure
  * transitions on {@link WebhookEvent}s); its durable form is the endpoint's rows of the {@code webhooks}
  * table ({@link WebhookTable}), which every change is written to through the group-commit
- * {@link WebhookWriter} before it counts: a sender gets its 2xx, and the next webhook is offered, only once
- * the write committed. On start the entity reads its queued rows back (one indexed query). While a write
- * is in flight, other messages wait (stashed), as with an event-sourced entity: so an endpoint has one
- * write in flight, and the ingests that arrived meanwhile go out together in the next.
+ * {@link WebhookWriter}. Most changes count only once committed: a sender gets its 2xx, and a failed or
+ * retried webhook's successor is offered, only then; while such a write is in flight, other messages wait
+ * (stashed), as with an event-sourced entity, and the ingests that arrived meanwhile go out together in
+ * the next. Two status changes nothing has to wait for (a hub took the webhook; it was delivered) apply at
+ * once and are written with a later commit ({@link #persistLater}): losing one in a crash only means the
+ * webhook is offered again. On start the entity reads its queued rows back (one indexed query).
  *
  * <p>Order: only the head of the queue is ever in flight; webhook n+1 is offered only once webhook n's
- * outcome (delivered, failed, dead-lettered) is stored. Which webhook is in flight is transient: after a
- * restart nothing is, and the head is offered again (hubs de-duplicate by id). A failed write restarts the
- * entity (with backoff) so that its memory is again exactly what the table holds.
+ * outcome is known (failed and dead-lettered ones stored; a delivered one maybe not yet, so after a crash
+ * it can be offered again, before n+1). Which webhook is in flight is transient: after a restart nothing
+ * is, and the head is offered again (hubs de-duplicate by id). A failed write restarts the entity (with
+ * backoff) so that its memory is again what the table holds.
  */
 public final class WebhookEndpoint {
 

@@ -50,11 +50,17 @@ public final class WebhookWriter {
   private boolean laterInFlight;
   /** A flush of the waiting status writes is scheduled. */
   private boolean flushScheduled;
+  /** Counts slots (WebhookTable.write) not used by a running transaction: one per write-parallelism. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Integer> freeSlots =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   public WebhookWriter(ActorSystem<?> system, WebhookTable table, WebhookSettings settings, WebhookMetrics metrics) {
     this.system = system;
     this.statusWriteDelay = settings.statusWriteDelay();
     this.batchMax = settings.writeBatchMax();
+    for (int slot = 0; slot < settings.writeParallelism(); slot++) {
+      freeSlots.add(slot);
+    }
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     this.queue = Source.<Job>queue(settings.writeQueueSize())
         .batchWeighted(settings.writeBatchMax(), job -> (long) job.writes().size(), job -> {
@@ -148,9 +154,11 @@ public final class WebhookWriter {
     List<Job> jobs = new ArrayList<>(batch);
     jobs.addAll(carried);
     long started = System.nanoTime();
+    // mapAsyncUnordered runs at most write-parallelism of these at once, so a slot is always free.
+    Integer slot = freeSlots.poll();
     try {
       if (!all.isEmpty()) {
-        table.write(all);
+        table.write(all, slot);
         metrics.committed(all.size(), started);
       }
       jobs.forEach(job -> job.done().complete(null));
@@ -161,6 +169,7 @@ public final class WebhookWriter {
       IllegalStateException failure = new IllegalStateException("cannot write webhooks: " + e.getMessage(), e);
       jobs.forEach(job -> job.done().completeExceptionally(failure));
     } finally {
+      freeSlots.add(slot);
       if (!carried.isEmpty()) {
         laterDone();
       }
