@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.stream.BoundedSourceQueue;
@@ -46,8 +48,8 @@ public final class WebhookWriter {
   private final Object lock = new Object();
   /** Status writes waiting for a transaction to carry them, in the order handed in. */
   private final List<Job> later = new ArrayList<>();
-  /** A transaction carrying status writes is running: the next ones wait for it (their order). */
-  private boolean laterInFlight;
+  /** The status writes the running transaction carries (empty: none runs, the next ones may go). */
+  private List<Job> carrying = List.of();
   /** A flush of the waiting status writes is scheduled. */
   private boolean flushScheduled;
   /** Counts slots (WebhookTable.write) not used by a running transaction: one per write-parallelism. */
@@ -75,6 +77,9 @@ public final class WebhookWriter {
             () -> commit(table, jobs, metrics), blocking))
         .to(Sink.ignore())
         .run(system);
+    // A clean shutdown writes what is still waiting, so a restart does not offer delivered webhooks again.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "webhook-status-writes",
+        () -> drainLater().thenApply(done -> Done.getInstance()));
   }
 
   /** Completes once writes are committed; fails when their transaction failed (or the queue is full). */
@@ -101,6 +106,20 @@ public final class WebhookWriter {
     return done;
   }
 
+  /** Completes once every status write handed in so far committed or failed; sends them now. */
+  CompletionStage<Void> drainLater() {
+    List<CompletableFuture<Void>> waiting = new ArrayList<>();
+    synchronized (lock) {
+      later.forEach(job -> waiting.add(job.done()));
+      carrying.forEach(job -> waiting.add(job.done()));
+    }
+    if (waiting.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    queue.offer(new Job(List.of(), new CompletableFuture<>()));
+    return CompletableFuture.allOf(waiting.toArray(CompletableFuture[]::new)).handle((done, failure) -> null);
+  }
+
   /** Under lock: make sure waiting status writes go out within the delay even if no other write comes. */
   private void scheduleFlush() {
     if (flushScheduled || later.isEmpty()) {
@@ -123,7 +142,7 @@ public final class WebhookWriter {
   /** The waiting status writes for the transaction about to run, unless another one carries some now. */
   private List<Job> takeLater(int room) {
     synchronized (lock) {
-      if (laterInFlight || later.isEmpty()) {
+      if (!carrying.isEmpty() || later.isEmpty()) {
         return List.of();
       }
       List<Job> taken = new ArrayList<>();
@@ -133,14 +152,14 @@ public final class WebhookWriter {
         rows += job.writes().size();
         taken.add(job);
       }
-      laterInFlight = true;
+      carrying = taken;
       return taken;
     }
   }
 
   private void laterDone() {
     synchronized (lock) {
-      laterInFlight = false;
+      carrying = List.of();
       scheduleFlush();
     }
   }
