@@ -166,8 +166,9 @@ public final class WebhookEndpoint {
    */
   private final List<Ingest> pendingIngests = new ArrayList<>();
   /**
-   * Rows with a status write not yet committed (webhook id -> its latest such write): a later write of the
-   * same row is sent only once that one committed, so the row ends in the state the entity last gave it.
+   * Rows with a status write not yet committed (webhook id -> its latest such write): an awaited write of
+   * the same row is sent only once that one committed, so the row ends in the state the entity last gave
+   * it (status writes among themselves are committed in order by the writer).
    */
   private final Map<String, CompletableFuture<Void>> writingLater = new HashMap<>();
   private boolean flushScheduled;
@@ -350,14 +351,14 @@ public final class WebhookEndpoint {
     List<WebhookTable.Write> writes = List.of(write(state, next, event));
     state = next;
     metrics.queueDepth(endpointId, state.queue().size());
-    CompletableFuture<Void> write = afterWritesOfSameRows(writes, () -> writer.writeLater(writes))
-        .toCompletableFuture();
+    // Not chained after an earlier status write of the same row: the writer commits these in order.
+    CompletableFuture<Void> write = writer.writeLater(writes).toCompletableFuture();
     List<String> ids = writes.stream().map(WebhookEndpoint::rowId).toList();
     ids.forEach(id -> writingLater.put(id, write));
     context.pipeToSelf(write, (done, failure) -> new WrittenLater(ids, write, failure));
   }
 
-  /** Sends writes once every uncommitted status write of the same rows committed (or failed). */
+  /** Sends awaited writes once every uncommitted status write of the same rows committed (or failed). */
   private CompletionStage<Void> afterWritesOfSameRows(List<WebhookTable.Write> writes,
                                                       Supplier<CompletionStage<Void>> send) {
     if (writingLater.isEmpty()) {

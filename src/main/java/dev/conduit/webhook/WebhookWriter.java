@@ -52,6 +52,8 @@ public final class WebhookWriter {
   private List<Job> carrying = List.of();
   /** A flush of the waiting status writes is scheduled. */
   private boolean flushScheduled;
+  /** Shutting down: waiting status writes go out at once, not after the delay. */
+  private boolean draining;
   /** Counts slots (WebhookTable.write) not used by a running transaction: one per write-parallelism. */
   private final java.util.concurrent.ConcurrentLinkedQueue<Integer> freeSlots =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -110,6 +112,7 @@ public final class WebhookWriter {
   CompletionStage<Void> drainLater() {
     List<CompletableFuture<Void>> waiting = new ArrayList<>();
     synchronized (lock) {
+      draining = true;
       later.forEach(job -> waiting.add(job.done()));
       carrying.forEach(job -> waiting.add(job.done()));
     }
@@ -158,9 +161,16 @@ public final class WebhookWriter {
   }
 
   private void laterDone() {
+    boolean now;
     synchronized (lock) {
       carrying = List.of();
-      scheduleFlush();
+      now = draining && !later.isEmpty();
+      if (!now) {
+        scheduleFlush();
+      }
+    }
+    if (now) {
+      queue.offer(new Job(List.of(), new CompletableFuture<>()));
     }
   }
 

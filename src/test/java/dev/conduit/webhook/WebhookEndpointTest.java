@@ -298,6 +298,39 @@ class WebhookEndpointTest {
     expectOffer(id, 2);
   }
 
+  /**
+   * Taken-by-a-hub and delivered are not waited for: with a status-write-delay nothing reaches here, the
+   * next webhook is offered while the delivered one's row still says received, and the waiting writes are
+   * committed together when the writer drains (as a clean shutdown does).
+   */
+  @Test
+  void deliveredIsNotWaitedFor_theNextIsOfferedBeforeItsRowIsWritten() throws Exception {
+    WebhookSettings s = settings();
+    WebhookSettings neverAlone = new WebhookSettings(s.maxBodyBytes(), s.rejectUnverified(), s.signatureTolerance(),
+        s.retryMinBackoff(), s.retryMaxBackoff(), s.deadLetterAfter(), s.sweepInterval(), s.offerRetryInterval(),
+        s.ackTimeout(), s.ingestTimeout(), s.askTimeout(), s.adminToken(), s.heldPayloadBytes(), s.bodyTimeout(),
+        s.writeBatchMax(), s.writeParallelism(), s.writeQueueSize(), Duration.ofHours(1));
+    WebhookWriter lazyWriter = new WebhookWriter(kit.system(), table, neverAlone, new WebhookMetrics(0));
+    TestProbe<Object> watcher = kit.createTestProbe();
+    entity.tell(WebhookEndpoint.Passivate.INSTANCE);
+    watcher.expectTerminated(entity, TIMEOUT);
+    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition), hubs.ref()::tell,
+        () -> { }, table, lazyWriter, clock, new WebhookMetrics(0)));
+    String first = ingest("one");
+    String second = ingest("two");
+    expectOffer(first, 1);
+    EndpointState taken = run(new OfferResult(first, 1, Outcome.ACCEPTED));
+    assertEquals(DeliveryStatus.DISPATCHED, taken.queued(first).orElseThrow().status());
+    EndpointState delivered = run(new Ack(first, true, 200, "", false));
+    assertEquals(List.of(second), ids(delivered));
+    expectOffer(second, 1);
+    assertEquals("received", row(first).status(), "neither status write committed yet");
+    lazyWriter.drainLater().toCompletableFuture().get();
+    assertEquals("delivered", row(first).status());
+    assertEquals(1, row(first).attempts());
+    assertEquals(200, row(first).lastStatusCode());
+  }
+
   @Test
   void aRepeatedAcceptIsNotWrittenAgain() throws Exception {
     String id = ingest("x");
