@@ -14,10 +14,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -33,15 +35,18 @@ import org.apache.pekko.actor.typed.javadsl.StashBuffer;
  * {@link EndpointEntities}. The queue lives in memory ({@link EndpointState}, changed only by its pure
  * transitions on {@link WebhookEvent}s); its durable form is the endpoint's rows of the {@code webhooks}
  * table ({@link WebhookTable}), which every change is written to through the group-commit
- * {@link WebhookWriter} before it counts: a sender gets its 2xx, and the next webhook is offered, only once
- * the write committed. On start the entity reads its queued rows back (one indexed query). While a write
- * is in flight, other messages wait (stashed), as with an event-sourced entity: so an endpoint has one
- * write in flight, and the ingests that arrived meanwhile go out together in the next.
+ * {@link WebhookWriter}. Most changes count only once committed: a sender gets its 2xx, and a failed or
+ * retried webhook's successor is offered, only then; while such a write is in flight, other messages wait
+ * (stashed), as with an event-sourced entity, and the ingests that arrived meanwhile go out together in
+ * the next. Two status changes nothing has to wait for (a hub took the webhook; it was delivered) apply at
+ * once and are written with a later commit ({@link #persistLater}): losing one in a crash only means the
+ * webhook is offered again. On start the entity reads its queued rows back (one indexed query).
  *
  * <p>Order: only the head of the queue is ever in flight; webhook n+1 is offered only once webhook n's
- * outcome (delivered, failed, dead-lettered) is stored. Which webhook is in flight is transient: after a
- * restart nothing is, and the head is offered again (hubs de-duplicate by id). A failed write restarts the
- * entity (with backoff) so that its memory is again exactly what the table holds.
+ * outcome is known (failed and dead-lettered ones stored; a delivered one maybe not yet, so after a crash
+ * it can be offered again, before n+1). Which webhook is in flight is transient: after a restart nothing
+ * is, and the head is offered again (hubs de-duplicate by id). A failed write restarts the entity (with
+ * backoff) so that its memory is again what the table holds.
  */
 public final class WebhookEndpoint {
 
@@ -110,6 +115,10 @@ public final class WebhookEndpoint {
   /** The write in flight committed (failure null) or failed. */
   private record Written(Throwable failure) implements Command {}
 
+  /** A status write handed to {@link WebhookWriter#writeLater} committed (failure null) or failed. */
+  private record WrittenLater(List<String> webhookIds, CompletableFuture<Void> write, Throwable failure)
+      implements Command {}
+
   /** dispatch: which dispatchHead asked for it (a slow read from an abandoned dispatch is ignored). */
   private record PayloadLoaded(long dispatch, String webhookId, Optional<WebhookEvent.Received> payload,
                                Throwable failure) implements Command {}
@@ -156,6 +165,12 @@ public final class WebhookEndpoint {
    * endpoint becomes one write instead of one round trip per webhook.
    */
   private final List<Ingest> pendingIngests = new ArrayList<>();
+  /**
+   * Rows with a status write not yet committed (webhook id -> its latest such write): an awaited write of
+   * the same row is sent only once that one committed, so the row ends in the state the entity last gave
+   * it (status writes among themselves are committed in order by the writer).
+   */
+  private final Map<String, CompletableFuture<Void>> writingLater = new HashMap<>();
   private boolean flushScheduled;
   /** The behaviour between writes (built once: it is returned after every write). */
   private Behavior<Command> running;
@@ -268,6 +283,7 @@ public final class WebhookEndpoint {
           get.replyTo().tell(state);
           return Behaviors.same();
         })
+        .onMessage(WrittenLater.class, this::writtenLater)
         .onMessage(Passivate.class, passivate -> Behaviors.stopped())
         .build();
   }
@@ -319,8 +335,56 @@ public final class WebhookEndpoint {
       writes.add(write(before, next, event));
     }
     long started = System.nanoTime();
-    context.pipeToSelf(writer.write(writes), (done, failure) -> new Written(failure));
+    context.pipeToSelf(afterWritesOfSameRows(writes, () -> writer.write(writes)),
+        (done, failure) -> new Written(failure));
     return writing(next, then, started);
+  }
+
+  /**
+   * Applies a status change nothing has to wait for (a hub took the webhook, or delivered it) at once and
+   * writes its row with a later commit ({@link WebhookWriter#writeLater}): the entity goes on (the next
+   * ingest, the next offer) meanwhile. Safe because losing such a write (crash, failed commit) only means
+   * the webhook is offered again, which hubs de-duplicate; a failed one restarts the entity from the table.
+   */
+  private void persistLater(WebhookEvent event) {
+    EndpointState next = EndpointState.apply(state, event);
+    List<WebhookTable.Write> writes = List.of(write(state, next, event));
+    state = next;
+    metrics.queueDepth(endpointId, state.queue().size());
+    // Not chained after an earlier status write of the same row: the writer commits these in order.
+    CompletableFuture<Void> write = writer.writeLater(writes).toCompletableFuture();
+    List<String> ids = writes.stream().map(WebhookEndpoint::rowId).toList();
+    ids.forEach(id -> writingLater.put(id, write));
+    context.pipeToSelf(write, (done, failure) -> new WrittenLater(ids, write, failure));
+  }
+
+  /** Sends awaited writes once every uncommitted status write of the same rows committed (or failed). */
+  private CompletionStage<Void> afterWritesOfSameRows(List<WebhookTable.Write> writes,
+                                                      Supplier<CompletionStage<Void>> send) {
+    if (writingLater.isEmpty()) {
+      return send.get();
+    }
+    CompletableFuture<?>[] earlier = writes.stream().map(WebhookEndpoint::rowId).map(writingLater::get)
+        .filter(java.util.Objects::nonNull).distinct().toArray(CompletableFuture[]::new);
+    if (earlier.length == 0) {
+      return send.get();
+    }
+    return CompletableFuture.allOf(earlier).handle((done, failure) -> null).thenCompose(ignored -> send.get());
+  }
+
+  private static String rowId(WebhookTable.Write write) {
+    return write instanceof WebhookTable.Insert insert ? insert.webhook().webhookId()
+        : ((WebhookTable.Update) write).state().id();
+  }
+
+  private Behavior<Command> writtenLater(WrittenLater written) {
+    if (written.failure() != null) {
+      context.getLog().warn("endpoint {}: status write failed, restarting from the table: {}", endpointId,
+          written.failure().toString());
+      throw new DatabaseFailure("cannot write webhooks of endpoint " + endpointId, written.failure());
+    }
+    written.webhookIds().forEach(id -> writingLater.remove(id, written.write()));
+    return Behaviors.same();
   }
 
   /** The row change an event makes: an insert for a new webhook, else the webhook's state afterwards. */
@@ -404,14 +468,19 @@ public final class WebhookEndpoint {
     Webhook w = queued.get();
     Instant now = clock.instant();
     WebhookEvent event = EndpointState.verdict(w, ack, settings::backoff, now);
+    if (event instanceof WebhookEvent.Delivered) {
+      // Nothing waits for this row: the next webhook goes out (and ingests go on) while it is written.
+      persistLater(event);
+      releaseGone(List.of(event));
+      metrics.delivered(Duration.between(w.queuedAt(), now));
+      context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
+          w.attempts(), ack.statusCode());
+      dispatchHead();
+      return Behaviors.same();
+    }
     return persist(List.of(event), s -> {
       releaseGone(List.of(event));
-      if (event instanceof WebhookEvent.Delivered) {
-        metrics.delivered(Duration.between(w.queuedAt(), now));
-        context.getLog().info("webhook delivered id={} endpoint={} attempts={} status={}", w.id(), endpointId,
-            w.attempts(), ack.statusCode());
-        dispatchHead();
-      } else if (event instanceof WebhookEvent.Failed) {
+      if (event instanceof WebhookEvent.Failed) {
         metrics.failed(1);
         context.getLog().info("webhook failed id={} endpoint={} attempts={} status={} error={}", w.id(), endpointId,
             w.attempts(), ack.statusCode(), ack.error());
@@ -444,9 +513,11 @@ public final class WebhookEndpoint {
         return Behaviors.same(); // the answer to a repeated offer of what the connection already holds
       }
       inFlight = inFlight.acceptedAt(clock.instant());
-      return persist(List.of(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant())),
-          s -> context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(),
-              endpointId, result.attempt()));
+      // The hub's ACK, the next ingest and this row's write need not wait for one another.
+      persistLater(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant()));
+      context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(), endpointId,
+          result.attempt());
+      return Behaviors.same();
     }
     inFlight = null;
     offerBlockedUntil = clock.instant().plus(settings.offerRetryInterval());

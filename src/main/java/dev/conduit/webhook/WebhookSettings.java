@@ -22,7 +22,8 @@ public record WebhookSettings(
     Duration bodyTimeout,
     int writeBatchMax,
     int writeParallelism,
-    int writeQueueSize) {
+    int writeQueueSize,
+    Duration statusWriteDelay) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -43,7 +44,8 @@ public record WebhookSettings(
         c.getDuration("body-timeout"),
         c.getInt("write-batch-max"),
         c.getInt("write-parallelism"),
-        c.getInt("write-queue-size"));
+        c.getInt("write-queue-size"),
+        c.getDuration("status-write-delay"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */

@@ -93,25 +93,69 @@ public final class WebhookTable {
         s.execute("CREATE INDEX IF NOT EXISTS webhooks_endpoint_status_seq ON webhooks (endpoint_id, status, seq)");
         s.execute("CREATE INDEX IF NOT EXISTS webhooks_endpoint_seq ON webhooks (endpoint_id, seq)");
         s.execute("CREATE INDEX IF NOT EXISTS webhooks_status_seq ON webhooks (status, seq)");
+        s.execute("CREATE TABLE IF NOT EXISTS webhook_counts (status VARCHAR(32) NOT NULL, slot INT NOT NULL, "
+            + "n BIGINT NOT NULL, PRIMARY KEY (status, slot))");
       }
+      seedCounts(c);
       return null;
     });
+  }
+
+  /**
+   * Fills webhook_counts from the rows, once: when it is empty (new, or the table predates it). Counting
+   * every row is what the counts exist to avoid, so it happens only then (cheap when there are no rows).
+   */
+  private static void seedCounts(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM webhook_counts")) {
+      rs.next();
+      if (rs.getLong(1) > 0) {
+        return;
+      }
+    }
+    c.setAutoCommit(false);
+    try (Statement s = c.createStatement();
+         PreparedStatement insert = c.prepareStatement("INSERT INTO webhook_counts (status, slot, n) VALUES (?, 0, ?)")) {
+      Map<String, Long> counts = new TreeMap<>();
+      try (ResultSet rs = s.executeQuery("SELECT status, COUNT(*) FROM webhooks GROUP BY status")) {
+        while (rs.next()) {
+          counts.put(rs.getString(1), rs.getLong(2));
+        }
+      }
+      for (DeliveryStatus status : DeliveryStatus.values()) {
+        counts.putIfAbsent(status.wireName(), 0L);
+      }
+      for (Map.Entry<String, Long> count : counts.entrySet()) {
+        insert.setString(1, count.getKey());
+        insert.setLong(2, count.getValue());
+        insert.addBatch();
+      }
+      insert.executeBatch();
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      rollbackQuietly(c, e);
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
+    }
   }
 
   // ---------------------------------------------------------------- writes
 
   /**
    * Applies the writes in one transaction: every insert first (a row is always inserted before, or in an
-   * earlier call than, any update of it), then the updates in the order given. Blocking.
+   * earlier call than, any update of it), then the updates in the order given, and the per-status counts
+   * they change. slot: which counts rows this transaction adds to (webhook_counts keeps one per status and
+   * slot, summed when read), so that transactions running at the same time, each with its own slot, do
+   * not wait for one another's counts row; 0 to {@code write-parallelism - 1}. Blocking.
    */
-  public void write(List<Write> writes) throws SQLException {
+  public void write(List<Write> writes, int slot) throws SQLException {
     if (writes.isEmpty()) {
       return;
     }
     try (Connection c = database.connection()) {
       c.setAutoCommit(false);
       try {
-        write(c, writes);
+        write(c, writes, slot);
         c.commit();
       } catch (SQLException | RuntimeException e) {
         rollbackQuietly(c, e);
@@ -126,8 +170,13 @@ public final class WebhookTable {
     }
   }
 
-  /** The same, on a connection the caller commits. */
+  /** The same, on a connection the caller commits, counted in slot 0. */
   static void write(Connection c, List<Write> writes) throws SQLException {
+    write(c, writes, 0);
+  }
+
+  private static void write(Connection c, List<Write> writes, int slot) throws SQLException {
+    Map<String, Long> deltas = countDeltas(c, writes);
     boolean anyInsert = false;
     boolean anyUpdate = false;
     try (PreparedStatement insert = c.prepareStatement(INSERT)) {
@@ -153,6 +202,100 @@ public final class WebhookTable {
       if (anyUpdate) {
         update.executeBatch();
       }
+    }
+    addCounts(c, deltas, slot);
+  }
+
+  /** Rows whose status is read in one query (a bound on the IN list). */
+  private static final int STATUS_READ_CHUNK = 500;
+
+  /**
+   * How the writes change the number of rows per status: each insert adds a received one; each update
+   * moves its row from the status it has (read here, in the same transaction, by id) to its new one.
+   */
+  private static Map<String, Long> countDeltas(Connection c, List<Write> writes) throws SQLException {
+    Map<String, String> status = new java.util.HashMap<>();
+    List<String> updated = new ArrayList<>();
+    java.util.Set<String> inserted = new java.util.HashSet<>();
+    for (Write write : writes) {
+      if (write instanceof Insert i) {
+        inserted.add(i.webhook().webhookId());
+      } else if (write instanceof Update u && !inserted.contains(u.state().id())) {
+        updated.add(u.state().id());
+      }
+    }
+    List<String> ids = updated.stream().distinct().toList();
+    for (int from = 0; from < ids.size(); from += STATUS_READ_CHUNK) {
+      List<String> chunk = ids.subList(from, Math.min(ids.size(), from + STATUS_READ_CHUNK));
+      String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
+      try (PreparedStatement s = c.prepareStatement("SELECT id, status FROM webhooks WHERE id IN (" + marks + ")")) {
+        for (int i = 0; i < chunk.size(); i++) {
+          s.setString(i + 1, chunk.get(i));
+        }
+        try (ResultSet rs = s.executeQuery()) {
+          while (rs.next()) {
+            status.put(rs.getString(1), rs.getString(2));
+          }
+        }
+      }
+    }
+    Map<String, Long> deltas = new TreeMap<>();
+    String received = DeliveryStatus.RECEIVED.wireName();
+    for (Write write : writes) {
+      if (write instanceof Insert i) {
+        status.put(i.webhook().webhookId(), received);
+        deltas.merge(received, 1L, Long::sum);
+      }
+    }
+    for (Write write : writes) {
+      if (write instanceof Update u) {
+        String before = status.get(u.state().id());
+        String after = u.state().status().wireName();
+        if (before != null && !before.equals(after)) {
+          deltas.merge(before, -1L, Long::sum);
+          deltas.merge(after, 1L, Long::sum);
+          status.put(u.state().id(), after);
+        }
+      }
+    }
+    deltas.values().removeIf(delta -> delta == 0);
+    return deltas;
+  }
+
+  /** Adds the deltas to the slot's counts rows, in status order (so concurrent writers never deadlock). */
+  private static void addCounts(Connection c, Map<String, Long> deltas, int slot) throws SQLException {
+    if (deltas.isEmpty()) {
+      return;
+    }
+    List<String> missing = new ArrayList<>();
+    try (PreparedStatement update = c.prepareStatement(
+        "UPDATE webhook_counts SET n = n + ? WHERE status = ? AND slot = ?")) {
+      for (Map.Entry<String, Long> delta : deltas.entrySet()) {
+        update.setLong(1, delta.getValue());
+        update.setString(2, delta.getKey());
+        update.setInt(3, slot);
+        update.addBatch();
+      }
+      int[] counts = update.executeBatch();
+      int index = 0;
+      for (String key : deltas.keySet()) {
+        if (counts[index++] == 0) {
+          missing.add(key);
+        }
+      }
+    }
+    if (missing.isEmpty()) {
+      return;
+    }
+    // A slot's first write of a status: its row is created (only this transaction uses the slot).
+    try (PreparedStatement insert = c.prepareStatement("INSERT INTO webhook_counts (status, slot, n) VALUES (?, ?, ?)")) {
+      for (String key : missing) {
+        insert.setString(1, key);
+        insert.setInt(2, slot);
+        insert.setLong(3, deltas.get(key));
+        insert.addBatch();
+      }
+      insert.executeBatch();
     }
   }
 
@@ -286,9 +429,12 @@ public final class WebhookTable {
 
   // ---------------------------------------------------------------- the operators' view
 
-  /** Number of webhooks per status (statuses with none are absent). */
+  /**
+   * Number of webhooks per status (statuses with none are absent), from webhook_counts: a few rows per
+   * status kept in step with every write, so this costs the same however many webhooks were ever stored.
+   */
   public CompletionStage<Map<String, Long>> countByStatus() {
-    return counts("SELECT status, COUNT(*) FROM webhooks GROUP BY status");
+    return counts("SELECT status, SUM(n) FROM webhook_counts GROUP BY status HAVING SUM(n) <> 0");
   }
 
   /** Queue depth per endpoint: webhooks received, dispatched or retrying. Endpoints with none are absent. */

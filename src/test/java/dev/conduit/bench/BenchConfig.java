@@ -10,6 +10,10 @@ final class BenchConfig {
   static final java.util.List<String> CONDUIT_JVM_OPTIONS =
       java.util.Arrays.stream(System.getProperty("bench.conduit-jvm-opts", "").split(" "))
           .filter(option -> !option.isBlank()).toList();
+  /** Extra options for the hub client's JVM (webhook-e2e), e.g. -XX:StartFlightRecording=... */
+  static final java.util.List<String> HUB_JVM_OPTIONS =
+      java.util.Arrays.stream(System.getProperty("bench.hub-jvm-opts", "").split(" "))
+          .filter(option -> !option.isBlank()).toList();
   static final Path JAR = Path.of(System.getProperty("bench.jar", "target/conduit.jar"));
   static final Path RESULTS = Path.of(System.getProperty("bench.results", "bench-results"));
   /** PostgreSQL server for the webhook benchmarks; a fresh database is created on it per run. */

@@ -53,8 +53,10 @@ final class ChildJvm implements AutoCloseable {
    * listens on nothing, so this returns once the process runs (wait for the edge to report it connected).
    */
   static ChildJvm hubClient(Path jar, String edgeUrl, String hubId, Path secretFile, Path logDir) throws Exception {
-    List<String> command = new ArrayList<>(List.of(java(), "-Xmx512m", "-jar", jar.toString(), "hub",
-        "--edge", edgeUrl, "--hub-id", hubId, "--secret-file", secretFile.toString()));
+    List<String> command = new ArrayList<>(List.of(java(), "-Xmx512m"));
+    command.addAll(BenchConfig.HUB_JVM_OPTIONS);
+    command.addAll(List.of("-jar", jar.toString(), "hub", "--edge", edgeUrl, "--hub-id", hubId, "--secret-file",
+        secretFile.toString()));
     return start("hub-client", command, Map.of(), -1, logDir);
   }
 

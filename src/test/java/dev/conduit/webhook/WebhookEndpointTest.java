@@ -52,7 +52,8 @@ class WebhookEndpointTest {
   static WebhookSettings settings() {
     return new WebhookSettings(1 << 20, false, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(8),
         Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofSeconds(5),
-        Duration.ofSeconds(5), "t", 1 << 20, Duration.ofSeconds(30), 100, 2, 1000);
+        Duration.ofSeconds(5), "t", 1 << 20, Duration.ofSeconds(30), 100, 2, 1000,
+        Duration.ofMillis(20));
   }
 
   @BeforeAll
@@ -101,6 +102,20 @@ class WebhookEndpointTest {
     return table.get(id).toCompletableFuture().get().orElseThrow();
   }
 
+  /**
+   * The row once it shows status: taken-by-a-hub and delivered are written with a later commit (within
+   * status-write-delay), not before the entity goes on; TIMEOUT is only a hang guard.
+   */
+  private WebhookTable.Row writtenRow(String id, String status) throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    WebhookTable.Row row = row(id);
+    while (!row.status().equals(status) && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+      row = row(id);
+    }
+    return row;
+  }
+
   private String ingest(String body) {
     String id = java.util.UUID.randomUUID().toString();
     TestProbe<WebhookEndpoint.Ingested> reply = kit.createTestProbe();
@@ -125,8 +140,9 @@ class WebhookEndpointTest {
   private void accept(String id, int attempt) throws Exception {
     EndpointState s = run(new OfferResult(id, attempt, Outcome.ACCEPTED));
     assertEquals(DeliveryStatus.DISPATCHED, s.queued(id).orElseThrow().status());
-    assertEquals("dispatched", row(id).status());
-    assertEquals(attempt, row(id).attempts());
+    WebhookTable.Row row = writtenRow(id, "dispatched");
+    assertEquals("dispatched", row.status());
+    assertEquals(attempt, row.attempts());
   }
 
   private void noOffer() {
@@ -171,7 +187,7 @@ class WebhookEndpointTest {
 
     EndpointState delivered = run(new Ack(first, true, 200, "", false));
     assertEquals(List.of(second), ids(delivered));
-    assertEquals("delivered", row(first).status());
+    assertEquals("delivered", writtenRow(first, "delivered").status());
     assertEquals(200, row(first).lastStatusCode());
     expectOffer(second, 1); // the next one goes at once
     accept(second, 1);
@@ -282,6 +298,39 @@ class WebhookEndpointTest {
     expectOffer(id, 2);
   }
 
+  /**
+   * Taken-by-a-hub and delivered are not waited for: with a status-write-delay nothing reaches here, the
+   * next webhook is offered while the delivered one's row still says received, and the waiting writes are
+   * committed together when the writer drains (as a clean shutdown does).
+   */
+  @Test
+  void deliveredIsNotWaitedFor_theNextIsOfferedBeforeItsRowIsWritten() throws Exception {
+    WebhookSettings s = settings();
+    WebhookSettings neverAlone = new WebhookSettings(s.maxBodyBytes(), s.rejectUnverified(), s.signatureTolerance(),
+        s.retryMinBackoff(), s.retryMaxBackoff(), s.deadLetterAfter(), s.sweepInterval(), s.offerRetryInterval(),
+        s.ackTimeout(), s.ingestTimeout(), s.askTimeout(), s.adminToken(), s.heldPayloadBytes(), s.bodyTimeout(),
+        s.writeBatchMax(), s.writeParallelism(), s.writeQueueSize(), Duration.ofHours(1));
+    WebhookWriter lazyWriter = new WebhookWriter(kit.system(), table, neverAlone, new WebhookMetrics(0));
+    TestProbe<Object> watcher = kit.createTestProbe();
+    entity.tell(WebhookEndpoint.Passivate.INSTANCE);
+    watcher.expectTerminated(entity, TIMEOUT);
+    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition), hubs.ref()::tell,
+        () -> { }, table, lazyWriter, clock, new WebhookMetrics(0)));
+    String first = ingest("one");
+    String second = ingest("two");
+    expectOffer(first, 1);
+    EndpointState taken = run(new OfferResult(first, 1, Outcome.ACCEPTED));
+    assertEquals(DeliveryStatus.DISPATCHED, taken.queued(first).orElseThrow().status());
+    EndpointState delivered = run(new Ack(first, true, 200, "", false));
+    assertEquals(List.of(second), ids(delivered));
+    expectOffer(second, 1);
+    assertEquals("received", row(first).status(), "neither status write committed yet");
+    lazyWriter.drainLater().toCompletableFuture().get();
+    assertEquals("delivered", row(first).status());
+    assertEquals(1, row(first).attempts());
+    assertEquals(200, row(first).lastStatusCode());
+  }
+
   @Test
   void aRepeatedAcceptIsNotWrittenAgain() throws Exception {
     String id = ingest("x");
@@ -349,7 +398,7 @@ class WebhookEndpointTest {
     WebhookSettings noneHeld = new WebhookSettings(s.maxBodyBytes(), s.rejectUnverified(), s.signatureTolerance(),
         s.retryMinBackoff(), s.retryMaxBackoff(), s.deadLetterAfter(), s.sweepInterval(), s.offerRetryInterval(),
         s.ackTimeout(), s.ingestTimeout(), s.askTimeout(), s.adminToken(), 0, s.bodyTimeout(), s.writeBatchMax(),
-        s.writeParallelism(), s.writeQueueSize());
+        s.writeParallelism(), s.writeQueueSize(), s.statusWriteDelay());
     entity = start(noneHeld);
     String id = ingest("{\"read\":\"back\"}");
     Offer offer = expectOffer(id, 1);
