@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import dev.conduit.persistence.Database;
 import dev.conduit.persistence.DatabaseConfig;
 import dev.conduit.testing.TestClock;
@@ -49,11 +50,28 @@ class WebhookEndpointTest {
   private Endpoint definition;
   private ActorRef<Command> entity;
 
-  static WebhookSettings settings() {
-    return new WebhookSettings(1 << 20, false, Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(8),
-        Duration.ofHours(1), Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMinutes(5), Duration.ofSeconds(5),
-        Duration.ofSeconds(5), "t", 1 << 20, Duration.ofSeconds(30), 100, 2, 1000,
-        Duration.ofMillis(20));
+  /** Conduit's defaults with this test's timings; overrides are HOCON lines under conduit.webhook. */
+  static WebhookSettings settings(String... overrides) {
+    return WebhookSettings.from(ConfigFactory.parseString(String.join("\n", overrides))
+        .atPath("conduit.webhook")
+        .withFallback(ConfigFactory.parseString("""
+            conduit.webhook {
+              retry-min-backoff = 1s
+              retry-max-backoff = 8s
+              dead-letter-after = 1h
+              sweep-interval = 1h
+              offer-retry-interval = 5s
+              ack-timeout = 5m
+              ingest-timeout = 5s
+              ask-timeout = 5s
+              admin-token = t
+              held-payload-bytes = 1MiB
+              write-batch-max = 100
+              write-parallelism = 2
+              write-queue-size = 1000
+              status-write-delay = 20ms
+            }"""))
+        .withFallback(ConfigFactory.load()));
   }
 
   @BeforeAll
@@ -305,11 +323,7 @@ class WebhookEndpointTest {
    */
   @Test
   void deliveredIsNotWaitedFor_theNextIsOfferedBeforeItsRowIsWritten() throws Exception {
-    WebhookSettings s = settings();
-    WebhookSettings neverAlone = new WebhookSettings(s.maxBodyBytes(), s.rejectUnverified(), s.signatureTolerance(),
-        s.retryMinBackoff(), s.retryMaxBackoff(), s.deadLetterAfter(), s.sweepInterval(), s.offerRetryInterval(),
-        s.ackTimeout(), s.ingestTimeout(), s.askTimeout(), s.adminToken(), s.heldPayloadBytes(), s.bodyTimeout(),
-        s.writeBatchMax(), s.writeParallelism(), s.writeQueueSize(), Duration.ofHours(1));
+    WebhookSettings neverAlone = settings("status-write-delay = 1h");
     WebhookWriter lazyWriter = new WebhookWriter(kit.system(), table, neverAlone, new WebhookMetrics(0));
     TestProbe<Object> watcher = kit.createTestProbe();
     entity.tell(WebhookEndpoint.Passivate.INSTANCE);
@@ -394,11 +408,7 @@ class WebhookEndpointTest {
     TestProbe<Object> watcher = kit.createTestProbe();
     entity.tell(WebhookEndpoint.Passivate.INSTANCE);
     watcher.expectTerminated(entity, TIMEOUT);
-    WebhookSettings s = settings();
-    WebhookSettings noneHeld = new WebhookSettings(s.maxBodyBytes(), s.rejectUnverified(), s.signatureTolerance(),
-        s.retryMinBackoff(), s.retryMaxBackoff(), s.deadLetterAfter(), s.sweepInterval(), s.offerRetryInterval(),
-        s.ackTimeout(), s.ingestTimeout(), s.askTimeout(), s.adminToken(), 0, s.bodyTimeout(), s.writeBatchMax(),
-        s.writeParallelism(), s.writeQueueSize(), s.statusWriteDelay());
+    WebhookSettings noneHeld = settings("held-payload-bytes = 0");
     entity = start(noneHeld);
     String id = ingest("{\"read\":\"back\"}");
     Offer offer = expectOffer(id, 1);
