@@ -45,7 +45,7 @@ public final class WebhookMetrics {
       .unit(Unit.SECONDS).help("From a webhook's receipt (or its replay) to the hub's ACK of its delivery")
       .classicOnly().classicUpperBounds(LONG_SECONDS).build();
   private final Histogram journalWrite = Histogram.builder().name("conduit_webhook_journal_write_seconds")
-      .unit(Unit.SECONDS).help("One write of an endpoint entity to the webhooks table, group commit included (a batch of received webhooks, or an outcome)")
+      .unit(Unit.SECONDS).help("One write an endpoint entity waits for, group commit included: a batch of received webhooks, or a retry, failure or requeue (taken and delivered statuses ride along with later commits unwaited)")
       .classicOnly().classicUpperBounds(SHORT_SECONDS).build();
   private final Histogram commit = Histogram.builder().name("conduit_webhook_commit_seconds")
       .unit(Unit.SECONDS).help("One group-commit transaction of the webhooks table (connection, batch, commit)")

@@ -86,9 +86,10 @@ class WebhookMetricsTest {
         assertEquals(0.0, done.value("conduit_webhook_dead_lettered_total"));
         assertEquals(3, done.histogramCount("conduit_webhook_ingest_to_ack_seconds"));
         assertTrue(done.histogramSum("conduit_webhook_ingest_to_ack_seconds") > 0);
-        // Received batches, then one write per outcome (5).
+        // Received batches, then one awaited write per failed outcome (2); a delivered status rides along
+        // with a later commit (WebhookWriter.writeLater), which no entity waits for, so it is not one.
         assertTrue(done.histogramCount("conduit_webhook_journal_write_seconds")
-            >= queued.histogramCount("conduit_webhook_journal_write_seconds") + 5);
+            >= queued.histogramCount("conduit_webhook_journal_write_seconds") + 2);
       }
       EdgeApi.awaitValue(() -> scrape(server), m -> m.value("conduit_hubs_connected") == 0, TIMEOUT,
           "no hub connected once it closed");
