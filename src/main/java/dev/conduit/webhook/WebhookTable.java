@@ -224,11 +224,15 @@ public final class WebhookTable {
         updated.add(u.state().id());
       }
     }
-    List<String> ids = updated.stream().distinct().toList();
+    // Locked (FOR UPDATE), in id order, until this transaction ends: a transaction that updates the same
+    // row at the same time (say an entity's previous incarnation's late status write) waits and then
+    // reads the status this one committed, so the counts never take one change twice. Sorted, and
+    // nothing else locked but this transaction's own counts slot, so two writers cannot deadlock.
+    List<String> ids = updated.stream().distinct().sorted().toList();
     for (int from = 0; from < ids.size(); from += STATUS_READ_CHUNK) {
       List<String> chunk = ids.subList(from, Math.min(ids.size(), from + STATUS_READ_CHUNK));
       String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
-      try (PreparedStatement s = c.prepareStatement("SELECT id, status FROM webhooks WHERE id IN (" + marks + ")")) {
+      try (PreparedStatement s = c.prepareStatement("SELECT id, status FROM webhooks WHERE id IN (" + marks + ") ORDER BY id FOR UPDATE")) {
         for (int i = 0; i < chunk.size(); i++) {
           s.setString(i + 1, chunk.get(i));
         }

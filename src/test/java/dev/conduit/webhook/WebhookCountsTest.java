@@ -62,6 +62,62 @@ class WebhookCountsTest {
     }
   }
 
+  /**
+   * Two transactions change the same row at once (an entity's previous incarnation's late status write
+   * and its successor's): the second waits for the first and counts from the status the first committed.
+   * Before the row lock, both counted the change from "received", and the counts drifted from the rows.
+   * PostgreSQL only: the test observes the wait in pg_stat_activity.
+   */
+  @org.junit.jupiter.api.Test
+  void concurrentChangesOfOneRowAreCountedOnce() throws Exception {
+    try (TestDatabase db = TestDatabase.create(TestDatabase.Kind.POSTGRES)) {
+      ActorTestKit kit = ActorTestKit.create(DatabaseConfig.loadApplicationConfig(db.config()));
+      try {
+        Database database = new Database(kit.system());
+        WebhookTable table = new WebhookTable(database);
+        table.createIfAbsent().toCompletableFuture().get();
+        table.write(List.of(insert("a")), 0);
+        try (Connection first = database.connection()) {
+          first.setAutoCommit(false);
+          WebhookTable.write(first, List.of(update("a", DeliveryStatus.DISPATCHED, 1)));
+          java.util.concurrent.CompletableFuture<Void> second = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+              table.write(List.of(update("a", DeliveryStatus.DELIVERED, 1)), 1);
+            } catch (java.sql.SQLException e) {
+              throw new java.util.concurrent.CompletionException(e);
+            }
+          });
+          awaitLockWait(database);
+          first.commit();
+          second.get(WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertEquals(Map.of("delivered", 1L), groupBy(database));
+        assertEquals(Map.of("delivered", 1L), table.countByStatus().toCompletableFuture().get());
+      } finally {
+        kit.shutdownTestKit();
+      }
+    }
+  }
+
+  private static final long WAIT_SECONDS = 30;
+
+  /** Until some session of this database waits for a row lock (the second writer, blocked by the first). */
+  private static void awaitLockWait(Database database) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+    while (System.nanoTime() < deadline) {
+      try (Connection c = database.connection(); Statement s = c.createStatement();
+           ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+               + "AND wait_event_type = 'Lock'")) {
+        rs.next();
+        if (rs.getLong(1) > 0) {
+          return;
+        }
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("the second writer never waited for the first's row lock");
+  }
+
   private static WebhookTable.Insert insert(String id) {
     return new WebhookTable.Insert("ep", new WebhookEvent.Received(id, T0, Map.of("content-type", "text/plain"),
         new byte[] {1}, Verdict.UNSIGNED, null, true));
