@@ -31,6 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import javax.net.ssl.SSLContext;
@@ -91,8 +92,7 @@ public final class HttpServer {
 
   /**
    * An HTTP/1.1 port (with http2PriorKnowledge, also HTTP/2 for connections that open with its preface),
-   * each accepted connection gated by the {@link ConnectionGate} before a
-   * byte is read: over a cap it is closed at once; admitted, its ticket rides on every request (so a
+   * each accepted connection gated by the {@link ConnectionGate} before a byte is read: over a cap it is closed at once; admitted, its ticket rides on every request (so a
    * WebSocket upgrade can retain it) and is released when the connection ends. Every request head
    * must arrive within {@code conduit.http.request-header-timeout} (see {@link RequestHeadTimeout}).
    * In-flight requests are given until {@code conduit.shutdown-deadline} to finish on shutdown.
@@ -103,8 +103,8 @@ public final class HttpServer {
    * carries its head as sent ({@link RawRequestHead#ATTRIBUTE}); pekko-http rewrites Content-Type and
    * decodes header values before any route runs. What {@code connectionSource()} added is done here:
    * the idle timeout ({@code pekko.http.server.idle-timeout}: no bytes either way, {@link
-   * ConnectionIdleTimeout}; not for an upgraded WebSocket) and graceful termination (the binding's terminate waits for in-flight requests, then closes every
-   * connection).
+   * ConnectionIdleTimeout}; not for an upgraded WebSocket) and graceful termination (the binding's
+   * terminate waits for in-flight requests, then closes every connection).
    */
   private static CompletionStage<ServerBinding> bindHttp1(ActorSystem<?> system, String host, int port,
                                                          Function<HttpRequest, CompletionStage<HttpResponse>> dispatch,
@@ -139,6 +139,7 @@ public final class HttpServer {
     // once, not per connection); each connection's remote address rides on its attributes instead.
     BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> httpLayer =
         Http.get(system).serverLayer(settings, Optional.empty()).atop(PLAIN);
+    Http2Layer http2 = http2PriorKnowledge ? new Http2Layer(system, settings) : null;
     Sink<Tcp.IncomingConnection, CompletionStage<Done>> accept = Sink.foreach(connection -> {
       ConnectionGate.Admission admission = gate.admit(connection.remoteAddress().getAddress());
       if (admission.ticket().isEmpty()) {
@@ -169,12 +170,11 @@ public final class HttpServer {
                 }));
         // Plain flows on the inbound bytes rather than BidiFlows with an identity flow outbound: each identity
         // was one more stage every request and response passed through.
-        Flow<ByteString, ByteString, NotUsed> http1 = heads.tap().via(handler.join(httpLayer))
+        Supplier<Flow<ByteString, ByteString, NotUsed>> http1 = () -> heads.tap().via(handler.join(httpLayer))
             .addAttributes(HttpAttributes$.MODULE$.remoteAddress(connection.remoteAddress()));
-        Flow<ByteString, ByteString, NotUsed> protocol = http2PriorKnowledge
-            ? PrefaceSwitch.flow(http1, Http2Layer.flow(system, settings, connection.remoteAddress(),
-                request -> serve.apply(request.addAttribute(ConnectionGate.TICKET, ticket))))
-            : http1;
+        Flow<ByteString, ByteString, NotUsed> protocol = http2 == null ? http1.get()
+            : PrefaceSwitch.flow(http1, () -> http2.flow(connection.remoteAddress(),
+                request -> serve.apply(request.addAttribute(ConnectionGate.TICKET, ticket))));
         if (idleTimeout.isFinite()) {
           protocol = protocol.join(BidiFlow.fromGraph(new ConnectionIdleTimeout(
               Duration.ofNanos(idleTimeout.toNanos()), upgraded::get, System::nanoTime)));

@@ -2,6 +2,7 @@ package dev.conduit.server;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Source;
@@ -26,18 +27,21 @@ public final class PrefaceSwitch {
     return bytes.size() >= PREFACE.size() && bytes.take(PREFACE.size()).equals(PREFACE);
   }
 
-  /** A connection's byte flow: http2 when it opens with the preface, else http1; both get every byte. */
-  public static Flow<ByteString, ByteString, NotUsed> flow(Flow<ByteString, ByteString, ?> http1,
-                                                           Flow<ByteString, ByteString, ?> http2) {
+  /**
+   * A connection's byte flow: http2's when it opens with the preface, else http1's; the chosen one gets
+   * every byte. Each is built only for a connection that speaks it.
+   */
+  public static Flow<ByteString, ByteString, NotUsed> flow(Supplier<Flow<ByteString, ByteString, NotUsed>> http1,
+                                                           Supplier<Flow<ByteString, ByteString, NotUsed>> http2) {
     // "P" alone could still be "POST": the opening is held until it diverges from the preface or holds all of it.
     return Flow.fromGraph(new OpeningBytes(PrefaceSwitch::undecided, opening -> false, () -> { }))
         .flatMapPrefix(1, (List<ByteString> opening) -> {
           if (opening.isEmpty()) {
-            return http1.mapMaterializedValue(mat -> NotUsed.getInstance());
+            return http1.get();
           }
           ByteString first = opening.get(0);
-          Flow<ByteString, ByteString, ?> chosen = startsWithPreface(first) ? http2 : http1;
-          return Flow.<ByteString>create().prepend(Source.single(first)).via(chosen);
+          return Flow.<ByteString>create().prepend(Source.single(first))
+              .via(startsWithPreface(first) ? http2.get() : http1.get());
         });
   }
 

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -31,9 +32,11 @@ class PrefaceSwitchTest {
 
   /** Each side tags what it receives, so the output tells which side got the bytes. */
   private static String run(List<ByteString> chunks) throws Exception {
-    Flow<ByteString, ByteString, ?> http1 = Flow.<ByteString>create().map(b -> ByteString.fromString("1:").concat(b));
-    Flow<ByteString, ByteString, ?> http2 = Flow.<ByteString>create().map(b -> ByteString.fromString("2:").concat(b));
-    return Source.from(chunks).via(PrefaceSwitch.flow(http1, http2))
+    Flow<ByteString, ByteString, NotUsed> http1 =
+        Flow.<ByteString>create().map(b -> ByteString.fromString("1:").concat(b));
+    Flow<ByteString, ByteString, NotUsed> http2 =
+        Flow.<ByteString>create().map(b -> ByteString.fromString("2:").concat(b));
+    return Source.from(chunks).via(PrefaceSwitch.flow(() -> http1, () -> http2))
         .runWith(Sink.fold(ByteString.emptyByteString(), ByteString::concat), KIT.system())
         .toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).utf8String();
   }
