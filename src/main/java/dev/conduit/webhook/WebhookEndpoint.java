@@ -353,7 +353,7 @@ public final class WebhookEndpoint {
     metrics.queueDepth(endpointId, state.queue().size());
     // Not chained after an earlier status write of the same row: the writer commits these in order.
     CompletableFuture<Void> write = writer.writeLater(writes).toCompletableFuture();
-    List<String> ids = writes.stream().map(WebhookEndpoint::rowId).toList();
+    List<String> ids = writes.stream().map(WebhookTable.Write::webhookId).toList();
     ids.forEach(id -> writingLater.put(id, write));
     context.pipeToSelf(write, (done, failure) -> new WrittenLater(ids, write, failure));
   }
@@ -364,17 +364,12 @@ public final class WebhookEndpoint {
     if (writingLater.isEmpty()) {
       return send.get();
     }
-    CompletableFuture<?>[] earlier = writes.stream().map(WebhookEndpoint::rowId).map(writingLater::get)
+    CompletableFuture<?>[] earlier = writes.stream().map(WebhookTable.Write::webhookId).map(writingLater::get)
         .filter(java.util.Objects::nonNull).distinct().toArray(CompletableFuture[]::new);
     if (earlier.length == 0) {
       return send.get();
     }
     return CompletableFuture.allOf(earlier).handle((done, failure) -> null).thenCompose(ignored -> send.get());
-  }
-
-  private static String rowId(WebhookTable.Write write) {
-    return write instanceof WebhookTable.Insert insert ? insert.webhook().webhookId()
-        : ((WebhookTable.Update) write).state().id();
   }
 
   private Behavior<Command> writtenLater(WrittenLater written) {

@@ -14,12 +14,16 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
 
@@ -43,16 +47,29 @@ public final class WebhookTable {
                     String query) {}
 
   /** One change to the table: a new row, or a webhook's new delivery state. */
-  public sealed interface Write {}
+  public sealed interface Write {
+    /** The row this write inserts or changes. */
+    String webhookId();
+  }
 
   /** A webhook accepted by ingest, stored with its payload as status received. */
-  public record Insert(String endpointId, WebhookEvent.Received webhook) implements Write {}
+  public record Insert(String endpointId, WebhookEvent.Received webhook) implements Write {
+    @Override
+    public String webhookId() {
+      return webhook.webhookId();
+    }
+  }
 
   /**
    * A webhook's delivery state after a change made at {@code at}; replayed: it was put back at the tail
    * of its endpoint's queue.
    */
-  public record Update(Webhook state, Instant at, boolean replayed) implements Write {}
+  public record Update(Webhook state, Instant at, boolean replayed) implements Write {
+    @Override
+    public String webhookId() {
+      return state.id();
+    }
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final TypeReference<LinkedHashMap<String, String>> HEADERS = new TypeReference<>() {};
@@ -214,14 +231,14 @@ public final class WebhookTable {
    * moves its row from the status it has (read here, in the same transaction, by id) to its new one.
    */
   private static Map<String, Long> countDeltas(Connection c, List<Write> writes) throws SQLException {
-    Map<String, String> status = new java.util.HashMap<>();
+    Map<String, String> status = new HashMap<>();
     List<String> updated = new ArrayList<>();
-    java.util.Set<String> inserted = new java.util.HashSet<>();
+    Set<String> inserted = new HashSet<>();
     for (Write write : writes) {
-      if (write instanceof Insert i) {
-        inserted.add(i.webhook().webhookId());
-      } else if (write instanceof Update u && !inserted.contains(u.state().id())) {
-        updated.add(u.state().id());
+      if (write instanceof Insert) {
+        inserted.add(write.webhookId());
+      } else if (!inserted.contains(write.webhookId())) {
+        updated.add(write.webhookId());
       }
     }
     // Locked (FOR UPDATE), in id order, until this transaction ends: a transaction that updates the same
@@ -231,8 +248,9 @@ public final class WebhookTable {
     List<String> ids = updated.stream().distinct().sorted().toList();
     for (int from = 0; from < ids.size(); from += STATUS_READ_CHUNK) {
       List<String> chunk = ids.subList(from, Math.min(ids.size(), from + STATUS_READ_CHUNK));
-      String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
-      try (PreparedStatement s = c.prepareStatement("SELECT id, status FROM webhooks WHERE id IN (" + marks + ") ORDER BY id FOR UPDATE")) {
+      String marks = String.join(", ", Collections.nCopies(chunk.size(), "?"));
+      try (PreparedStatement s = c.prepareStatement(
+          "SELECT id, status FROM webhooks WHERE id IN (" + marks + ") ORDER BY id FOR UPDATE")) {
         for (int i = 0; i < chunk.size(); i++) {
           s.setString(i + 1, chunk.get(i));
         }
@@ -246,19 +264,19 @@ public final class WebhookTable {
     Map<String, Long> deltas = new TreeMap<>();
     String received = DeliveryStatus.RECEIVED.wireName();
     for (Write write : writes) {
-      if (write instanceof Insert i) {
-        status.put(i.webhook().webhookId(), received);
+      if (write instanceof Insert) {
+        status.put(write.webhookId(), received);
         deltas.merge(received, 1L, Long::sum);
       }
     }
     for (Write write : writes) {
       if (write instanceof Update u) {
-        String before = status.get(u.state().id());
+        String before = status.get(u.webhookId());
         String after = u.state().status().wireName();
         if (before != null && !before.equals(after)) {
           deltas.merge(before, -1L, Long::sum);
           deltas.merge(after, 1L, Long::sum);
-          status.put(u.state().id(), after);
+          status.put(u.webhookId(), after);
         }
       }
     }

@@ -2,10 +2,14 @@ package dev.conduit.webhook;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -15,6 +19,8 @@ import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Group commit for the {@code webhooks} table: every endpoint entity hands its writes here, and whatever
@@ -36,7 +42,7 @@ import org.apache.pekko.stream.javadsl.Source;
  * {@code mapAsyncUnordered} running the JDBC work on the blocking dispatcher.
  */
 public final class WebhookWriter {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WebhookWriter.class);
+  private static final Logger LOG = LoggerFactory.getLogger(WebhookWriter.class);
 
   private record Job(List<WebhookTable.Write> writes, CompletableFuture<Void> done) {}
 
@@ -47,7 +53,7 @@ public final class WebhookWriter {
   /** Guards the fields below. */
   private final Object lock = new Object();
   /** Status writes waiting for a transaction to carry them, in the order handed in. */
-  private final List<Job> later = new ArrayList<>();
+  private final Deque<Job> later = new ArrayDeque<>();
   /** The status writes the running transaction carries (empty: none runs, the next ones may go). */
   private List<Job> carrying = List.of();
   /** A flush of the waiting status writes is scheduled. */
@@ -55,8 +61,7 @@ public final class WebhookWriter {
   /** Shutting down: waiting status writes go out at once, not after the delay. */
   private boolean draining;
   /** Counts slots (WebhookTable.write) not used by a running transaction: one per write-parallelism. */
-  private final java.util.concurrent.ConcurrentLinkedQueue<Integer> freeSlots =
-      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final Queue<Integer> freeSlots = new ConcurrentLinkedQueue<>();
 
   public WebhookWriter(ActorSystem<?> system, WebhookTable table, WebhookSettings settings, WebhookMetrics metrics) {
     this.system = system;
@@ -119,7 +124,7 @@ public final class WebhookWriter {
     if (waiting.isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
-    queue.offer(new Job(List.of(), new CompletableFuture<>()));
+    startTransaction();
     return CompletableFuture.allOf(waiting.toArray(CompletableFuture[]::new)).handle((done, failure) -> null);
   }
 
@@ -133,8 +138,7 @@ public final class WebhookWriter {
       synchronized (lock) {
         flushScheduled = false;
       }
-      // An empty job: its transaction is what carries the waiting status writes.
-      if (queue.offer(new Job(List.of(), new CompletableFuture<>())) != QueueOfferResult.enqueued()) {
+      if (!startTransaction()) {
         synchronized (lock) {
           scheduleFlush();
         }
@@ -150,8 +154,8 @@ public final class WebhookWriter {
       }
       List<Job> taken = new ArrayList<>();
       int rows = 0;
-      while (!later.isEmpty() && (taken.isEmpty() || rows + later.get(0).writes().size() <= room)) {
-        Job job = later.remove(0);
+      while (!later.isEmpty() && (taken.isEmpty() || rows + later.peekFirst().writes().size() <= room)) {
+        Job job = later.pollFirst();
         rows += job.writes().size();
         taken.add(job);
       }
@@ -170,8 +174,13 @@ public final class WebhookWriter {
       }
     }
     if (now) {
-      queue.offer(new Job(List.of(), new CompletableFuture<>()));
+      startTransaction();
     }
+  }
+
+  /** An empty job: its transaction is what carries the waiting status writes. False when the queue is full. */
+  private boolean startTransaction() {
+    return queue.offer(new Job(List.of(), new CompletableFuture<>())) == QueueOfferResult.enqueued();
   }
 
   /** One transaction for the batch; never throws (the stream must live on), each caller learns the outcome. */
