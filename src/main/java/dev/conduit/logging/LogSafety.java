@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * What makes a log line safe to write, as pure functions (applied once, by {@link SafeMessageConverter},
@@ -18,12 +19,17 @@ public final class LogSafety {
    * Header names (and config-like keys) whose values are credentials: the admin bearer token, hub and
    * provider signatures, endpoint secrets. Followed by ':' or '=' and a value, the value is masked.
    */
+  private static final List<String> CREDENTIAL_NAMES = List.of("proxy-authorization", "authorization",
+      "x-hub-signature-256", "x-hub-signature", "stripe-signature", "x-telegram-bot-api-secret-token",
+      "x-webhook-signature", "webhook-signature", "secret", "password");
+  /** HTTP auth schemes, whose credentials are masked wherever they appear. */
+  private static final List<String> AUTH_SCHEMES = List.of("bearer", "basic", "digest");
   private static final Pattern CREDENTIAL_FIELD = Pattern.compile(
-      "(?i)\\b(proxy-authorization|authorization|x-hub-signature-256|x-hub-signature|stripe-signature"
-          + "|x-telegram-bot-api-secret-token|x-webhook-signature|webhook-signature|secret|password)"
-          + "(['\"]?\\s*[:=]\\s*)(\"[^\"]*\"|'[^']*'|(?:(?:bearer|basic|digest)\\s+)?[^\\s;}]+)");
+      "(?i)\\b(" + String.join("|", CREDENTIAL_NAMES) + ")"
+          + "(['\"]?\\s*[:=]\\s*)(\"[^\"]*\"|'[^']*'|(?:(?:" + String.join("|", AUTH_SCHEMES) + ")\\s+)?[^\\s;}]+)");
   /** An HTTP auth scheme and its credentials, wherever they appear (e.g. pekko-http quoting a raw header). */
-  private static final Pattern AUTH_SCHEME = Pattern.compile("(?i)\\b(bearer|basic|digest)(\\s+)[^\\s,;]+");
+  private static final Pattern AUTH_SCHEME = Pattern.compile(
+      "(?i)\\b(" + String.join("|", AUTH_SCHEMES) + ")(\\s+)[^\\s,;]+");
 
   private LogSafety() {}
 
@@ -68,13 +74,13 @@ public final class LogSafety {
   }
 
   /**
-   * Lower-case words one of which every match of {@link #CREDENTIAL_FIELD} or {@link #AUTH_SCHEME} contains
-   * (both patterns are ASCII case-insensitive). A message with none of them has nothing to mask: checked
-   * first, because the patterns try every position of every message and most lines (one per received
-   * webhook, say) have no credential in them.
+   * The lower-case words one of which every match of {@link #CREDENTIAL_FIELD} or {@link #AUTH_SCHEME}
+   * contains (both patterns are ASCII case-insensitive, and built from these lists). A message with none
+   * of them has nothing to mask: checked first, because the patterns try every position of every message
+   * and most lines (one per received webhook, say) have no credential in them.
    */
-  private static final List<String> CREDENTIAL_WORDS = List.of("authorization",
-      "x-hub-signature", "stripe-signature", "webhook-signature", "secret", "password", "bearer", "basic", "digest");
+  private static final List<String> CREDENTIAL_WORDS =
+      Stream.concat(CREDENTIAL_NAMES.stream(), AUTH_SCHEMES.stream()).toList();
 
   /** s with the values of credential headers and fields, and auth-scheme credentials, masked. */
   public static String redact(String s) {

@@ -92,8 +92,9 @@ public final class HttpServer {
 
   /**
    * An HTTP/1.1 port (with http2PriorKnowledge, also HTTP/2 for connections that open with its preface),
-   * each accepted connection gated by the {@link ConnectionGate} before a byte is read: over a cap it is closed at once; admitted, its ticket rides on every request (so a
-   * WebSocket upgrade can retain it) and is released when the connection ends. Every request head
+   * each accepted connection gated by the {@link ConnectionGate} before a byte is read: over a cap it is
+   * closed at once; admitted, its ticket rides on every request (so a WebSocket upgrade can retain it)
+   * and is released when the connection ends. Every request head
    * must arrive within {@code conduit.http.request-header-timeout} (see {@link RequestHeadTimeout}).
    * In-flight requests are given until {@code conduit.shutdown-deadline} to finish on shutdown.
    *
