@@ -1,6 +1,7 @@
 package dev.conduit;
 
 import com.typesafe.config.Config;
+import dev.conduit.cluster.ClusterConfig;
 import dev.conduit.persistence.DatabaseConfig;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -20,9 +21,10 @@ public final class ConduitServer implements AutoCloseable {
 
   /** Starts the relay with application.conf under overrides; returns once the port is bound. */
   public static ConduitServer start(Config overrides) throws Exception {
-    Config config = DatabaseConfig.loadApplicationConfig(overrides);
+    // Every relay is a cluster member (of one, unless seed nodes or bootstrap say otherwise).
+    Config config = ClusterConfig.applyTo(DatabaseConfig.loadApplicationConfig(overrides, ClusterConfig.defaults()));
     CompletableFuture<Guardian.Bindings> started = new CompletableFuture<>();
-    ActorSystem<Guardian.Command> system = ActorSystem.create(Guardian.create(started), "conduit", config);
+    ActorSystem<Guardian.Command> system = ActorSystem.create(Guardian.create(started), ClusterConfig.SYSTEM_NAME, config);
     Duration timeout = config.getDuration("conduit.startup-timeout");
     try {
       return new ConduitServer(system, started.get(timeout.toMillis(), TimeUnit.MILLISECONDS));

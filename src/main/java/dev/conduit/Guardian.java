@@ -2,6 +2,7 @@ package dev.conduit;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.conduit.cluster.ClusterMembership;
 import dev.conduit.hub.GrpcTls;
 import dev.conduit.hub.HubMetrics;
 import dev.conduit.hub.HubRelay;
@@ -77,6 +78,8 @@ public final class Guardian {
 
   public static Behavior<Command> create(CompletableFuture<Bindings> started) {
     return Behaviors.setup(context -> {
+      // Joining overlaps the schema work; sharded entities buffer their messages until it is done.
+      ClusterMembership membership = ClusterMembership.join(context.getSystem());
       Database database = new Database(context.getSystem());
       if (context.getSystem().settings().config().getBoolean("conduit.create-schema")) {
         context.pipeToSelf(database.createSchemaIfAbsent(), (done, failure) -> new SchemaReady(failure));
@@ -104,7 +107,7 @@ public final class Guardian {
               return fail(context, started, "webhook tables could not be created or read", ready.failure());
             }
             try {
-              return startFeatures(context, database, endpoints, statusTable, started);
+              return startFeatures(context, membership, database, endpoints, statusTable, started);
             } catch (ConfigException e) {
               // A setting (usually a CONDUIT_* variable) has a bad value: say which, and stop at once
               // rather than leave the caller waiting for startup-timeout.
@@ -115,7 +118,8 @@ public final class Guardian {
     });
   }
 
-  private static Behavior<Command> startFeatures(ActorContext<Command> context, Database database,
+  private static Behavior<Command> startFeatures(ActorContext<Command> context, ClusterMembership membership,
+                                                 Database database,
                                                  EndpointStore endpoints, WebhookTable statusTable,
                                                  CompletableFuture<Bindings> started) {
     Config config = context.getSystem().settings().config();
@@ -172,11 +176,13 @@ public final class Guardian {
     // path matching and rejection (no other route serves /h/ or /api/endpoints, /api/webhooks).
     Route routes = Directives.concat(
         webhooks.routes(),
-        new HealthRoutes(database, bound::get, tunnelSettings.askTimeout()).routes(),
+        new HealthRoutes(database, bound::get, tunnelSettings.askTimeout(), membership::isUp,
+            membership::selfStatus).routes(),
         new MetricsRoutes(metrics.registry(), metricsAuth(config, clock)).routes(),
         tunnelRoutes.routes(),
         tunnelStatus.routes(),
-        new StatusRoutes(List.of(tunnelStatus.statusSection(), webhooks.statusSection())).routes(),
+        new StatusRoutes(List.of(membership.statusSection(), tunnelStatus.statusSection(),
+            webhooks.statusSection())).routes(),
         hubs.routes(),
         new UiRoutes().routes());
 

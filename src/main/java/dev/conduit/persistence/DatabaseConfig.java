@@ -71,7 +71,16 @@ public record DatabaseConfig(Kind kind, String url, String user, String password
    * conduit.http.idle-timeout) follows an override of its source.
    */
   public static Config loadApplicationConfig(Config overrides) {
+    return loadApplicationConfig(overrides, ConfigFactory.empty());
+  }
+
+  /**
+   * As {@link #loadApplicationConfig(Config)}, with featureDefaults between the system properties and
+   * application.conf (the relay's cluster.conf, which the other actor systems in this jar do not load).
+   */
+  public static Config loadApplicationConfig(Config overrides, Config featureDefaults) {
     Config base = overrides.withFallback(ConfigFactory.defaultOverrides())
+        .withFallback(featureDefaults)
         .withFallback(ConfigFactory.defaultApplication())
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();

@@ -2,6 +2,8 @@ package dev.conduit.persistence;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 
 /**
  * How long and how many entities one {@link EntityKeeper} keeps in memory: an entity unused for
@@ -19,6 +21,18 @@ public record EntityLimits(Duration idleTimeout, int maxLive) {
     if (maxLive < 1) {
       throw new IllegalArgumentException("entity-max-live must be at least 1: " + maxLive);
     }
+  }
+
+  /**
+   * Cluster Sharding's passivation for these limits: idle entities stop after idleTimeout, and each
+   * node's region keeps at most maxLive of one entity type (the least recently used passivated first).
+   */
+  public ClusterShardingSettings shardingSettings(ActorSystem<?> system) {
+    return ClusterShardingSettings.create(system).withPassivationStrategy(
+        ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
+            .withIdleEntityPassivation(idleTimeout)
+            .withActiveEntityLimit(maxLive)
+            .withLeastRecentlyUsedReplacement());
   }
 
   public static EntityLimits from(Config config) {

@@ -36,6 +36,7 @@ final class ChildJvm implements AutoCloseable {
     withPort.put("CONDUIT_HTTP_PORT", Integer.toString(port));
     // gRPC has its own port by default (8081); a benchmark that needs it sets it, others take any free one.
     withPort.putIfAbsent("CONDUIT_GRPC_PORT", "0");
+    withPort.putIfAbsent("CONDUIT_CLUSTER_PORT", "0");
     return start("conduit", command, withPort, port, logDir);
   }
 
