@@ -82,7 +82,8 @@ public final class Guardian {
       ClusterMembership membership = ClusterMembership.join(context.getSystem());
       Database database = new Database(context.getSystem());
       if (context.getSystem().settings().config().getBoolean("conduit.create-schema")) {
-        context.pipeToSelf(database.createSchemaIfAbsent(), (done, failure) -> new SchemaReady(failure));
+        // Nodes of a cluster starting together on one database create the schema one at a time.
+        context.pipeToSelf(database.exclusively(database::createSchemaIfAbsent), (done, failure) -> new SchemaReady(failure));
       } else {
         context.getSelf().tell(new SchemaReady(null));
       }
@@ -95,10 +96,11 @@ public final class Guardian {
             }
             // Webhooks journaled by versions before the webhooks table are imported once, before any
             // endpoint entity starts reading its queue from the table.
-            context.pipeToSelf(statusTable.createIfAbsent().thenCompose(done -> endpoints.start())
+            // Under the start-up lock: a cluster's nodes must not run the one-time import twice.
+            context.pipeToSelf(database.exclusively(() -> statusTable.createIfAbsent().thenCompose(done -> endpoints.start())
                     .thenCompose(count -> JournalImport.runOnce(context.getSystem(), database,
                         JdbcReadJournal.Identifier(),
-                        context.getSystem().settings().config().getDuration("conduit.startup-timeout"))),
+                        context.getSystem().settings().config().getDuration("conduit.startup-timeout")))),
                 (count, failure) -> new TablesReady(failure));
             return Behaviors.same();
           })

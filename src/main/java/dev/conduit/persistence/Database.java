@@ -61,6 +61,57 @@ public final class Database {
     }, blocking);
   }
 
+  /**
+   * Key of the PostgreSQL advisory lock that start-up work holds: any 64-bit number no other
+   * application on the database uses ("conduit" in ASCII).
+   */
+  private static final long STARTUP_LOCK_KEY = 0x636f6e64756974L;
+
+  /**
+   * Runs work while holding a database-wide lock, so that nodes of a cluster starting at once on one
+   * PostgreSQL database do their schema creation and one-time migrations one after the other (two
+   * concurrent CREATE TABLE IF NOT EXISTS, or two imports, fail with a duplicate key). The lock is a
+   * session-level advisory lock on a connection of its own, released when work completes; the work uses
+   * other pooled connections. On embedded H2 (one process only) work runs as is.
+   */
+  public <T> CompletionStage<T> exclusively(java.util.function.Supplier<CompletionStage<T>> work) {
+    if (DatabaseConfig.from(system.settings().config()).kind() != DatabaseConfig.Kind.POSTGRES) {
+      return work.get();
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        Connection lock = connection();
+        try (var statement = lock.prepareStatement("SELECT pg_advisory_lock(?)")) {
+          statement.setLong(1, STARTUP_LOCK_KEY);
+          statement.execute();
+        } catch (SQLException e) {
+          lock.close();
+          throw e;
+        }
+        return lock;
+      } catch (SQLException e) {
+        throw new IllegalStateException("cannot take the start-up lock: " + e.getMessage(), e);
+      }
+    }, blocking).thenCompose(lock -> {
+      CompletionStage<T> done;
+      try {
+        done = work.get();
+      } catch (RuntimeException e) {
+        done = CompletableFuture.failedFuture(e);
+      }
+      return done.whenCompleteAsync((result, failure) -> {
+        // Closing the session releases its advisory locks; unlock first so a pooled connection (kept
+        // open by the pool) does not keep holding it.
+        try (lock; var statement = lock.prepareStatement("SELECT pg_advisory_unlock(?)")) {
+          statement.setLong(1, STARTUP_LOCK_KEY);
+          statement.execute();
+        } catch (SQLException e) {
+          // the lock goes with the session if the pool ever closes it; nothing else to do
+        }
+      }, blocking);
+    });
+  }
+
   /** True when a connection can be had and answers within timeout. */
   public CompletionStage<Boolean> isReachable(Duration timeout) {
     return withConnection("reach the journal", c -> c.isValid((int) Math.max(1, timeout.toSeconds())))
