@@ -2,6 +2,7 @@ package dev.conduit;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import dev.conduit.cluster.ClusterEventLog;
 import dev.conduit.cluster.ClusterMembership;
 import dev.conduit.hub.GrpcTls;
 import dev.conduit.hub.HubMetrics;
@@ -80,6 +81,7 @@ public final class Guardian {
     return Behaviors.setup(context -> {
       // Joining overlaps the schema work; sharded entities buffer their messages until it is done.
       ClusterMembership membership = ClusterMembership.join(context.getSystem());
+      context.spawn(ClusterEventLog.create(), "cluster-event-log");
       Database database = new Database(context.getSystem());
       if (context.getSystem().settings().config().getBoolean("conduit.create-schema")) {
         // Nodes of a cluster starting together on one database create the schema one at a time.
