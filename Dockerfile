@@ -17,7 +17,10 @@ ENV CONDUIT_DATA_DIR=/var/lib/conduit \
     CONDUIT_HTTP_PORT=8080 \
     CONDUIT_GRPC_PORT=8081
 # 8080: public HTTP/1.1 (ingest, admin, tunnel WebSockets); 8081: the hub stream (gRPC).
-EXPOSE 8080 8081
+# 25520: the cluster port (Artery), 8558: pekko-management (cluster bootstrap). A clustered container sets
+# CONDUIT_CLUSTER_HOST to its own reachable address and CONDUIT_CLUSTER_BIND_HOST=0.0.0.0; these ports
+# must only be reachable by the other nodes (README, "Running a cluster").
+EXPOSE 8080 8081 25520 8558
 HEALTHCHECK --interval=30s --timeout=5s \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CONDUIT_HTTP_PORT} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 # One file descriptor per connection: the soft open-file limit is raised to the hard one (give the
