@@ -284,6 +284,9 @@ class ClusterProofTest {
       assertEquals(null, sessionFailure.get(), "the session between the two survivors failed");
       load.close();
       assertAllDeliveredInOrder(load);
+      System.out.printf("kill -9 proof: webhooks acknowledged=%d (at kill %d) not acknowledged=%d delivered=%d;"
+          + " survivor session echoes=%d (at kill %d)%n", load.count(), ackedAtKill, load.refused.get(),
+          destination.requests().size(), echoes.get(), echoesAtKill);
     }
 
     for (String id : keys.keySet()) {
@@ -327,6 +330,8 @@ class ClusterProofTest {
       EdgeApi.await(() -> load.count() >= ackedAfterLeave + 30, RECOVERY, () -> "30 webhooks acknowledged after the leave");
       load.close();
       assertAllDeliveredInOrder(load);
+      System.out.printf("graceful leave proof: webhooks acknowledged=%d not acknowledged=%d delivered=%d%n",
+          load.count(), load.refused.get(), destination.requests().size());
     }
     assertReachable(1, "leaving-instance");
   }
