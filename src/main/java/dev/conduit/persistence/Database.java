@@ -71,16 +71,19 @@ public final class Database {
    * Runs work while holding a database-wide lock, so that nodes of a cluster starting at once on one
    * PostgreSQL database do their schema creation and one-time migrations one after the other (two
    * concurrent CREATE TABLE IF NOT EXISTS, or two imports, fail with a duplicate key). The lock is a
-   * session-level advisory lock on a connection of its own, released when work completes; the work uses
-   * other pooled connections. On embedded H2 (one process only) work runs as is.
+   * session-level advisory lock on a connection of its own (not from the pool), released when work
+   * completes; the work uses pooled connections. On embedded H2 (one process only) work runs as is.
    */
   public <T> CompletionStage<T> exclusively(java.util.function.Supplier<CompletionStage<T>> work) {
-    if (DatabaseConfig.from(system.settings().config()).kind() != DatabaseConfig.Kind.POSTGRES) {
+    DatabaseConfig db = DatabaseConfig.from(system.settings().config());
+    if (db.kind() != DatabaseConfig.Kind.POSTGRES) {
       return work.get();
     }
     return CompletableFuture.supplyAsync(() -> {
       try {
-        Connection lock = connection();
+        // A connection of its own, outside the pool: waiting for the lock may take longer than the pool's
+        // connection-timeout, and the work needs the pool's connections.
+        Connection lock = java.sql.DriverManager.getConnection(db.url(), db.user(), db.password());
         try (var statement = lock.prepareStatement("SELECT pg_advisory_lock(?)")) {
           statement.setLong(1, STARTUP_LOCK_KEY);
           statement.execute();
@@ -100,8 +103,7 @@ public final class Database {
         done = CompletableFuture.failedFuture(e);
       }
       return done.whenCompleteAsync((result, failure) -> {
-        // Closing the session releases its advisory locks; unlock first so a pooled connection (kept
-        // open by the pool) does not keep holding it.
+        // Closing the session releases its advisory locks too; unlocking first says so explicitly.
         try (lock; var statement = lock.prepareStatement("SELECT pg_advisory_unlock(?)")) {
           statement.setLong(1, STARTUP_LOCK_KEY);
           statement.execute();
