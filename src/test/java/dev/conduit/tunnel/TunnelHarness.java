@@ -62,7 +62,7 @@ final class TunnelHarness implements AutoCloseable {
         List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64 * 1024, 256 * 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(5),
         1000, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(5),
-        FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")));
+        FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")), 8);
   }
 
   /**
