@@ -3,6 +3,8 @@ package dev.conduit.tunnel;
 import dev.conduit.cluster.ClusterSerializable;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -76,6 +78,9 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
 
   private record ConnectionStopped(ActorRef<InstanceConnection.Command> connection) implements Command {}
 
+  /** How many stopped connections are remembered (see {@link #stopped}). */
+  private static final int STOPPED_REMEMBERED = 64;
+
   private final String instanceId;
   private final TunnelContext tunnel;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
@@ -83,6 +88,11 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   private Registration.Holder<ActorRef<InstanceConnection.Command>> holder;
   /** Connections told they were replaced, until they stop: never made live again. */
   private final Set<ActorRef<InstanceConnection.Command>> replaced = new HashSet<>();
+  /**
+   * Connections that stopped, most recent last: a register or re-assert of one still in flight (its key
+   * pin check, a probe) must not install it. Bounded: only the last few can still have one in flight.
+   */
+  private final Set<ActorRef<InstanceConnection.Command>> stopped = new LinkedHashSet<>();
   /** Registration generations: strictly increasing in the order registrations reach this entity. */
   private long generations;
   private InstanceConnection.InstanceStatus offline;
@@ -139,6 +149,8 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   }
 
   private Behavior<Command> onRegister(Register request) {
+    // Watched from now on: one that stops while its key is checked is then known to be gone (see stopped).
+    getContext().watchWith(request.connection(), new ConnectionStopped(request.connection()));
     long generation = ++generations;
     getContext().ask(KeyPin.Result.class, tunnel.pin(instanceId), tunnel.settings().askTimeout(),
         replyTo -> new KeyPin.Check(request.publicKeyBase64(), request.proven(), replyTo),
@@ -172,6 +184,9 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   private Behavior<Command> decide(Register request, long generation, KeyPin.Result pin,
                                    ActorRef<InstanceConnection.Command> probed, Registration.Liveness liveness) {
     ActorRef<InstanceConnection.Command> connection = request.connection();
+    if (stopped.contains(connection)) {
+      return this; // the connection closed while its key was being checked
+    }
     Registration.Liveness known = holder != null && holder.connection().equals(probed)
         ? liveness : Registration.Liveness.UNKNOWN;
     Registration.Decision<ActorRef<InstanceConnection.Command>> decision = Registration.decide(holder,
@@ -205,6 +220,9 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
 
   private Behavior<Command> onReassert(Reassert reassert) {
     ActorRef<InstanceConnection.Command> connection = reassert.connection();
+    if (stopped.contains(connection)) {
+      return this;
+    }
     generations = Math.max(generations, reassert.generation());
     Registration.Decision<ActorRef<InstanceConnection.Command>> decision =
         Registration.reassert(holder, connection, replaced.contains(connection));
@@ -282,6 +300,12 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   /** Stopped, or its node was removed from the cluster (a crashed node's connections end so). */
   private Behavior<Command> onConnectionStopped(ConnectionStopped stopped) {
     replaced.remove(stopped.connection());
+    this.stopped.add(stopped.connection());
+    if (this.stopped.size() > STOPPED_REMEMBERED) {
+      Iterator<ActorRef<InstanceConnection.Command>> eldest = this.stopped.iterator();
+      eldest.next();
+      eldest.remove();
+    }
     if (holder != null && holder.connection().equals(stopped.connection())) {
       holder = null;
       idleWhileEmpty();
