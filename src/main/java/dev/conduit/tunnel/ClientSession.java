@@ -24,9 +24,11 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import org.apache.pekko.util.ByteString;
 
 /**
- * One client WebSocket, which is one relayed session: connect (by instance id or claim code), then
- * frames both ways until either side leaves. Client frames go straight to the instance's socket queue;
- * the next frame is read only once the instance's queue took this one (backpressure, bounded memory).
+ * One client WebSocket, which is one relayed session: connect (by instance id or claim code, through the
+ * instance's {@link InstanceLocation} entity), then frames both ways until either side leaves. Client
+ * frames go straight to the instance's socket queue when the instance is on this node, else to a queue of
+ * the session's into a stream ref to it ({@link CrossNode}); either way the next frame is read only once
+ * that queue took this one (backpressure, bounded memory).
  */
 public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
 

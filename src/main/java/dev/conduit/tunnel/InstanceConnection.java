@@ -31,9 +31,11 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
  * One instance's WebSocket: registration (the possession proof of relay protocol 1.1 here, then the
- * registry, which checks the key pin and decides who holds the id), liveness and liveness probes,
- * claim codes, and the table of sessions it carries. Frames from the instance to a client go straight
- * from here to that client's socket queue; only control traffic passes through the registry.
+ * instance's {@link InstanceLocation} entity, on whichever node it runs, which checks the key pin and
+ * decides who holds the id cluster-wide), liveness and liveness probes, claim codes, and the table of
+ * sessions it carries. Frames from the instance to a client go straight from here to that client's
+ * socket queue when the client is on this node, else into a stream ref to it ({@link CrossNode}); only
+ * control traffic passes through the location entity.
  */
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
