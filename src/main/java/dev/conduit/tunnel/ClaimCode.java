@@ -1,12 +1,18 @@
 package dev.conduit.tunnel;
 
+import dev.conduit.cluster.ClusterSerializable;
+import dev.conduit.persistence.EntityLimits;
 import dev.conduit.persistence.JsonSerializable;
 import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.persistence.PersistFailures;
 import java.time.Clock;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -22,7 +28,13 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
   /** The longest code the journal could hold (245); a typed claim_code longer than this is refused as invalid_field. */
   public static final int MAX_CODE_LENGTH = PersistenceIds.maxEntityIdLength(ENTITY_TYPE);
 
-  public sealed interface Command {}
+  /**
+   * The sharding type: one entity per code, passivated by {@link EntityLimits#shardingSettings}. Its
+   * persistence id stays {@code ClaimCode|<code>} ({@link PersistenceIds}), as before sharding.
+   */
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, ENTITY_TYPE);
+
+  public sealed interface Command extends ClusterSerializable {}
 
   public record Create(String claimId, String instanceId, String userId, Instant expiresAt,
                        ActorRef<CreateResult> replyTo) implements Command {}
@@ -36,16 +48,17 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
    */
   public record Release(String consumer) implements Command {}
 
+  /** Cluster Sharding's stop message (passivation, hand-off): stops once a persist in flight is done. */
   public enum Passivate implements Command { INSTANCE }
 
-  public enum CreateResult { CREATED, CODE_TAKEN }
+  public enum CreateResult implements ClusterSerializable { CREATED, CODE_TAKEN }
 
   public sealed interface ConsumeResult {}
 
-  public record Granted(String claimId, String instanceId, String userId) implements ConsumeResult {}
+  public record Granted(String claimId, String instanceId, String userId) implements ConsumeResult, ClusterSerializable {}
 
   /** The code cannot be used; message is the protocol's error text. */
-  public record Refused(String message) implements ConsumeResult {}
+  public record Refused(String message) implements ConsumeResult, ClusterSerializable {}
 
   public sealed interface Event extends JsonSerializable {}
 
@@ -71,6 +84,13 @@ public final class ClaimCode extends EventSourcedBehavior<ClaimCode.Command, Cla
 
   public static Behavior<Command> create(String code, Clock clock) {
     return new ClaimCode(code, clock);
+  }
+
+  /** Starts this node's shard region for ClaimCode entities (idempotent per actor system). */
+  public static void init(ActorSystem<?> system, Clock clock, EntityLimits limits) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), clock))
+        .withStopMessage(Passivate.INSTANCE)
+        .withSettings(limits.shardingSettings(system)));
   }
 
   @Override

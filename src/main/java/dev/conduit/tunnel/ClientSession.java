@@ -1,6 +1,6 @@
 package dev.conduit.tunnel;
 
-import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.cluster.ClusterSerializable;
 import dev.conduit.server.Durations;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,13 +19,16 @@ import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.SinkRef;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import org.apache.pekko.util.ByteString;
 
 /**
- * One client WebSocket, which is one relayed session: connect (by instance id or claim code), then
- * frames both ways until either side leaves. Client frames go straight to the instance's socket queue;
- * the next frame is read only once the instance's queue took this one (backpressure, bounded memory).
+ * One client WebSocket, which is one relayed session: connect (by instance id or claim code, through the
+ * instance's {@link InstanceLocation} entity), then frames both ways until either side leaves. Client
+ * frames go straight to the instance's socket queue when the instance is on this node, else to a queue of
+ * the session's into a stream ref to it ({@link CrossNode}); either way the next frame is read only once
+ * that queue took this one (backpressure, bounded memory).
  */
 public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
 
@@ -38,17 +41,21 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   /** A claim code being checked or spent by this session: given back unless the session gets paired. */
   private record PendingClaim(String code, String consumer) {}
 
-  /** The instance accepted the session. */
+  /**
+   * The instance accepted the session. toInstance is null when the instance's socket is on this node (its
+   * queue is taken from there), else a stream ref into it ({@link CrossNode}).
+   */
   public record Paired(String sessionId, Replies.InstanceInfo instance,
                        ActorRef<InstanceConnection.Command> instanceConnection,
-                       SourceQueueWithComplete<List<Message>> instanceOut, ClaimGrant claim) implements Command {}
+                       SinkRef<TunnelFrame> toInstance, ClaimGrant claim) implements Command, ClusterSerializable {}
 
   /** The connect failed; errorFrame goes to the client, which may try again. */
-  public record ConnectFailed(String errorFrame, ClaimGrant claim) implements Command {}
+  public record ConnectFailed(String errorFrame, ClaimGrant claim) implements Command, ClusterSerializable {}
 
-  public enum InstanceGone implements Command { INSTANCE }
+  /** The instance's connection ended (or, on another node, stopped or was lost with its node). */
+  public enum InstanceGone implements Command, ClusterSerializable { INSTANCE }
 
-  public enum SlowConsumer implements Command { INSTANCE }
+  public enum SlowConsumer implements Command, ClusterSerializable { INSTANCE }
 
   /** The relay is shutting down. */
   public enum ServerStopping implements Command { INSTANCE }
@@ -78,6 +85,8 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   private String sessionId;
   private String instanceId;
   private ActorRef<InstanceConnection.Command> instance;
+  /** The instance is on another node: instanceOut is this session's own queue into its stream ref. */
+  private boolean remoteInstance;
   private SourceQueueWithComplete<List<Message>> instanceOut;
   /** The bytes every relay_message of this session starts with (set when paired). */
   private ByteString relayPrefix;
@@ -268,8 +277,8 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     pendingClientKey = connect.clientPublicKey();
     pendingClaim = new PendingClaim(code, UUID.randomUUID().toString());
     String consumer = pendingClaim.consumer();
-    getContext().ask(ClaimCode.ConsumeResult.class, tunnel.claims(), tunnel.settings().askTimeout(),
-        replyTo -> EntityKeeper.deliver(code, new ClaimCode.Consume(consumer, replyTo)),
+    getContext().ask(ClaimCode.ConsumeResult.class, tunnel.claim(code), tunnel.settings().askTimeout(),
+        replyTo -> new ClaimCode.Consume(consumer, replyTo),
         (result, failure) -> new ClaimChecked(code, result, failure));
   }
 
@@ -292,7 +301,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   }
 
   private void requestSession(String instanceId, String clientPublicKey, ClaimGrant claim) {
-    tunnel.registry().tell(new TunnelRegistry.Connect(instanceId, getContext().getSelf(), out, clientPublicKey, claim));
+    tunnel.location(instanceId).tell(new InstanceLocation.Connect(getContext().getSelf(), clientPublicKey, claim));
   }
 
   private Behavior<Command> onPaired(Paired paired) {
@@ -305,7 +314,20 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     sessionId = paired.sessionId();
     instanceId = paired.instance().instanceId();
     instance = paired.instanceConnection();
-    instanceOut = paired.instanceOut();
+    if (paired.toInstance() == null) {
+      instanceOut = tunnel.localSocket(instance);
+      if (instanceOut == null) {
+        return onInstanceGone(ClientSession.InstanceGone.INSTANCE); // its socket closed meanwhile
+      }
+    } else {
+      // Cross-node: frames go through a queue of this session's into the instance's stream ref, and the
+      // instance gets one into this socket's queue; its node may vanish, so its connection is watched.
+      remoteInstance = true;
+      instanceOut = CrossNode.queueTo(paired.toInstance(), tunnel.materializer());
+      instance.tell(new InstanceConnection.ClientReady(sessionId,
+          CrossNode.into(out, tunnel.settings().crossNodeFramesInFlight(), tunnel.materializer())));
+      getContext().watchWith(instance, InstanceGone.INSTANCE);
+    }
     relayPrefix = Replies.relayMessagePrefix(sessionId);
     ClaimGrant claim = paired.claim();
     getContext().getLog().info("session opened session={} instance={} ip={} via={}", sessionId, instanceId, clientIp,
@@ -330,6 +352,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       getContext().getLog().info("session closed session={} instance={} reason=instance_offline", sessionId, instanceId);
       tunnel.metrics().sessionClosed("instance_offline");
       instance = null;
+      endRemoteQueue();
     }
     return closeWith("instance_offline", Replies.instanceOffline(), "instance_offline");
   }
@@ -338,9 +361,16 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
     return repliesPending != null && !repliesPending.isDone() ? abort() : this;
   }
 
+  /** A cross-node session's own queue towards the instance ends with the session. */
+  private void endRemoteQueue() {
+    if (remoteInstance && instanceOut != null) {
+      instanceOut.complete();
+    }
+  }
+
   private void releasePendingClaim() {
     if (pendingClaim != null) {
-      tunnel.claims().tell(EntityKeeper.deliver(pendingClaim.code(), new ClaimCode.Release(pendingClaim.consumer())));
+      tunnel.claim(pendingClaim.code()).tell(new ClaimCode.Release(pendingClaim.consumer()));
       pendingClaim = null;
     }
   }
@@ -390,6 +420,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
       tunnel.metrics().sessionClosed(reason);
       instance.tell(new InstanceConnection.SessionEnded(sessionId, reason));
       instance = null;
+      endRemoteQueue();
     }
   }
 

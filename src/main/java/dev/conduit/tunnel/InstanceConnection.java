@@ -1,6 +1,6 @@
 package dev.conduit.tunnel;
 
-import dev.conduit.persistence.EntityKeeper;
+import dev.conduit.cluster.ClusterSerializable;
 import dev.conduit.server.Durations;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -26,34 +26,53 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.util.ByteString;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.QueueOfferResult;
+import org.apache.pekko.stream.SinkRef;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 
 /**
  * One instance's WebSocket: registration (the possession proof of relay protocol 1.1 here, then the
- * registry, which checks the key pin and decides who holds the id), liveness and liveness probes,
- * claim codes, and the table of sessions it carries. Frames from the instance to a client go straight
- * from here to that client's socket queue; only control traffic passes through the registry.
+ * instance's {@link InstanceLocation} entity, on whichever node it runs, which checks the key pin and
+ * decides who holds the id cluster-wide), liveness and liveness probes, claim codes, and the table of
+ * sessions it carries. Frames from the instance to a client go straight from here to that client's
+ * socket queue when the client is on this node, else into a stream ref to it ({@link CrossNode}); only
+ * control traffic passes through the location entity.
  */
 public final class InstanceConnection extends AbstractBehavior<InstanceConnection.Command> {
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
       LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired, Delivered,
-      DeliveryStalled {}
+      DeliveryStalled, ReassertLocation, ClientReady {}
 
-  /** The registry's answer to a register; refusal is the error frame to send when refused (null if accepted). */
-  public record RegisterOutcome(InstanceFrame.Register register, boolean accepted, Replies.ErrorFrame refusal, String reason)
-      implements Command {}
+  /**
+   * The location entity's answer to this connection's register (one at a time); refusal is the error
+   * frame to send when refused (null if accepted); generation is the accepted registration's (0 if refused).
+   */
+  public record RegisterOutcome(boolean accepted, Replies.ErrorFrame refusal, String reason, long generation)
+      implements Command, ClusterSerializable {
+    static RegisterOutcome refused(Replies.ErrorFrame refusal, String reason) {
+      return new RegisterOutcome(false, refusal, reason, 0);
+    }
+  }
 
   /** A newer connection registered the same instance with the same key. */
-  public enum Replaced implements Command { INSTANCE }
+  public enum Replaced implements Command, ClusterSerializable { INSTANCE }
+
+  /**
+   * The instance's location entity lost its memory (its shard moved, or the node it ran on was removed):
+   * a registered connection re-asserts that it holds its id.
+   */
+  public enum ReassertLocation implements Command, ClusterSerializable { INSTANCE }
+
+  /** The client of a cross-node session is ready: toClient is a stream ref into its socket queue. */
+  public record ClientReady(String sessionId, SinkRef<TunnelFrame> toClient) implements Command, ClusterSerializable {}
 
   /**
    * The registry asks whether this connection still answers (an unproven newcomer wants its id): the
    * instance is sent a ping, and replyTo gets Alive when its pong arrives. No answer means none came.
    */
-  public record Probe(ActorRef<Alive> replyTo) implements Command {}
+  public record Probe(ActorRef<Alive> replyTo) implements Command, ClusterSerializable {}
 
-  public enum Alive { INSTANCE }
+  public enum Alive implements ClusterSerializable { INSTANCE }
 
   /** The instance did not answer its challenge within proof-timeout. */
   enum ProofExpired implements Command { INSTANCE }
@@ -61,19 +80,22 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   /** The relay is shutting down. */
   public enum ServerStopping implements Command { INSTANCE }
 
-  /** A client wants a session with this instance. */
-  public record OpenSession(ActorRef<ClientSession.Command> client, SourceQueueWithComplete<List<Message>> clientOut,
-                            String clientPublicKey, ClientSession.ClaimGrant claim) implements Command {}
+  /**
+   * A client wants a session with this instance (routed by the location entity). A client on this node is
+   * paired queue to queue; one on another node through stream refs ({@link CrossNode}).
+   */
+  public record OpenSession(ActorRef<ClientSession.Command> client, String clientPublicKey,
+                            ClientSession.ClaimGrant claim) implements Command, ClusterSerializable {}
 
   /** The client side of a session has gone; reason goes to the instance in session_closed. */
-  public record SessionEnded(String sessionId, String reason) implements Command {}
+  public record SessionEnded(String sessionId, String reason) implements Command, ClusterSerializable {}
 
   enum LivenessExpired implements Command { INSTANCE }
 
   record ClaimCreated(InstanceFrame.CreateClaim request, String code, String claimId, Instant expiresAt,
                       ClaimCode.CreateResult result, Throwable failure, int attempt) implements Command {}
 
-  public record GetStatus(ActorRef<InstanceStatus> replyTo) implements Command {}
+  public record GetStatus(ActorRef<InstanceStatus> replyTo) implements Command, ClusterSerializable {}
 
   /** A control frame could not even be queued: the instance stopped reading its socket long ago. */
   record NotReading(Throwable cause) implements Command {}
@@ -85,10 +107,15 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   record DeliveryStalled(long seq) implements Command {}
 
   public record InstanceStatus(String instanceId, boolean online, Instant registeredAt, Instant lastSeen,
-                               int sessions, List<String> directUrls) {}
+                               int sessions, List<String> directUrls) implements ClusterSerializable {}
 
-  /** A session as the instance side sees it: the client's actor and its socket queue. */
-  private record SessionLink(ActorRef<ClientSession.Command> client, SourceQueueWithComplete<List<Message>> out) {}
+  /**
+   * A session as the instance side sees it: the client's actor and its socket queue (done at once for a
+   * client on this node; for one on another node, a queue into its stream ref once it sent it). remote:
+   * the queue is this session's own (completed when the session ends), not the client's socket queue.
+   */
+  private record SessionLink(ActorRef<ClientSession.Command> client,
+                             CompletableFuture<SourceQueueWithComplete<List<Message>>> out, boolean remote) {}
 
   /** What one inbound batch produced for one session's client. */
   private record ToClient(SessionLink link, List<Message> frames) {}
@@ -114,7 +141,11 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   private final Map<String, SessionLink> sessions = new HashMap<>();
 
   private InstanceFrame.Register registration;
+  /** The generation the location entity accepted registration at (re-asserted with it). */
+  private long generation;
   private boolean registering;
+  /** The register waiting for the location entity's outcome. */
+  private InstanceFrame.Register pendingRegister;
   private Instant registeredAt;
   private Instant lastSeen;
   private List<String> directUrls = List.of();
@@ -168,6 +199,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(NotReading.class, notReading -> closeNotReading(notReading.cause().getMessage()))
         .onMessage(Probe.class, this::onProbe)
         .onMessage(ProofExpired.class, expired -> onProofExpired())
+        .onMessage(ReassertLocation.class, this::onReassertLocation)
+        .onMessage(ClientReady.class, this::onClientReady)
         .onMessage(Delivered.class, this::onDelivered)
         .onMessage(DeliveryStalled.class, this::onDeliveryStalled)
         .onSignal(PostStop.class, signal -> onStop())
@@ -213,7 +246,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     CompletableFuture<QueueOfferResult> ownOffer = own.isEmpty() ? null : out.offer(own).toCompletableFuture();
     Map<String, CompletableFuture<QueueOfferResult>> clientOffers = new LinkedHashMap<>();
-    clients.forEach((sessionId, to) -> clientOffers.put(sessionId, to.link().out().offer(to.frames()).toCompletableFuture()));
+    clients.forEach((sessionId, to) -> clientOffers.put(sessionId, offer(to.link(), to.frames())));
     Delivery delivery = new Delivery(++deliveries, ackTo, ownOffer, clientOffers);
     if (settled(delivery)) {
       return delivered(delivery);
@@ -228,6 +261,15 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .map(offer -> offer.handle((result, failure) -> null)).toArray(CompletableFuture[]::new));
     getContext().pipeToSelf(done, (ok, failure) -> new Delivered(delivery.seq()));
     return this;
+  }
+
+  /** Offers at once to a ready queue (always so on one node); to a cross-node one once its client is ready. */
+  private static CompletableFuture<QueueOfferResult> offer(SessionLink link, List<Message> frames) {
+    CompletableFuture<SourceQueueWithComplete<List<Message>>> out = link.out();
+    if (out.isDone() && !out.isCompletedExceptionally()) {
+      return out.join().offer(frames).toCompletableFuture();
+    }
+    return out.thenCompose(queue -> queue.offer(frames)).toCompletableFuture();
   }
 
   private static boolean settled(Delivery delivery) {
@@ -366,7 +408,13 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       send(Replies.challenge(challenge.ephemeral().publicKey(), challenge.nonce()));
       return;
     }
-    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf(), proven));
+    askLocation(register, proven);
+  }
+
+  private void askLocation(InstanceFrame.Register register, boolean proven) {
+    pendingRegister = register;
+    tunnel.location(register.instanceId()).tell(new InstanceLocation.Register(register.publicKeyBase64(), proven,
+        getContext().getSelf()));
   }
 
   private void onProve(InstanceFrame.Prove prove) {
@@ -389,7 +437,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       return;
     }
     provenKey = register.publicKey();
-    tunnel.registry().tell(new TunnelRegistry.Register(register, getContext().getSelf(), true));
+    askLocation(register, true);
   }
 
   private Behavior<Command> onProofExpired() {
@@ -420,7 +468,11 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   private Behavior<Command> onRegisterOutcome(RegisterOutcome outcome) {
     registering = false;
-    InstanceFrame.Register register = outcome.register();
+    InstanceFrame.Register register = pendingRegister;
+    pendingRegister = null;
+    if (register == null) {
+      return this;
+    }
     if (!outcome.accepted()) {
       getContext().getLog().info("registration refused instance={} ip={} reason={}", register.instanceId(), clientIp, outcome.reason());
       tunnel.metrics().registrationRefused(outcome.refusal().code());
@@ -429,6 +481,10 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     }
     boolean first = registration == null;
     registration = register;
+    generation = outcome.generation();
+    if (first) {
+      tunnel.registry().tell(new TunnelRegistry.Registered(getContext().getSelf(), register.instanceId()));
+    }
     directUrls = register.directUrls();
     if (first) {
       registeredAt = tunnel.clock().instant();
@@ -452,7 +508,15 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
       return this;
     }
     String sessionId = newSessionId();
-    sessions.put(sessionId, new SessionLink(open.client(), open.clientOut()));
+    SourceQueueWithComplete<List<Message>> local = tunnel.localSocket(open.client());
+    SinkRef<TunnelFrame> toInstance = null;
+    if (local != null) {
+      sessions.put(sessionId, new SessionLink(open.client(), CompletableFuture.completedFuture(local), false));
+    } else {
+      // The client is on another node: it gets a stream ref into this socket, and sends one into its own.
+      toInstance = CrossNode.into(out, tunnel.settings().crossNodeFramesInFlight(), tunnel.materializer());
+      sessions.put(sessionId, new SessionLink(open.client(), new CompletableFuture<>(), true));
+    }
     // The client may be gone before it learns it was paired: its end must still end the session here.
     getContext().watchWith(open.client(), new SessionEnded(sessionId, "client_closed"));
     tunnel.metrics().openSessions.incrementAndGet();
@@ -460,7 +524,24 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     send(Replies.connection(sessionId, open.clientPublicKey()));
     Replies.InstanceInfo info = new Replies.InstanceInfo(registration.instanceId(), registration.publicKeyBase64(),
         directUrls, registration.protocolVersions());
-    open.client().tell(new ClientSession.Paired(sessionId, info, getContext().getSelf(), out, open.claim()));
+    open.client().tell(new ClientSession.Paired(sessionId, info, getContext().getSelf(), toInstance, open.claim()));
+    return this;
+  }
+
+  private Behavior<Command> onClientReady(ClientReady ready) {
+    SessionLink link = sessions.get(ready.sessionId());
+    if (link == null || !link.remote() || link.out().isDone()) {
+      CrossNode.discard(ready.toClient(), tunnel.materializer()); // the session ended meanwhile
+      return this;
+    }
+    link.out().complete(CrossNode.queueTo(ready.toClient(), tunnel.materializer()));
+    return this;
+  }
+
+  private Behavior<Command> onReassertLocation(ReassertLocation reassert) {
+    if (registration != null && !closing) {
+      tunnel.location(registration.instanceId()).tell(new InstanceLocation.Reassert(getContext().getSelf(), generation));
+    }
     return this;
   }
 
@@ -473,6 +554,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     SessionLink link = sessions.remove(sessionId);
     if (link != null) {
       getContext().unwatch(link.client());
+      closeLink(link);
       tunnel.metrics().openSessions.decrementAndGet();
       send(Replies.sessionClosed(sessionId, reason));
     }
@@ -488,9 +570,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     String code = ClaimCodes.generate();
     String claimId = UUID.randomUUID().toString();
     Instant expiresAt = tunnel.clock().instant().plus(ttl);
-    getContext().ask(ClaimCode.CreateResult.class, tunnel.claims(), tunnel.settings().askTimeout(),
-        replyTo -> EntityKeeper.deliver(code,
-            new ClaimCode.Create(claimId, registration.instanceId(), request.userId(), expiresAt, replyTo)),
+    getContext().ask(ClaimCode.CreateResult.class, tunnel.claim(code), tunnel.settings().askTimeout(),
+        replyTo -> new ClaimCode.Create(claimId, registration.instanceId(), request.userId(), expiresAt, replyTo),
         (result, failure) -> new ClaimCreated(request, code, claimId, expiresAt, result, failure, attempt));
   }
 
@@ -546,8 +627,8 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   private Behavior<Command> onStop() {
     if (registration != null) {
-      tunnel.registry().tell(new TunnelRegistry.Departed(getContext().getSelf(), new InstanceStatus(instanceId(), false,
-          registeredAt, lastSeen, 0, directUrls)));
+      tunnel.location(instanceId()).tell(new InstanceLocation.Departed(getContext().getSelf(),
+          new InstanceStatus(instanceId(), false, registeredAt, lastSeen, 0, directUrls)));
     }
     if (!closing) {
       closing = true;
@@ -562,9 +643,19 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   /** Every client of this instance is told it went away, and its socket is closed. */
   private void endSessions() {
-    sessions.values().forEach(link -> link.client().tell(ClientSession.InstanceGone.INSTANCE));
+    sessions.values().forEach(link -> {
+      link.client().tell(ClientSession.InstanceGone.INSTANCE);
+      closeLink(link);
+    });
     tunnel.metrics().openSessions.addAndGet(-sessions.size());
     sessions.clear();
+  }
+
+  /** A cross-node session's own queue ends with it (the client's socket is the client's to close). */
+  private static void closeLink(SessionLink link) {
+    if (link.remote()) {
+      link.out().thenAccept(SourceQueueWithComplete::complete);
+    }
   }
 
   private boolean requireRegistered() {

@@ -1,5 +1,7 @@
 package dev.conduit.tunnel;
 
+import dev.conduit.cluster.ClusterSerializable;
+import dev.conduit.persistence.EntityLimits;
 import dev.conduit.persistence.JsonSerializable;
 import dev.conduit.persistence.PersistenceIds;
 import dev.conduit.persistence.PersistFailures;
@@ -7,7 +9,11 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -26,7 +32,13 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
   /** The longest instance id the journal can hold a pin for (248): longer ones are refused as invalid_field. */
   public static final int MAX_INSTANCE_ID_LENGTH = PersistenceIds.maxEntityIdLength(ENTITY_TYPE);
 
-  public sealed interface Command {}
+  /**
+   * The sharding type: one entity per instanceId, passivated by {@link EntityLimits#shardingSettings}. Its
+   * persistence id stays {@code KeyPin|<instanceId>} ({@link PersistenceIds}), as before sharding.
+   */
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, ENTITY_TYPE);
+
+  public sealed interface Command extends ClusterSerializable {}
 
   /**
    * Pin publicKey if nothing is pinned yet, else compare it with the pin. proven: this registration proved
@@ -38,9 +50,10 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
   /** Is anything pinned for this id? Answers PINNED or NOT_PINNED. */
   public record Lookup(ActorRef<Result> replyTo) implements Command {}
 
+  /** Cluster Sharding's stop message (passivation, hand-off): stops once a persist in flight is done. */
   public enum Passivate implements Command { INSTANCE }
 
-  public enum Result { PINNED_NOW, MATCHES, MISMATCH, PROOF_REQUIRED, PINNED, NOT_PINNED }
+  public enum Result implements ClusterSerializable { PINNED_NOW, MATCHES, MISMATCH, PROOF_REQUIRED, PINNED, NOT_PINNED }
 
   public sealed interface Event extends JsonSerializable {}
 
@@ -61,6 +74,13 @@ public final class KeyPin extends EventSourcedBehavior<KeyPin.Command, KeyPin.Ev
 
   public static Behavior<Command> create(String instanceId, Clock clock) {
     return new KeyPin(instanceId, clock);
+  }
+
+  /** Starts this node's shard region for KeyPin entities (idempotent per actor system). */
+  public static void init(ActorSystem<?> system, Clock clock, EntityLimits limits) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), clock))
+        .withStopMessage(Passivate.INSTANCE)
+        .withSettings(limits.shardingSettings(system)));
   }
 
   @Override

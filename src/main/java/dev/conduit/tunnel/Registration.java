@@ -70,4 +70,27 @@ public final class Registration {
       case SILENT -> new Install<>(holder.connection());
     };
   }
+
+  /**
+   * A connection that holds its id says so again, with the generation it was accepted at: the location
+   * entity's memory was lost (its shard moved, or its node was removed) and is being rebuilt from the
+   * connections themselves. The holder (or, when there is none yet, the first to re-assert) keeps the
+   * id; a replaced connection never gets it back; any other connection lost it to a registration the
+   * rebuilt entity accepted first (Refuse SUPERSEDED: it is told {@code replaced}).
+   *
+   * @param holder            the live connection for the id, null when none
+   * @param candidateReplaced the re-asserting connection was told {@code replaced} before
+   */
+  public static <C> Decision<C> reassert(Holder<C> holder, C candidate, boolean candidateReplaced) {
+    if (candidateReplaced) {
+      return new Refuse<>(Reason.REPLACED);
+    }
+    if (holder == null) {
+      return new Install<>(null);
+    }
+    if (holder.connection().equals(candidate)) {
+      return new Refresh<>();
+    }
+    return new Refuse<>(Reason.SUPERSEDED);
+  }
 }

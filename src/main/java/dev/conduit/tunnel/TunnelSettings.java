@@ -26,7 +26,8 @@ public record TunnelSettings(
     Duration proofTimeout,
     Duration slowConsumerGrace,
     Duration closeTimeout,
-    FieldLimits fieldLimits) {
+    FieldLimits fieldLimits,
+    int crossNodeFramesInFlight) {
 
   public static TunnelSettings from(Config config) {
     Config c = config.getConfig("conduit.tunnel");
@@ -50,6 +51,7 @@ public record TunnelSettings(
         c.getDuration("proof-timeout"),
         c.getDuration("slow-consumer-grace"),
         c.getDuration("close-timeout"),
-        FieldLimits.from(c));
+        FieldLimits.from(c),
+        c.getInt("cross-node-frames-in-flight"));
   }
 }

@@ -81,7 +81,7 @@ public final class TunnelStatusRoutes extends AllDirectives {
           + TunnelCodec.MAX_INSTANCE_ID_LENGTH + " characters, no control characters)"));
     }
     return onComplete(AskPattern.ask(registry,
-        (ActorRef<TunnelRegistry.InstanceLookup> replyTo) -> new TunnelRegistry.GetInstance(instanceId, replyTo),
+        (ActorRef<InstanceLocation.InstanceLookup> replyTo) -> new TunnelRegistry.GetInstance(instanceId, replyTo),
         timeout, system.scheduler()), lookup -> {
       if (lookup.isFailure()) {
         return complete(Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "Instance status unavailable, try again"));

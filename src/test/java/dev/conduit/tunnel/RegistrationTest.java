@@ -61,4 +61,28 @@ class RegistrationTest {
         decide(A_AT_5, "B", 6, false, false, Liveness.ANSWERED));
     assertEquals(new Registration.Install<>("A"), decide(A_AT_5, "B", 6, false, false, Liveness.SILENT));
   }
+
+  /** A location rebuilt empty (its shard moved, its node was removed) takes the first connection that re-asserts. */
+  @Test
+  void aReassertRebuildsAnEmptyLocation() {
+    assertEquals(new Registration.Install<String>(null), Registration.reassert(null, "A", false));
+  }
+
+  @Test
+  void aReassertOfTheHolderKeepsIt() {
+    assertEquals(new Registration.Refresh<String>(), Registration.reassert(A_AT_5, "A", false));
+  }
+
+  /** A replaced connection's re-assert (sent before it learnt it was replaced) never takes the id back. */
+  @Test
+  void aReassertOfAReplacedConnectionIsRefused() {
+    assertEquals(new Registration.Refuse<String>(Reason.REPLACED), Registration.reassert(A_AT_5, "B", true));
+    assertEquals(new Registration.Refuse<String>(Reason.REPLACED), Registration.reassert(null, "B", true));
+  }
+
+  /** The rebuilt location accepted a registration first: a re-assert of another connection loses to it. */
+  @Test
+  void aReassertAgainstAnotherHolderIsRefused() {
+    assertEquals(new Registration.Refuse<String>(Reason.SUPERSEDED), Registration.reassert(A_AT_5, "B", false));
+  }
 }

@@ -20,6 +20,9 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
@@ -44,17 +47,61 @@ final class TunnelHarness implements AutoCloseable {
   final Materializer materializer;
 
   TunnelHarness(TunnelSettings settings, int rateLimitBurst) {
+    // A cluster of one (the tunnel's entities are sharded), on any free port, joined to itself below.
     Config config = ManualTime.config()
+        .withFallback(ConfigFactory.parseString(String.join("\n",
+            "pekko.actor.provider = cluster",
+            "pekko.remote.artery.canonical.port = 0",
+            "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
+            "pekko.actor.serialization-bindings { \"dev.conduit.cluster.ClusterSerializable\" = jackson-cbor }",
+            // Manual time never fires the cluster's leave timers: the test kit stops the system directly.
+            "pekko.coordinated-shutdown.run-by-actor-system-terminate = off")))
         .withFallback(PersistenceTestKitPlugin.getInstance().config())
         .withFallback(PersistenceTestKitSnapshotPlugin.getInstance().config())
         .withFallback(ConfigFactory.load());
     this.testKit = ActorTestKit.create(config);
     this.time = ManualTime.get(testKit.system());
+    Cluster cluster = Cluster.get(testKit.system());
+    cluster.manager().tell(Join.create(cluster.selfMember().address()));
     this.settings = settings;
     this.materializer = Materializer.matFromSystem(testKit.system());
     RateLimiter limiter = new RateLimiter(rateLimitBurst, settings.rateLimitPerSecond(), () -> 0L);
     this.registry = testKit.spawn(TunnelRegistry.create(settings, limiter, new TunnelMetrics(), Clock.systemUTC(),
         new EntityLimits(Duration.ofMinutes(2), 10_000)), "tunnel");
+    awaitShardingReady();
+  }
+
+  /**
+   * Manual time drives the cluster's own timers too (gossip, the sharding coordinators' singletons): it is
+   * moved on in small steps until this node is up and each entity type answers, before any test timer runs.
+   */
+  private void awaitShardingReady() {
+    TestProbe<TunnelRegistry.Stats> started = testKit.createTestProbe();
+    registry.tell(new TunnelRegistry.GetStats(started.ref())); // answered once the registry started its regions
+    started.receiveMessage(RECEIVE);
+    ClusterSharding sharding = ClusterSharding.get(testKit.system());
+    Duration step = Duration.ofMillis(200);
+    Duration patience = Duration.ofHours(1);
+    CompletionStage<?> ready = sharding.entityRefFor(KeyPin.ENTITY_KEY, "warm-up")
+        .<KeyPin.Result>ask(KeyPin.Lookup::new, patience)
+        .thenCompose(pin -> sharding.entityRefFor(ClaimCode.ENTITY_KEY, "WARMUP23")
+            .<ClaimCode.ConsumeResult>ask(replyTo -> new ClaimCode.Consume("warm-up", replyTo), patience))
+        .thenCompose(claim -> sharding.entityRefFor(InstanceLocation.ENTITY_KEY, "warm-up")
+            .<InstanceLocation.InstanceLookup>ask(InstanceLocation.GetStatus::new, patience));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!ready.toCompletableFuture().isDone()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("cluster sharding not ready: member " + Cluster.get(testKit.system()).selfMember());
+      }
+      time.timePasses(step);
+      try {
+        Thread.sleep(10); // the cluster's actors run on other threads: give them a moment per step
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    ready.toCompletableFuture().join();
   }
 
   static TunnelSettings settings() {
@@ -62,7 +109,7 @@ final class TunnelHarness implements AutoCloseable {
         List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64 * 1024, 256 * 1024, Duration.ofSeconds(10),
         Duration.ofSeconds(5),
         1000, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(5),
-        FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")));
+        FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")), 8);
   }
 
   /**
