@@ -146,25 +146,24 @@ final class WebhookClusterBench implements Benchmark {
   /** Whether the other nodes answer 2xx to a webhook for an endpoint created on node 0 (a few tries). */
   private static boolean ingestsAnywhere(HttpClient http, BenchCluster cluster, URI createdOnNode0, byte[] body,
                                          BenchReport report) throws Exception {
-    String last = "";
+    List<String> refused = new ArrayList<>();
     for (int attempt = 0; attempt < PROBE_TRIES; attempt++) {
-      boolean all = true;
+      refused.clear();
       for (int i = 1; i < cluster.size(); i++) {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(onNode(createdOnNode0, cluster.node(i)))
             .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
             .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() / 100 != 2) {
-          all = false;
-          last = "node " + i + " answered " + response.statusCode() + " " + response.body();
+          refused.add("node " + i + " answered " + response.statusCode() + " " + response.body());
         }
       }
-      if (all) {
+      if (refused.isEmpty()) {
         return true;
       }
       Thread.sleep(PROBE_PAUSE.toMillis());
     }
     report.fact("cross-node ingest probe", "a webhook for an endpoint created on node 0, POSTed to the other nodes: "
-        + last);
+        + String.join("; ", refused));
     return false;
   }
 
