@@ -175,7 +175,9 @@ final class WebhookClusterBench implements Benchmark {
     Side one = new Side("1 node", () -> singleLoad.run(senders, ROUND), List.of(single));
     Side many = new Side(NODES + " nodes", () -> clusterLoad.run(senders, ROUND), cluster.nodes());
     singleLoad.run(senders, WARMUP);
-    clusterLoad.run(senders, WARMUP);
+    // Each node takes a share of the cluster's requests: n times the warm-up gives every node's JIT about as
+    // many requests as the single node's had.
+    clusterLoad.run(senders, WARMUP.multipliedBy(cluster.size()));
     List<Round> singleRounds = new ArrayList<>();
     List<Round> clusterRounds = new ArrayList<>();
     for (int i = 0; i < ROUNDS; i++) {
@@ -217,8 +219,9 @@ final class WebhookClusterBench implements Benchmark {
             + clusterRounds.stream().mapToLong(Round::errors).sum());
     report.fact("ingest: load", senders + " senders (JDK HttpClient, HTTP/1.1, one request at a time each), "
         + WebhookIngestBench.ENDPOINTS + " endpoints of a hub that never connects, " + WebhookIngestBench.BODY_BYTES
-        + " B bodies; " + ROUNDS + " alternating rounds of " + ROUND.toSeconds() + " s after " + WARMUP.toSeconds()
-        + " s warm-up per side; median round by rate");
+        + " B bodies; " + ROUNDS + " alternating rounds of " + ROUND.toSeconds() + " s after a warm-up of "
+        + WARMUP.toSeconds() + " s (1 node) and " + WARMUP.toSeconds() * NODES + " s (" + NODES + " nodes, so each node "
+        + "warms on about as many requests); median round by rate");
   }
 
   private static double micros(double cores, Round round) {
