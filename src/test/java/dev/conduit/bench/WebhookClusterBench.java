@@ -37,7 +37,7 @@ import java.util.Map;
  */
 final class WebhookClusterBench implements Benchmark {
   private static final int NODES = Integer.getInteger("bench.cluster-nodes", 3);
-  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup-seconds", 5));
+  private static final Duration WARMUP = Duration.ofSeconds(Long.getLong("bench.warmup-seconds", 10));
   private static final Duration ROUND = Duration.ofSeconds(Long.getLong("bench.round-seconds", 8));
   private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
   private static final double E2E_RATE = Double.parseDouble(System.getProperty("bench.e2e-rate", "100"));
