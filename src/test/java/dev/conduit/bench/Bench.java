@@ -14,7 +14,8 @@ public final class Bench {
     Map<String, Benchmark> all = new LinkedHashMap<>();
     for (Benchmark benchmark : List.<Benchmark>of(new TunnelThroughputBench(), new TunnelLatencyBench(),
         new TunnelForeignBench(false), new TunnelForeignBench(true),
-        new TunnelIdleBench(), new WebhookIngestBench(), new WebhookE2eBench())) {
+        new TunnelIdleBench(), new WebhookIngestBench(), new WebhookE2eBench(), new TunnelClusterBench(),
+        new WebhookClusterBench())) {
       all.put(benchmark.name(), benchmark);
     }
     return all;

@@ -38,6 +38,12 @@ final class PostgresBenchDatabase implements AutoCloseable {
     return "jdbc:postgresql://" + BenchConfig.PG_HOST + ":" + BenchConfig.PG_PORT + "/" + name;
   }
 
+  /** CONDUIT_DB_URL, _USER and _PASSWORD for a Conduit process on this database. */
+  java.util.Map<String, String> conduitEnv() {
+    return java.util.Map.of("CONDUIT_DB_URL", jdbcUrl(), "CONDUIT_DB_USER", BenchConfig.PG_USER,
+        "CONDUIT_DB_PASSWORD", BenchConfig.PG_PASSWORD);
+  }
+
   Connection connect() throws SQLException {
     return DriverManager.getConnection(jdbcUrl(), BenchConfig.PG_USER, BenchConfig.PG_PASSWORD);
   }

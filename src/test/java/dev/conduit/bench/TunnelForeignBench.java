@@ -55,18 +55,45 @@ final class TunnelForeignBench implements Benchmark {
     return latency ? "tunnel-latency-node" : "tunnel-throughput-node";
   }
 
+  /** A process whose CPU a path is charged with, by name (a relay node, an instance process, a baseline server). */
+  record Meter(String name, Supplier<Duration> cpu) {}
+
   /** One way through: where the client connects, the instance id to connect to ("-": none), its servers. */
-  private record Path3(String name, String url, String instanceIds, List<Supplier<Duration>> servers) {
-    double cores(List<Duration> before, double seconds) {
-      List<Double> cores = new ArrayList<>();
+  record Path3(String name, String url, String instanceIds, List<Meter> servers) {
+    /** Cores each server used since before, over seconds, in the order of servers. */
+    double[] coresEach(List<Duration> before, double seconds) {
+      double[] cores = new double[servers.size()];
       for (int i = 0; i < servers.size(); i++) {
-        cores.add(servers.get(i).get().minus(before.get(i)).toNanos() / 1e9 / seconds);
+        cores[i] = servers.get(i).cpu().get().minus(before.get(i)).toNanos() / 1e9 / seconds;
       }
-      return cores.stream().mapToDouble(Double::doubleValue).sum();
+      return cores;
     }
 
     List<Duration> cpu() {
-      return servers.stream().map(Supplier::get).toList();
+      return servers.stream().map(meter -> meter.cpu().get()).toList();
+    }
+
+    /** "name 0.52, name 0.31" for each server's cores. */
+    String split(double[] cores) {
+      List<String> parts = new ArrayList<>();
+      for (int i = 0; i < servers.size(); i++) {
+        parts.add(String.format(Locale.ROOT, "%s %.2f", servers.get(i).name(), cores[i]));
+      }
+      return String.join(", ", parts);
+    }
+  }
+
+  /** One run of the Node sender: messages per second, each server's cores (as in Path3.servers), the client's. */
+  record ThroughputRound(double perSecond, double[] serverCores, double clientCores) {
+    double serverCoresTotal() {
+      return java.util.Arrays.stream(serverCores).sum();
+    }
+  }
+
+  /** One run of the Node latency client: its JSON line (count, p50, p99, p999 in ms), servers' and its own cores. */
+  record LatencyRound(JsonNode result, double[] serverCores, double clientCores) {
+    double serverCoresTotal() {
+      return java.util.Arrays.stream(serverCores).sum();
     }
   }
 
@@ -100,13 +127,14 @@ final class TunnelForeignBench implements Benchmark {
           otherInstance.next(SETUP_TIMEOUT);
         }
         List<Path3> paths = new ArrayList<>(List.of(
-            new Path3("direct", "ws://127.0.0.1:" + directPort + "/", "-", List.of(direct::cpuTime)),
-            new Path3("layer", "ws://127.0.0.1:" + layer.port() + (latency ? "/echo" : "/sink"), "-", List.of(layer::cpuTime)),
+            new Path3("direct", "ws://127.0.0.1:" + directPort + "/", "-", List.of(new Meter("node-direct", direct::cpuTime))),
+            new Path3("layer", "ws://127.0.0.1:" + layer.port() + (latency ? "/echo" : "/sink"), "-",
+                List.of(new Meter("pekko-layer", layer::cpuTime))),
             new Path3("relayed", "ws://127.0.0.1:" + relay.port() + "/relay/client/websocket", String.join(",", ids),
-                List.of(relay::cpuTime, instance::cpuTime))));
+                List.of(new Meter("relay", relay::cpuTime), new Meter("node-instance", instance::cpuTime)))));
         if (other != null) {
           paths.add(new Path3("compared", "ws://127.0.0.1:" + other.port() + "/relay/client/websocket", String.join(",", ids),
-              List.of(other::cpuTime, otherInstance::cpuTime)));
+              List.of(new Meter("relay", other::cpuTime), new Meter("node-instance", otherInstance::cpuTime))));
           report.fact("compared", "the same relayed path through " + COMPARE_JAR);
         }
         if (latency) {
@@ -128,39 +156,57 @@ final class TunnelForeignBench implements Benchmark {
   }
 
   private void throughput(int size, List<Path3> paths, Path runDir, BenchReport report) throws Exception {
-    for (Path3 path : paths) {
-      throughputRound(path, size, WARMUP_SECONDS, runDir);
-    }
-    Map<String, List<double[]>> rounds = new LinkedHashMap<>();
-    for (int i = 0; i < ROUNDS; i++) {
-      for (Path3 path : paths) {
-        rounds.computeIfAbsent(path.name(), k -> new ArrayList<>()).add(throughputRound(path, size, ROUND_SECONDS, runDir));
-      }
-    }
-    Map<String, double[]> median = new LinkedHashMap<>();
-    rounds.forEach((name, list) -> {
-      list.sort((a, b) -> Double.compare(a[0], b[0]));
-      median.put(name, list.get(list.size() / 2));
-      System.out.printf(Locale.ROOT, "  %d B %s: %s msg/s%n", size, name,
-          list.stream().map(r -> String.format(Locale.ROOT, "%.0f", r[0])).toList());
-    });
-    String label = size >= 1024 ? size / 1024 + " KiB payload" : size + " B payload";
+    Map<String, ThroughputRound> median = throughputMedians(size, paths, runDir, WARMUP_SECONDS, ROUND_SECONDS, ROUNDS);
+    String label = payloadLabel(size);
     double mib = size / (1024.0 * 1024.0);
-    double[] d = median.get("direct");
+    ThroughputRound d = median.get("direct");
     for (String name : List.of("relayed", "layer", "compared")) {
-      double[] r = median.get(name);
+      ThroughputRound r = median.get(name);
       if (r == null) {
         continue;
       }
-      report.ratio("throughput " + name + " vs direct, " + label, "MiB/s", r[0] * mib, d[0] * mib,
+      report.ratio("throughput " + name + " vs direct, " + label, "MiB/s", r.perSecond() * mib, d.perSecond() * mib,
           name.equals("relayed") ? MIN_RATIO.get(size) : null);
     }
-    median.forEach((name, r) -> report.fact("cpu " + label + ", " + name + " (server(s) / client)",
-        String.format(Locale.ROOT, "%.2f / %.2f cores; %.1f ms server CPU per MiB", r[1], r[2], r[1] * 1000 / (r[0] * mib))));
+    for (Path3 path : paths) {
+      ThroughputRound r = median.get(path.name());
+      report.fact("cpu " + label + ", " + path.name() + " (server(s) / client)", String.format(Locale.ROOT,
+          "%.2f / %.2f cores; %.1f ms server CPU per MiB (%s)", r.serverCoresTotal(), r.clientCores(),
+          r.serverCoresTotal() * 1000 / (r.perSecond() * mib), path.split(r.serverCores())));
+    }
   }
 
-  /** {msg/s, server cores, client cores} of one run of the Node sender. */
-  private static double[] throughputRound(Path3 path, int size, long seconds, Path runDir) throws Exception {
+  static String payloadLabel(int size) {
+    return size >= 1024 ? size / 1024 + " KiB payload" : size + " B payload";
+  }
+
+  /**
+   * A warm-up run per path, then rounds runs of each path in turn (so every path sees the same machine);
+   * the median run of each path by rate, keyed by path name. Each path's rates are printed.
+   */
+  static Map<String, ThroughputRound> throughputMedians(int size, List<Path3> paths, Path runDir, long warmupSeconds,
+                                                        long roundSeconds, int rounds) throws Exception {
+    for (Path3 path : paths) {
+      throughputRound(path, size, warmupSeconds, runDir);
+    }
+    Map<String, List<ThroughputRound>> all = new LinkedHashMap<>();
+    for (int i = 0; i < rounds; i++) {
+      for (Path3 path : paths) {
+        all.computeIfAbsent(path.name(), k -> new ArrayList<>()).add(throughputRound(path, size, roundSeconds, runDir));
+      }
+    }
+    Map<String, ThroughputRound> median = new LinkedHashMap<>();
+    all.forEach((name, list) -> {
+      list.sort((a, b) -> Double.compare(a.perSecond(), b.perSecond()));
+      median.put(name, list.get(list.size() / 2));
+      System.out.printf(Locale.ROOT, "  %d B %s: %s msg/s%n", size, name,
+          list.stream().map(r -> String.format(Locale.ROOT, "%.0f", r.perSecond())).toList());
+    });
+    return median;
+  }
+
+  /** One run of the Node sender on path for seconds (connect included in the servers' CPU window). */
+  static ThroughputRound throughputRound(Path3 path, int size, long seconds, Path runDir) throws Exception {
     List<Duration> before = path.cpu();
     long start = System.nanoTime();
     try (NodePeer client = NodePeer.start(runDir, "node-client", "throughput",
@@ -169,24 +215,35 @@ final class TunnelForeignBench implements Benchmark {
       double wall = (System.nanoTime() - start) / 1e9;
       double clientSeconds = result.get("seconds").asDouble();
       // Server CPU over the whole client run (connect included) against that run's wall time.
-      return new double[] {result.get("sent").asLong() / clientSeconds, path.cores(before, wall),
-          result.get("cpu").asDouble() / clientSeconds};
+      return new ThroughputRound(result.get("sent").asLong() / clientSeconds, path.coresEach(before, wall),
+          result.get("cpu").asDouble() / clientSeconds);
+    }
+  }
+
+  /**
+   * One run of the Node latency client on path: sessions sockets (spread over the path's instance ids)
+   * sending rate round trips per second in all, warm-up then measured seconds.
+   */
+  static LatencyRound latencyRound(Path3 path, int sessions, int rate, long warmupSeconds, long measureSeconds,
+                                   Path runDir) throws Exception {
+    List<Duration> before = path.cpu();
+    long start = System.nanoTime();
+    try (NodePeer client = NodePeer.start(runDir, "node-client", "latency", List.of(path.url(), path.instanceIds(),
+        Integer.toString(sessions), Integer.toString(rate), Long.toString(warmupSeconds), Long.toString(measureSeconds)))) {
+      JsonNode result = client.next(SETUP_TIMEOUT.plusSeconds(warmupSeconds + measureSeconds));
+      double wall = (System.nanoTime() - start) / 1e9;
+      return new LatencyRound(result, path.coresEach(before, wall),
+          result.get("cpu").asDouble() / result.get("seconds").asDouble());
     }
   }
 
   private void latency(int sessions, List<Path3> paths, Path runDir, BenchReport report) throws Exception {
     Map<String, JsonNode> results = new LinkedHashMap<>();
     for (Path3 path : paths) {
-      List<Duration> before = path.cpu();
-      long start = System.nanoTime();
-      try (NodePeer client = NodePeer.start(runDir, "node-client", "latency", List.of(path.url(), path.instanceIds(),
-          Integer.toString(sessions), Integer.toString(RATE), Long.toString(WARMUP_SECONDS), Long.toString(MEASURE_SECONDS)))) {
-        JsonNode result = client.next(SETUP_TIMEOUT.plusSeconds(WARMUP_SECONDS + MEASURE_SECONDS));
-        double wall = (System.nanoTime() - start) / 1e9;
-        results.put(path.name(), result);
-        report.fact("cpu " + sessions + " sessions, " + path.name() + " (server(s) / client)", String.format(Locale.ROOT,
-            "%.2f / %.2f cores", path.cores(before, wall), result.get("cpu").asDouble() / result.get("seconds").asDouble()));
-      }
+      LatencyRound round = latencyRound(path, sessions, RATE, WARMUP_SECONDS, MEASURE_SECONDS, runDir);
+      results.put(path.name(), round.result());
+      report.fact("cpu " + sessions + " sessions, " + path.name() + " (server(s) / client)", String.format(Locale.ROOT,
+          "%.2f / %.2f cores", round.serverCoresTotal(), round.clientCores()));
     }
     JsonNode d = results.get("direct");
     String label = sessions + " session" + (sessions == 1 ? "" : "s");
@@ -208,7 +265,7 @@ final class TunnelForeignBench implements Benchmark {
         + results.get("layer").get("count") + " / " + results.get("relayed").get("count"));
   }
 
-  private static String nodeVersion() {
+  static String nodeVersion() {
     try {
       Process p = new ProcessBuilder(System.getProperty("bench.node", "node"), "--version").start();
       return new String(p.getInputStream().readAllBytes()).trim();

@@ -30,10 +30,15 @@ final class WebhookBenchSupport {
 
   /** The same from another build of Conduit (e.g. -Dbench.compare-jar). */
   static ChildJvm edge(PostgresBenchDatabase db, int grpcPort, Path runDir, Path jar) throws Exception {
-    Map<String, String> env = new HashMap<>();
-    env.put("CONDUIT_DB_URL", db.jdbcUrl());
-    env.put("CONDUIT_DB_USER", BenchConfig.PG_USER);
-    env.put("CONDUIT_DB_PASSWORD", BenchConfig.PG_PASSWORD);
+    return ChildJvm.conduit(jar, edgeEnv(db, grpcPort, runDir), runDir);
+  }
+
+  /**
+   * The CONDUIT_* variables of an edge on db with gRPC on grpcPort and its data under runDir: hubs "bench"
+   * and "idle", the admin token, the per-address cap out of the way, then bench.conduit-env on top.
+   */
+  static Map<String, String> edgeEnv(PostgresBenchDatabase db, int grpcPort, Path runDir) {
+    Map<String, String> env = new HashMap<>(db.conduitEnv());
     env.put("CONDUIT_ADMIN_TOKEN", ADMIN_TOKEN);
     env.put("CONDUIT_HUBS", "bench:" + HUB_SECRET + ",idle:" + HUB_SECRET);
     env.put("CONDUIT_GRPC_PORT", Integer.toString(grpcPort));
@@ -46,14 +51,23 @@ final class WebhookBenchSupport {
         env.put(pair.substring(0, pair.indexOf('=')).trim(), pair.substring(pair.indexOf('=') + 1).trim());
       }
     }
-    return ChildJvm.conduit(jar, env, runDir);
+    return env;
   }
 
   /** Creates count endpoints through the admin API; returns their ingest URLs. */
   static List<URI> createEndpoints(HttpClient http, int port, int count, String hubId, String destinationPrefix)
       throws Exception {
+    return createEndpoints(http, port, 0, count, hubId, destinationPrefix);
+  }
+
+  /**
+   * Creates endpoints first .. first + count - 1 (named hubId-i, destination destinationPrefix + i) through the
+   * admin API on port; returns their ingest URLs on that port.
+   */
+  static List<URI> createEndpoints(HttpClient http, int port, int first, int count, String hubId,
+                                   String destinationPrefix) throws Exception {
     List<URI> ingest = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
+    for (int i = first; i < first + count; i++) {
       String body = Json.MAPPER.createObjectNode().put("name", hubId + "-" + i).put("provider", "generic")
           .put("destination_url", destinationPrefix + i).put("hub_id", hubId).toString();
       HttpResponse<String> response = http.send(admin(port, "/api/endpoints")

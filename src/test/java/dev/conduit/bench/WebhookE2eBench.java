@@ -1,10 +1,8 @@
 package dev.conduit.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpServer;
 import dev.conduit.server.Json;
 import dev.conduit.testing.ChildServer;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
@@ -17,9 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Latency of the whole webhook relay at a steady rate: sender → edge (2xx) → gRPC → production hub client
@@ -41,9 +36,8 @@ final class WebhookE2eBench implements Benchmark {
   /** ... and the backlog at its end is at most this many seconds of traffic (so it did not grow). */
   private static final double SWEEP_BACKLOG_SECONDS = 1.0;
 
-  /** seq → System.nanoTime() of the first arrival at the destination; duplicates are counted apart. */
-  private final Map<Long, Long> arrivals = new ConcurrentHashMap<>();
-  private final AtomicLong duplicates = new AtomicLong();
+  /** Where the hub client delivers: first arrival of each webhook by X-Bench-Seq; duplicates counted apart. */
+  private BenchDestination destination;
 
   @Override
   public String name() {
@@ -54,7 +48,7 @@ final class WebhookE2eBench implements Benchmark {
   public BenchReport run(Path runDir) throws Exception {
     BenchReport report = new BenchReport(name());
     HttpClient http = IngestLoad.client(4);
-    HttpServer destination = destination();
+    destination = BenchDestination.start();
     int grpcPort = ChildServer.freePort();
     Path secret = Files.writeString(runDir.resolve("hub.secret"), WebhookBenchSupport.HUB_SECRET);
     byte[] body = WebhookBenchSupport.body(WebhookIngestBench.BODY_BYTES);
@@ -79,7 +73,7 @@ final class WebhookE2eBench implements Benchmark {
             + CAPACITY.toSeconds() + " s, no hub)";
       }
       double rate = Math.max(1, capacity / 2);
-      String destinationBase = "http://127.0.0.1:" + destination.getAddress().getPort();
+      String destinationBase = destination.base();
       List<URI> relayed = WebhookBenchSupport.createEndpoints(http, edge.port(), WebhookIngestBench.ENDPOINTS, "bench",
           destinationBase + "/hook/");
       List<URI> direct = List.of(URI.create(destinationBase + "/direct"));
@@ -91,7 +85,7 @@ final class WebhookE2eBench implements Benchmark {
         PacedSender.Run warm = sender.run(relayed, body, rate, WARMUP, i -> -1L);
         awaitDelivered(http, edge.port(), warm.accepted());
         PacedSender.Run baseline = sender.run(direct, body, rate, ROUND, i -> -1L);
-        arrivals.clear();
+        destination.clear();
         Duration edgeCpu = edge.cpuTime();
         Duration hubCpu = hub.cpuTime();
         Duration pgCpu = PostgresBenchDatabase.serverCpuTime();
@@ -104,7 +98,7 @@ final class WebhookE2eBench implements Benchmark {
             WebhookBenchSupport.cores(PostgresBenchDatabase.serverCpuTime().minus(pgCpu), seconds),
             WebhookBenchSupport.cores(ProcessMetrics.ownCpuTime().minus(ownCpu), seconds));
         long drainDeadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
-        while (arrivals.size() < run.accepted() && System.nanoTime() < drainDeadline) {
+        while (destination.arrivals().size() < run.accepted() && System.nanoTime() < drainDeadline) {
           Thread.sleep(50);
         }
         Map<String, Long> ackMillis = ackLatencies(http, edge.port(), run);
@@ -121,7 +115,7 @@ final class WebhookE2eBench implements Benchmark {
             WebhookBenchSupport.histogramMeanMillis(http, edge.port(), "conduit_webhook_commit_rows") / 1000));
       }
     } finally {
-      destination.stop(0);
+      destination.close();
     }
     return report;
   }
@@ -133,7 +127,7 @@ final class WebhookE2eBench implements Benchmark {
     for (int i = 0; i < run.count(); i++) {
       if (run.status()[i] / 100 == 2) {
         ingest.add((run.answeredNanos()[i] - run.dueNanos()[i]) / 1e6);
-        Long arrived = arrivals.get((long) i);
+        Long arrived = destination.arrivals().get((long) i);
         if (arrived != null) {
           arrival.add((arrived - run.dueNanos()[i]) / 1e6);
         }
@@ -169,7 +163,7 @@ final class WebhookE2eBench implements Benchmark {
         + run.rejected() + " / " + run.errors());
     report.fact("undelivered " + DRAIN_TIMEOUT.toSeconds() + " s after the last send (2xx, never at the destination)",
         run.accepted() - arrival.size());
-    report.fact("delivered more than once (hub de-duplication missed)", duplicates.get());
+    report.fact("delivered more than once (hub de-duplication missed)", destination.duplicates());
     report.fact("ACK seen in the webhooks table (delivered)", ack.size());
     report.fact("cpu during the measured round (edge / hub client / postgres / load generator + destination)", cpu);
   }
@@ -211,28 +205,7 @@ final class WebhookE2eBench implements Benchmark {
     return counts.path("received").asLong() + counts.path("dispatched").asLong() + counts.path("retrying").asLong();
   }
 
-  /** The destination: records the first arrival of each X-Bench-Seq, answers 200. */
-  private HttpServer destination() throws Exception {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
-    server.setExecutor(Executors.newFixedThreadPool(8));
-    server.createContext("/", exchange -> {
-      long now = System.nanoTime();
-      exchange.getRequestBody().readAllBytes();
-      String seq = exchange.getRequestHeaders().getFirst("X-Bench-Seq");
-      if (seq != null && exchange.getRequestURI().getPath().startsWith("/hook/")) {
-        long n = Long.parseLong(seq);
-        if (n >= 0 && arrivals.putIfAbsent(n, now) != null) {
-          duplicates.incrementAndGet();
-        }
-      }
-      exchange.sendResponseHeaders(200, -1);
-      exchange.close();
-    });
-    server.start();
-    return server;
-  }
-
-  private static void awaitHubConnected(HttpClient http, int port) throws Exception {
+  static void awaitHubConnected(HttpClient http, int port) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {
       JsonNode hubs = WebhookBenchSupport.getJson(http, port, "/api/hubs");
@@ -247,7 +220,7 @@ final class WebhookE2eBench implements Benchmark {
   }
 
   /** Waits until the webhooks table shows as many delivered webhooks as were accepted so far (warm-up). */
-  private static void awaitDelivered(HttpClient http, int port, long accepted) throws Exception {
+  static void awaitDelivered(HttpClient http, int port, long accepted) throws Exception {
     long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       JsonNode status = WebhookBenchSupport.getJson(http, port, "/api/status");
@@ -262,7 +235,7 @@ final class WebhookE2eBench implements Benchmark {
    * webhook id → received_at to delivered updated_at in ms, for the run's webhooks, read page by page from
    * GET /api/webhooks?status=delivered once the read table has caught up.
    */
-  private static Map<String, Long> ackLatencies(HttpClient http, int port, PacedSender.Run run) throws Exception {
+  static Map<String, Long> ackLatencies(HttpClient http, int port, PacedSender.Run run) throws Exception {
     Map<String, Boolean> wanted = new HashMap<>();
     for (String body : run.bodies()) {
       if (body != null && body.contains("\"id\"")) {
@@ -295,7 +268,7 @@ final class WebhookE2eBench implements Benchmark {
     return latencies;
   }
 
-  private static double percentile(List<Double> values, double p) {
+  static double percentile(List<Double> values, double p) {
     if (values.isEmpty()) {
       return Double.NaN;
     }

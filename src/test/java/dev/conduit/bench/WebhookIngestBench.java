@@ -70,14 +70,14 @@ final class WebhookIngestBench implements Benchmark {
       byte[] body = WebhookBenchSupport.body(BODY_BYTES);
       IngestLoad load = new IngestLoad(targets, body, SENDERS);
       InsertLoad inserts = new InsertLoad(db, body);
-      Side conduit = new Side("conduit", () -> load.run(SENDERS, ROUND), edge);
-      Side baseline = new Side("insert", () -> inserts.run(ROUND), null);
+      Side conduit = new Side("conduit", () -> load.run(SENDERS, ROUND), List.of(edge));
+      Side baseline = new Side("insert", () -> inserts.run(ROUND), List.of());
 
       Side compare = null;
       if (other != null) {
         IngestLoad otherLoad = new IngestLoad(WebhookBenchSupport.createEndpoints(http, other.port(), ENDPOINTS, "idle",
             "http://127.0.0.1:9/hook/"), body, SENDERS);
-        compare = new Side("compare", () -> otherLoad.run(SENDERS, ROUND), other);
+        compare = new Side("compare", () -> otherLoad.run(SENDERS, ROUND), List.of(other));
         otherLoad.run(SENDERS, WARMUP);
       }
       Side layer = null;
@@ -87,7 +87,7 @@ final class WebhookIngestBench implements Benchmark {
           directTargets.add(URI.create("http://127.0.0.1:" + direct.port() + "/h/direct-" + i));
         }
         IngestLoad directLoad = new IngestLoad(directTargets, body, SENDERS);
-        layer = new Side("layer", () -> directLoad.run(SENDERS, ROUND), direct);
+        layer = new Side("layer", () -> directLoad.run(SENDERS, ROUND), List.of(direct));
         directLoad.run(SENDERS, WARMUP);
       }
       inserts.run(WARMUP);
@@ -147,7 +147,7 @@ final class WebhookIngestBench implements Benchmark {
       if (!layerRounds.isEmpty()) {
         Round l = median(layerRounds);
         report.fact("layer: pekko-http alone (POST read whole, 200 JSON, nothing stored), same senders",
-            fmt(l.perSecond()) + "/s, " + String.format(Locale.ROOT, "%.2f", l.serverCores) + " cores, "
+            fmt(l.perSecond()) + "/s, " + String.format(Locale.ROOT, "%.2f", l.serverCores()) + " cores, "
                 + fmt(l.serverMicrosPerWebhook()) + " us per 2xx (median round)");
         report.fact("layer cpu per 2xx per round, us", layerRounds.stream().map(r -> fmt(r.serverMicrosPerWebhook())).toList());
       }
@@ -171,13 +171,13 @@ final class WebhookIngestBench implements Benchmark {
     }
   }
 
-  private static Round median(List<Round> rounds) {
+  static Round median(List<Round> rounds) {
     List<Round> sorted = new ArrayList<>(rounds);
     sorted.sort((a, b) -> Double.compare(a.perSecond(), b.perSecond()));
     return sorted.get(sorted.size() / 2);
   }
 
-  private static String fmt(double value) {
+  static String fmt(double value) {
     return String.format(Locale.ROOT, "%.0f", value);
   }
 
@@ -186,35 +186,56 @@ final class WebhookIngestBench implements Benchmark {
     IngestLoad.Result run() throws Exception;
   }
 
-  /** One side of the comparison; server is null for the baseline (PostgreSQL alone). */
-  record Side(String name, Load load, ChildJvm server) {
+  /**
+   * One side of the comparison: its load and the server processes it is charged with (one edge, the nodes of
+   * a cluster, or none for the baseline: PostgreSQL alone).
+   */
+  record Side(String name, Load load, List<ChildJvm> servers) {
     Round round() throws Exception {
-      Duration serverCpu = server == null ? Duration.ZERO : server.cpuTime();
+      List<Duration> serverCpu = servers.stream().map(ChildJvm::cpuTime).toList();
       Duration pgCpu = PostgresBenchDatabase.serverCpuTime();
       Duration ownCpu = ProcessMetrics.ownCpuTime();
       IngestLoad.Result result = load.run();
       double s = result.seconds();
-      return new Round(result.accepted(), result.rejected(), result.errors(), s,
-          server == null ? 0 : WebhookBenchSupport.cores(server.cpuTime().minus(serverCpu), s),
+      double[] cores = new double[servers.size()];
+      for (int i = 0; i < cores.length; i++) {
+        cores[i] = WebhookBenchSupport.cores(servers.get(i).cpuTime().minus(serverCpu.get(i)), s);
+      }
+      return new Round(result.accepted(), result.rejected(), result.errors(), s, cores,
           WebhookBenchSupport.cores(PostgresBenchDatabase.serverCpuTime().minus(pgCpu), s),
-          WebhookBenchSupport.cores(ProcessMetrics.ownCpuTime().minus(ownCpu), s), server != null);
+          WebhookBenchSupport.cores(ProcessMetrics.ownCpuTime().minus(ownCpu), s));
     }
   }
 
-  record Round(long count, long rejected, long errors, double seconds, double serverCores, double postgresCores,
-               double generatorCores, boolean hasServer) {
+  /** One round: 2xx, non-2xx, transport errors, seconds, cores of each server (Side.servers), PostgreSQL, this JVM. */
+  record Round(long count, long rejected, long errors, double seconds, double[] nodeCores, double postgresCores,
+               double generatorCores) {
     double perSecond() {
       return count / seconds;
     }
 
+    boolean hasServer() {
+      return nodeCores.length > 0;
+    }
+
+    /** Cores of all the side's servers together. */
+    double serverCores() {
+      return java.util.Arrays.stream(nodeCores).sum();
+    }
+
+    /** CPU of server i per accepted webhook (all of the side's webhooks), microseconds. */
+    double nodeMicrosPerWebhook(int i) {
+      return count == 0 ? 0 : nodeCores[i] * seconds * 1e6 / count;
+    }
+
     /** Edge CPU per accepted webhook, microseconds: the figure that holds on a shared machine. */
     double serverMicrosPerWebhook() {
-      return count == 0 ? 0 : serverCores * seconds * 1e6 / count;
+      return count == 0 ? 0 : serverCores() * seconds * 1e6 / count;
     }
 
     String cpu() {
-      return hasServer
-          ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f cores, edge %.0f us per 2xx", serverCores, postgresCores,
+      return hasServer()
+          ? String.format(Locale.ROOT, "%.2f / %.2f / %.2f cores, edge %.0f us per 2xx", serverCores(), postgresCores,
               generatorCores, serverMicrosPerWebhook())
           : String.format(Locale.ROOT, "%.2f / %.2f cores", postgresCores, generatorCores);
     }

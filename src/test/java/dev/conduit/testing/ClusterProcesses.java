@@ -137,7 +137,11 @@ public final class ClusterProcesses implements AutoCloseable {
     }
   }
 
-  private static boolean formed(JsonNode cluster, int members) {
+  /**
+   * Whether a node's /api/status "cluster" section lists exactly members members, all up and reachable
+   * (also used by the cluster benchmarks, whose nodes are ChildJvm processes).
+   */
+  public static boolean formed(JsonNode cluster, int members) {
     int up = 0;
     for (JsonNode member : cluster.path("members")) {
       if ("up".equals(member.path("status").asText()) && member.path("reachable").asBoolean()) {
