@@ -100,7 +100,8 @@ class WebhookEndpointTest {
   }
 
   private ActorRef<Command> start(WebhookSettings settings) {
-    return kit.spawn(WebhookEndpoint.create(endpointId, settings, id -> Optional.of(definition), hubs.ref()::tell,
+    return kit.spawn(WebhookEndpoint.create(endpointId, settings, id -> Optional.of(definition),
+        id -> java.util.concurrent.CompletableFuture.completedFuture(true), hubs.ref()::tell,
         () -> { }, table, writer, clock, new WebhookMetrics(0)));
   }
 
@@ -328,7 +329,8 @@ class WebhookEndpointTest {
     TestProbe<Object> watcher = kit.createTestProbe();
     entity.tell(WebhookEndpoint.Passivate.INSTANCE);
     watcher.expectTerminated(entity, TIMEOUT);
-    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition), hubs.ref()::tell,
+    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition),
+        id -> java.util.concurrent.CompletableFuture.completedFuture(true), hubs.ref()::tell,
         () -> { }, table, lazyWriter, clock, new WebhookMetrics(0)));
     String first = ingest("one");
     String second = ingest("two");
