@@ -324,8 +324,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           offer.endpointId(), offer.attempt());
       outcome = Outcome.ACCEPTED;
     }
-    endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(webhookId, offer.attempt(), outcome));
+    endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(webhookId, offer.attempt(), outcome,
+        outcome == Outcome.NO_HUB ? null : connectionId(getContext().getSystem(), getContext().getSelf())));
     return this;
+  }
+
+  /**
+   * The id a connection gives in OfferResult and its registry in HubGone: its ref in serialized form, the
+   * same string on every node (address and uid included).
+   */
+  static String connectionId(org.apache.pekko.actor.typed.ActorSystem<?> system, ActorRef<?> connection) {
+    return org.apache.pekko.actor.typed.ActorRefResolver.get(system).toSerializationFormat(connection);
   }
 
   private boolean send(StreamResponse response) {

@@ -22,6 +22,10 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMap;
 import org.apache.pekko.cluster.ddata.LWWMapKey;
@@ -86,8 +90,8 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   private record PresenceRemoved(Replicator.UpdateResponse<LWWMap<String, HubPresence>> response)
       implements Command {}
 
-  /** A connection on another node stopped, or its node left the cluster (crashed and downed). */
-  private record RemoteGone(ActorRef<HubConnection.Command> connection) implements Command {}
+  /** A connection on another node (of hubId) stopped, or its node left the cluster (crashed and downed). */
+  private record RemoteGone(String hubId, ActorRef<HubConnection.Command> connection) implements Command {}
 
   /**
    * A connection on this node. version: what this node asked for; stored: what the presence map holds for
@@ -276,7 +280,7 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     view.put(hubId, chosen);
     ActorRef<HubConnection.Command> connection = chosen.connection();
     if (connection.path().address().hasGlobalScope() && watched.add(connection)) {
-      getContext().watchWith(connection, new RemoteGone(connection));
+      getContext().watchWith(connection, new RemoteGone(hubId, connection));
     }
     if (before == null || !before.connection().equals(connection)) {
       if (local == null) {
@@ -297,6 +301,16 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     gone.add(remote.connection());
     // Its own node takes it out of the map when it stops; a crashed node cannot: any node may.
     removePresence(remote.connection());
+    Address node = remote.connection().path().address();
+    boolean nodeGone = StreamSupport.stream(Cluster.get(getContext().getSystem()).state().getMembers().spliterator(),
+        false).noneMatch(member -> member.address().equals(node) && member.status() != MemberStatus.down());
+    if (nodeGone) {
+      // Its node could not hand back what the connection held (a node that stops in order does, on
+      // PostStop): the hub's endpoints offer again what it had accepted, now rather than at the ack timeout.
+      DeliveryProtocol.HubGone gone = new DeliveryProtocol.HubGone(
+          HubConnection.connectionId(getContext().getSystem(), remote.connection()));
+      endpoints.ofHub(remote.hubId()).forEach(id -> endpoints.tell(id, gone));
+    }
     view.snapshot().forEach((hubId, presence) -> {
       if (presence.connection().equals(remote.connection())) {
         getContext().getLog().info("hub disconnected elsewhere hub={} node={}", hubId,

@@ -165,6 +165,8 @@ public final class WebhookEndpoint {
   private EndpointState state = EndpointState.EMPTY;
   /** The webhook offered to or held by a hub connection right now, or null. */
   private InFlight inFlight;
+  /** The hub connection that accepted the webhook in flight (OfferResult.connection), or null. */
+  private String inFlightConnection;
   /** After BUSY / NO_HUB: no new offer before this instant unless kicked. */
   private Instant offerBlockedUntil;
   /** Counts dispatchHead calls that started a dispatch. */
@@ -305,6 +307,7 @@ public final class WebhookEndpoint {
         .onMessage(PayloadLoaded.class, this::payloadLoaded)
         .onMessage(Ack.class, this::ack)
         .onMessage(Requeue.class, this::requeue)
+        .onMessage(DeliveryProtocol.HubGone.class, this::hubGone)
         .onMessage(OfferResult.class, this::offerResult)
         .onMessage(Kick.class, kick -> {
           offerBlockedUntil = null;
@@ -543,6 +546,16 @@ public final class WebhookEndpoint {
     return persist(List.of(new WebhookEvent.Requeued(requeue.webhookId(), clock.instant())), s -> dispatchHead());
   }
 
+  /** Its node crashed: what the connection accepted will never be acknowledged nor handed back. */
+  private Behavior<Command> hubGone(DeliveryProtocol.HubGone gone) {
+    if (inFlight == null || !inFlight.accepted() || !gone.connection().equals(inFlightConnection)) {
+      return Behaviors.same();
+    }
+    context.getLog().info("webhook held by a hub connection on a node that left id={} endpoint={}: offering again",
+        inFlight.webhookId(), endpointId);
+    return requeue(new Requeue(inFlight.webhookId()));
+  }
+
   private Behavior<Command> offerResult(OfferResult result) {
     if (inFlight == null || !result.webhookId().equals(inFlight.webhookId())) {
       return Behaviors.same();
@@ -552,6 +565,7 @@ public final class WebhookEndpoint {
         return Behaviors.same(); // the answer to a repeated offer of what the connection already holds
       }
       inFlight = inFlight.acceptedAt(clock.instant());
+      inFlightConnection = result.connection();
       // The hub's ACK, the next ingest and this row's write need not wait for one another.
       persistLater(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant()));
       context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(), endpointId,

@@ -278,6 +278,26 @@ class WebhookEndpointTest {
     assertEquals(ids(requeued), ids(run(new Ack("unknown", true, 200, "", false))));
   }
 
+  /**
+   * The hub connection's node crashed (so no Requeue comes): the webhook that connection accepted is offered
+   * again at once, not after the ack timeout; news of another connection's end changes nothing.
+   */
+  @Test
+  void aConnectionWhoseNodeLeftWithoutHandingBackIsOfferedAgainAtOnce() throws Exception {
+    String id = ingest("x");
+    expectOffer(id, 1);
+    EndpointState taken = run(new OfferResult(id, 1, Outcome.ACCEPTED, "connection-on-b"));
+    assertEquals(DeliveryStatus.DISPATCHED, taken.queued(id).orElseThrow().status());
+    writtenRow(id, "dispatched");
+    run(new DeliveryProtocol.HubGone("connection-on-c"));
+    noOffer();
+    EndpointState requeued = run(new DeliveryProtocol.HubGone("connection-on-b"));
+    assertEquals(DeliveryStatus.RETRYING, requeued.head().orElseThrow().status());
+    expectOffer(id, 2);
+    run(new DeliveryProtocol.HubGone("connection-on-b"));
+    noOffer(); // the new offer is not the lost connection's
+  }
+
   @Test
   void aBurstOfIngestsIsStoredInArrivalOrder() throws Exception {
     TestProbe<WebhookEndpoint.Ingested> replies = kit.createTestProbe();
