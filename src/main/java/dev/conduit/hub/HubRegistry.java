@@ -347,9 +347,10 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   }
 
   private Behavior<Command> stopped(ConnectionStopped stopped) {
-    gone.add(stopped.connection());
     String hubId = hubOf.remove(stopped.connection());
     if (hubId != null) {
+      // Only authenticated ones: a refused connection was never in the presence map (nor would it leave).
+      gone.add(stopped.connection());
       Local current = live.get(hubId);
       if (current != null && current.connection().equals(stopped.connection())) {
         live.remove(hubId);
