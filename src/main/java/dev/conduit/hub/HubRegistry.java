@@ -24,6 +24,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.ddata.Key;
@@ -283,6 +284,10 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
       getContext().watchWith(connection, new RemoteGone(hubId, connection));
     }
     if (before == null || !before.connection().equals(connection)) {
+      if (before != null && before.connection().path().address().hasGlobalScope() && nodeLost(before.connection())) {
+        // The hub reconnected here or elsewhere while its old node is unreachable (crashed, not yet removed).
+        hubGone(hubId, before.connection());
+      }
       if (local == null) {
         getContext().getLog().info("hub connected elsewhere hub={} node={}", hubId, connection.path().address());
       }
@@ -301,15 +306,8 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     gone.add(remote.connection());
     // Its own node takes it out of the map when it stops; a crashed node cannot: any node may.
     removePresence(remote.connection());
-    Address node = remote.connection().path().address();
-    boolean nodeGone = StreamSupport.stream(Cluster.get(getContext().getSystem()).state().getMembers().spliterator(),
-        false).noneMatch(member -> member.address().equals(node) && member.status() != MemberStatus.down());
-    if (nodeGone) {
-      // Its node could not hand back what the connection held (a node that stops in order does, on
-      // PostStop): the hub's endpoints offer again what it had accepted, now rather than at the ack timeout.
-      DeliveryProtocol.HubGone gone = new DeliveryProtocol.HubGone(
-          HubConnection.connectionId(getContext().getSystem(), remote.connection()));
-      endpoints.ofHub(remote.hubId()).forEach(id -> endpoints.tell(id, gone));
+    if (nodeLost(remote.connection())) {
+      hubGone(remote.hubId(), remote.connection());
     }
     view.snapshot().forEach((hubId, presence) -> {
       if (presence.connection().equals(remote.connection())) {
@@ -320,6 +318,27 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
       }
     });
     return this;
+  }
+
+  /** The connection's node crashed or cannot be reached: it will not hand back what the connection held. */
+  private boolean nodeLost(ActorRef<HubConnection.Command> connection) {
+    Address node = connection.path().address();
+    ClusterEvent.CurrentClusterState state = Cluster.get(getContext().getSystem()).state();
+    boolean member = StreamSupport.stream(state.getMembers().spliterator(), false)
+        .anyMatch(m -> m.address().equals(node) && m.status() != MemberStatus.down());
+    return !member || state.getUnreachable().stream().anyMatch(m -> m.address().equals(node));
+  }
+
+  /**
+   * The hub's endpoints offer again what this connection had accepted, now rather than at the ack timeout
+   * (a node that stops in order hands it back itself, from the connection's PostStop; a crashed one cannot).
+   */
+  private void hubGone(String hubId, ActorRef<HubConnection.Command> connection) {
+    getContext().getLog().info("hub connection lost with its node hub={} node={}: its webhooks are offered again",
+        hubId, connection.path().address());
+    DeliveryProtocol.HubGone gone = new DeliveryProtocol.HubGone(
+        HubConnection.connectionId(getContext().getSystem(), connection));
+    endpoints.ofHub(hubId).forEach(id -> endpoints.tell(id, gone));
   }
 
   private Behavior<Command> offer(Offer message) {
