@@ -34,6 +34,8 @@ public final class EndpointStore {
   private final Database database;
   private final Map<String, Endpoint> cache = new ConcurrentHashMap<>();
   private volatile Consumer<String> changed = id -> { };
+  /** Counts changes to the copy made one by one (here, or read again by id): see {@link #reloadAll}. */
+  private final java.util.concurrent.atomic.AtomicLong edits = new java.util.concurrent.atomic.AtomicLong();
 
   public EndpointStore(Database database) {
     this.database = database;
@@ -71,10 +73,10 @@ public final class EndpointStore {
         try (ResultSet rs = s.executeQuery()) {
           if (rs.next()) {
             Endpoint e = endpoint(rs);
-            cache.put(id, e);
+            edit(() -> cache.put(id, e));
             return Optional.of(e);
           }
-          cache.remove(id);
+          edit(() -> cache.remove(id));
           return Optional.<Endpoint>empty();
         }
       }
@@ -83,12 +85,15 @@ public final class EndpointStore {
 
   /**
    * Reads every endpoint again and makes the copy match the table (the safety net for a change whose
-   * announcement this node missed). Returns how many endpoints there are.
+   * announcement this node missed). Returns how many endpoints there are. Nothing is applied when the copy
+   * was changed one by one while the table was read (the read may predate that change, e.g. bring back an
+   * endpoint just deleted): the next refresh applies it.
    */
   public CompletionStage<Integer> reloadAll() {
     return database.withConnection("reload webhook endpoints", c -> {
       // Only what was cached before the read may be forgotten: an endpoint created here meanwhile
       // (cached once committed, maybe after this read) stays.
+      long editsBefore = edits.get();
       java.util.Set<String> before = java.util.Set.copyOf(cache.keySet());
       Map<String, Endpoint> fresh = new java.util.HashMap<>();
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(SELECT)) {
@@ -97,8 +102,13 @@ public final class EndpointStore {
           fresh.put(e.id(), e);
         }
       }
-      cache.putAll(fresh);
-      before.stream().filter(id -> !fresh.containsKey(id)).forEach(cache::remove);
+      synchronized (edits) {
+        if (edits.get() != editsBefore) {
+          return fresh.size();
+        }
+        cache.putAll(fresh);
+        before.stream().filter(id -> !fresh.containsKey(id)).forEach(cache::remove);
+      }
       return fresh.size();
     });
   }
@@ -143,7 +153,7 @@ public final class EndpointStore {
         bind(s, endpoint);
         s.executeUpdate();
       }
-      cache.put(endpoint.id(), endpoint);
+      edit(() -> cache.put(endpoint.id(), endpoint));
       return endpoint;
     }).thenApply(this::announced);
   }
@@ -165,7 +175,7 @@ public final class EndpointStore {
           return Optional.<Endpoint>empty();
         }
       }
-      cache.put(endpoint.id(), endpoint);
+      edit(() -> cache.put(endpoint.id(), endpoint));
       return Optional.of(endpoint);
     }).thenApply(updated -> {
       updated.ifPresent(this::announced);
@@ -179,13 +189,21 @@ public final class EndpointStore {
       try (PreparedStatement s = c.prepareStatement("DELETE FROM webhook_endpoints WHERE id = ?")) {
         s.setString(1, id);
         boolean existed = s.executeUpdate() > 0;
-        cache.remove(id);
+        edit(() -> cache.remove(id));
         return existed;
       }
     }).thenApply(existed -> {
       changed.accept(id);
       return existed;
     });
+  }
+
+  /** A change to one entry, counted (and kept apart from a full re-read being applied). */
+  private void edit(Runnable change) {
+    synchronized (edits) {
+      edits.incrementAndGet();
+      change.run();
+    }
   }
 
   private Endpoint announced(Endpoint endpoint) {
