@@ -1,5 +1,6 @@
 package dev.conduit.hub;
 
+import dev.conduit.cluster.ClusterSerializable;
 import dev.conduit.hub.auth.AuthResult;
 import dev.conduit.server.Durations;
 import dev.conduit.hub.auth.HubAuthenticator;
@@ -41,7 +42,11 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   public static final String FIRST_MESSAGE_NOT_CONNECT = "first message must be connect";
   public static final String CONNECT_TIMEOUT = "no connect message in time";
 
-  public sealed interface Command {}
+  /**
+   * Offer, Replaced and GetStatus may come from another node (offers go straight to the hub's
+   * connection wherever it is, see {@link HubPresence}); the rest are this node's own.
+   */
+  public sealed interface Command extends ClusterSerializable {}
 
   /**
    * A message from the hub. The stream sends the next one only after ackTo got {@link StreamAck}, so a
@@ -85,7 +90,7 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
   public record GetStatus(ActorRef<ConnectionStatus> replyTo) implements Command {}
 
   public record ConnectionStatus(String hubId, Instant connectedAt, Instant lastHeartbeat, Instant lastSeen,
-                                 int outstanding) {}
+                                 int outstanding) implements ClusterSerializable {}
 
   private enum HeartbeatTick implements Command { INSTANCE }
 
@@ -319,8 +324,17 @@ public final class HubConnection extends AbstractBehavior<HubConnection.Command>
           offer.endpointId(), offer.attempt());
       outcome = Outcome.ACCEPTED;
     }
-    endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(webhookId, offer.attempt(), outcome));
+    endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(webhookId, offer.attempt(), outcome,
+        outcome == Outcome.NO_HUB ? null : connectionId(getContext().getSystem(), getContext().getSelf())));
     return this;
+  }
+
+  /**
+   * The id a connection gives in OfferResult and its registry in HubGone: its ref in serialized form, the
+   * same string on every node (address and uid included).
+   */
+  static String connectionId(org.apache.pekko.actor.typed.ActorSystem<?> system, ActorRef<?> connection) {
+    return org.apache.pekko.actor.typed.ActorRefResolver.get(system).toSerializationFormat(connection);
   }
 
   private boolean send(StreamResponse response) {

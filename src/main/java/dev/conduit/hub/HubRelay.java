@@ -11,6 +11,7 @@ import dev.conduit.webhook.DeliveryProtocol;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,15 +28,20 @@ import org.apache.pekko.http.javadsl.server.Route;
 public final class HubRelay implements DeliveryProtocol.HubSide {
   private final ActorSystem<?> system;
   private final ActorRef<HubRegistry.Command> registry;
+  private final HubPresence.View view;
+  private final DeliveryProtocol.Endpoints endpoints;
   private final HubSettings settings;
   private final Duration askTimeout;
   private final Route routes;
   private final HttpServer.GrpcService grpc;
 
-  private HubRelay(ActorSystem<?> system, ActorRef<HubRegistry.Command> registry, HubSettings settings,
-                   Duration askTimeout, Route routes, HttpServer.GrpcService grpc) {
+  private HubRelay(ActorSystem<?> system, ActorRef<HubRegistry.Command> registry, HubPresence.View view,
+                   DeliveryProtocol.Endpoints endpoints, HubSettings settings, Duration askTimeout, Route routes,
+                   HttpServer.GrpcService grpc) {
     this.system = system;
     this.registry = registry;
+    this.view = view;
+    this.endpoints = endpoints;
     this.settings = settings;
     this.askTimeout = askTimeout;
     this.routes = routes;
@@ -56,8 +62,9 @@ public final class HubRelay implements DeliveryProtocol.HubSide {
     HubSettings settings = HubSettings.from(config);
     HubAuthenticator authenticator = new HubAuthenticator(settings.hubs(), clock, settings.authTolerance(),
         settings.replayCacheSize());
+    HubPresence.View view = new HubPresence.View();
     ActorRef<HubRegistry.Command> registry = context.spawn(
-        HubRegistry.create(settings, authenticator, endpoints, clock, metrics), "hubs");
+        HubRegistry.create(settings, authenticator, endpoints, clock, metrics, view, askTimeout), "hubs");
     // On shutdown the hub streams end first (UNAVAILABLE: the hubs reconnect), as tunnel sockets are told
     // shutting_down: a live stream would otherwise hold the gRPC binding's drain until its deadline.
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "close-hub-streams",
@@ -67,12 +74,26 @@ public final class HubRelay implements DeliveryProtocol.HubSide {
     HttpServer.GrpcService grpc = new HttpServer.GrpcService("/" + RelayService.name + "/",
         HubTransport.handler(system, relay, settings, ConnectSettings.from(config)));
     Route routes = new HubRoutes(system, adminAuth, registry, askTimeout, clock).routes();
-    return new HubRelay(system, registry, settings, askTimeout, routes, grpc);
+    return new HubRelay(system, registry, view, endpoints, settings, askTimeout, routes, grpc);
   }
 
+  /**
+   * Straight to the hub's live connection, on this node or another (one message; serialized only when
+   * the connection is on another node), or NO_HUB to the endpoint when the hub is connected nowhere.
+   */
   @Override
   public void offer(DeliveryProtocol.Offer offer) {
-    registry.tell(new HubRegistry.Offer(offer));
+    offer(view, endpoints, offer);
+  }
+
+  static void offer(HubPresence.View view, DeliveryProtocol.Endpoints endpoints, DeliveryProtocol.Offer offer) {
+    HubPresence presence = view.get(offer.hubId());
+    if (presence == null) {
+      endpoints.tell(offer.endpointId(), new DeliveryProtocol.OfferResult(offer.webhookId(), offer.attempt(),
+          DeliveryProtocol.Outcome.NO_HUB));
+    } else {
+      presence.connection().tell(new HubConnection.Offer(offer));
+    }
   }
 
   @Override
@@ -80,10 +101,11 @@ public final class HubRelay implements DeliveryProtocol.HubSide {
     return settings.hubs().keySet();
   }
 
+  /** Configured hubs connected anywhere in the cluster (this node's view of the presence map). */
   @Override
   public CompletionStage<Long> connectedCount() {
-    return AskPattern.ask(registry, HubRegistry.GetHubs::new, askTimeout, system.scheduler())
-        .thenApply(entries -> entries.stream().filter(e -> e.connection() != null).count());
+    return CompletableFuture.completedFuture(
+        view.connected().stream().filter(settings.hubs()::containsKey).count());
   }
 
   /** {@code GET /api/hubs} (admin token). */

@@ -30,8 +30,15 @@ public final class DeliveryProtocol {
   /** Messages the hub side sends to an endpoint entity (by endpoint id, see {@link Endpoints}). */
   public sealed interface ToEndpoint extends WebhookEndpoint.Command {}
 
-  /** The answer to an offer of webhookId for this attempt. */
-  public record OfferResult(String webhookId, int attempt, Outcome outcome) implements ToEndpoint {}
+  /**
+   * The answer to an offer of webhookId for this attempt. connection: which hub connection answered (an
+   * opaque id, the one {@link HubGone} names), null when none did (NO_HUB).
+   */
+  public record OfferResult(String webhookId, int attempt, Outcome outcome, String connection) implements ToEndpoint {
+    public OfferResult(String webhookId, int attempt, Outcome outcome) {
+      this(webhookId, attempt, outcome, null);
+    }
+  }
 
   /**
    * The hub's verdict on a webhook it was sent: success, or a failure that is retried with backoff unless
@@ -42,6 +49,13 @@ public final class DeliveryProtocol {
 
   /** The hub connection that held this webhook ended without acknowledging it: offer it again. */
   public record Requeue(String webhookId) implements ToEndpoint {}
+
+  /**
+   * The node that held this hub connection left the cluster without handing back what the connection held
+   * (it crashed, so no {@link Requeue} came): a webhook it accepted is offered again now rather than after
+   * the ack timeout. connection: the id OfferResult gave.
+   */
+  public record HubGone(String connection) implements ToEndpoint {}
 
   /** The hub connected or has room again: offer now, without waiting for the offer-retry interval. */
   public enum Kick implements ToEndpoint { INSTANCE }

@@ -1,35 +1,33 @@
 package dev.conduit.webhook;
 
-import dev.conduit.persistence.EntityKeeper;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Scheduler;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
- * The one way to address an endpoint entity: by endpoint id, through the keeper that runs one entity
- * per id (the single-node stand-in for Cluster Sharding, whose EntityRef will take its place here). Ingest,
- * the admin API, the hub side and the entities' own timers all go through this; nobody holds an entity's
- * ActorRef, which would not survive passivation or move with a shard.
+ * The one way to address an endpoint entity: by endpoint id, through Cluster Sharding (an EntityRef for
+ * {@link WebhookEndpoint#ENTITY_KEY}), wherever in the cluster the entity runs. Ingest, the admin API, the
+ * hub side and the entities' own keep-alive all go through this; nobody holds an entity's ActorRef, which
+ * would not survive passivation or move with a shard. On one node a message costs region → shard → entity,
+ * with no serialization.
  */
 public final class EndpointEntities implements DeliveryProtocol.Endpoints {
-  private final ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper;
+  private final ClusterSharding sharding;
   private final EndpointStore definitions;
-  private final Scheduler scheduler;
 
-  EndpointEntities(ActorRef<EntityKeeper.Command<WebhookEndpoint.Command>> keeper, EndpointStore definitions,
-                   Scheduler scheduler) {
-    this.keeper = keeper;
+  /** WebhookEndpoint.init must have run on this system (or run before the first message is sent). */
+  EndpointEntities(ActorSystem<?> system, EndpointStore definitions) {
+    this.sharding = ClusterSharding.get(system);
     this.definitions = definitions;
-    this.scheduler = scheduler;
   }
 
-  /** Delivers message to the entity of endpointId, starting it if needed. */
+  /** Delivers message to the entity of endpointId (on whichever node), starting it if needed; never blocks. */
   public void tell(String endpointId, WebhookEndpoint.Command message) {
-    keeper.tell(EntityKeeper.deliver(endpointId, message));
+    sharding.entityRefFor(WebhookEndpoint.ENTITY_KEY, endpointId).tell(message);
   }
 
   @Override
@@ -40,8 +38,7 @@ public final class EndpointEntities implements DeliveryProtocol.Endpoints {
   /** Asks the entity of endpointId; fails with a TimeoutException after timeout. */
   public <R> CompletionStage<R> ask(String endpointId, Function<ActorRef<R>, WebhookEndpoint.Command> message,
                                     Duration timeout) {
-    return AskPattern.ask(keeper, replyTo -> EntityKeeper.deliver(endpointId, message.apply(replyTo)), timeout,
-        scheduler);
+    return sharding.entityRefFor(WebhookEndpoint.ENTITY_KEY, endpointId).ask(message::apply, timeout);
   }
 
   @Override

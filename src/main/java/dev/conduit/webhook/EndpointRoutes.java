@@ -208,7 +208,7 @@ final class EndpointRoutes extends AllDirectives {
     }
     return entities.ask(id,
             (ActorRef<WebhookEndpoint.DeleteResult> replyTo) ->
-                new WebhookEndpoint.Delete(force, () -> endpoints.delete(id), replyTo),
+                new WebhookEndpoint.Delete(force, replyTo),
             settings.askTimeout())
         .thenApply(result -> {
           if (result instanceof WebhookEndpoint.Deleted deleted) {
@@ -230,7 +230,7 @@ final class EndpointRoutes extends AllDirectives {
             return Json.error(StatusCodes.CONFLICT, "delete_in_progress", "This endpoint is being deleted");
           }
           if (result instanceof WebhookEndpoint.DeleteFailed failed) {
-            return AdminRoutes.unavailable(failed.cause());
+            return AdminRoutes.unavailable(new IllegalStateException(failed.cause()));
           }
           return Json.error(StatusCodes.NOT_FOUND, "not_found", "Endpoint not found");
         })

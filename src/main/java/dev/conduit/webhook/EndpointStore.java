@@ -16,11 +16,15 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * Endpoint definitions: a plain table ({@code webhook_endpoints}) as the source of truth, and an
  * in-memory copy read on every ingest. Writes go to the table first and to the copy only once
- * committed. Thread-safe. Assumes one edge process per database (as does the rest of Conduit).
+ * committed. Thread-safe. Every node of a cluster has its own copy: a change made here is announced to the
+ * listener set by {@link #onChange} (which tells the other nodes, see {@link EndpointChanges}), and a node
+ * told of a change reads that endpoint again with {@link #reload}; {@link #reloadAll} catches up with
+ * anything an announcement missed.
  */
 public final class EndpointStore {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -29,6 +33,9 @@ public final class EndpointStore {
 
   private final Database database;
   private final Map<String, Endpoint> cache = new ConcurrentHashMap<>();
+  private volatile Consumer<String> changed = id -> { };
+  /** Counts changes to the copy made one by one (here, or read again by id): see {@link #reloadAll}. */
+  private final java.util.concurrent.atomic.AtomicLong edits = new java.util.concurrent.atomic.AtomicLong();
 
   public EndpointStore(Database database) {
     this.database = database;
@@ -42,18 +49,77 @@ public final class EndpointStore {
             + "id VARCHAR(64) PRIMARY KEY, name VARCHAR(256) NOT NULL, provider VARCHAR(32) NOT NULL, "
             + "secret VARCHAR(1024), destination_url VARCHAR(2048) NOT NULL, hub_id VARCHAR(" + HUB_ID_LENGTH + ") NOT NULL, "
             + "created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)");
-        try (ResultSet rs = s.executeQuery("SELECT id, name, provider, secret, destination_url, hub_id, "
-            + "created_at, updated_at FROM webhook_endpoints")) {
+        try (ResultSet rs = s.executeQuery(SELECT)) {
           while (rs.next()) {
-            Endpoint e = new Endpoint(rs.getString(1), rs.getString(2),
-                Provider.fromWireName(rs.getString(3)).orElse(Provider.GENERIC), rs.getString(4), rs.getString(5),
-                rs.getString(6), Instant.ofEpochMilli(rs.getLong(7)), Instant.ofEpochMilli(rs.getLong(8)));
+            Endpoint e = endpoint(rs);
             cache.put(e.id(), e);
           }
         }
         return cache.size();
       }
     });
+  }
+
+  /** Called with an endpoint's id after this store created, updated or deleted it (committed). */
+  public void onChange(Consumer<String> listener) {
+    this.changed = listener;
+  }
+
+  /** Reads one endpoint again (another node changed it): cached when it exists, forgotten when not. */
+  public CompletionStage<Optional<Endpoint>> reload(String id) {
+    return database.withConnection("reload endpoint", c -> {
+      try (PreparedStatement s = c.prepareStatement(SELECT + " WHERE id = ?")) {
+        s.setString(1, id);
+        try (ResultSet rs = s.executeQuery()) {
+          if (rs.next()) {
+            Endpoint e = endpoint(rs);
+            edit(() -> cache.put(id, e));
+            return Optional.of(e);
+          }
+          edit(() -> cache.remove(id));
+          return Optional.<Endpoint>empty();
+        }
+      }
+    });
+  }
+
+  /**
+   * Reads every endpoint again and makes the copy match the table (the safety net for a change whose
+   * announcement this node missed). Returns how many endpoints there are. Nothing is applied when the copy
+   * was changed one by one while the table was read (the read may predate that change, e.g. bring back an
+   * endpoint just deleted): the next refresh applies it.
+   */
+  public CompletionStage<Integer> reloadAll() {
+    return database.withConnection("reload webhook endpoints", c -> {
+      // Only what was cached before the read may be forgotten: an endpoint created here meanwhile
+      // (cached once committed, maybe after this read) stays.
+      long editsBefore = edits.get();
+      java.util.Set<String> before = java.util.Set.copyOf(cache.keySet());
+      Map<String, Endpoint> fresh = new java.util.HashMap<>();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(SELECT)) {
+        while (rs.next()) {
+          Endpoint e = endpoint(rs);
+          fresh.put(e.id(), e);
+        }
+      }
+      synchronized (edits) {
+        if (edits.get() != editsBefore) {
+          return fresh.size();
+        }
+        cache.putAll(fresh);
+        before.stream().filter(id -> !fresh.containsKey(id)).forEach(cache::remove);
+      }
+      return fresh.size();
+    });
+  }
+
+  private static final String SELECT = "SELECT id, name, provider, secret, destination_url, hub_id, "
+      + "created_at, updated_at FROM webhook_endpoints";
+
+  private static Endpoint endpoint(ResultSet rs) throws SQLException {
+    return new Endpoint(rs.getString(1), rs.getString(2),
+        Provider.fromWireName(rs.getString(3)).orElse(Provider.GENERIC), rs.getString(4), rs.getString(5),
+        rs.getString(6), Instant.ofEpochMilli(rs.getLong(7)), Instant.ofEpochMilli(rs.getLong(8)));
   }
 
   public Optional<Endpoint> get(String id) {
@@ -87,9 +153,9 @@ public final class EndpointStore {
         bind(s, endpoint);
         s.executeUpdate();
       }
-      cache.put(endpoint.id(), endpoint);
+      edit(() -> cache.put(endpoint.id(), endpoint));
       return endpoint;
-    });
+    }).thenApply(this::announced);
   }
 
   /** Replaces the stored definition (same id and created_at); empty when the endpoint does not exist. */
@@ -109,8 +175,11 @@ public final class EndpointStore {
           return Optional.<Endpoint>empty();
         }
       }
-      cache.put(endpoint.id(), endpoint);
+      edit(() -> cache.put(endpoint.id(), endpoint));
       return Optional.of(endpoint);
+    }).thenApply(updated -> {
+      updated.ifPresent(this::announced);
+      return updated;
     });
   }
 
@@ -120,10 +189,26 @@ public final class EndpointStore {
       try (PreparedStatement s = c.prepareStatement("DELETE FROM webhook_endpoints WHERE id = ?")) {
         s.setString(1, id);
         boolean existed = s.executeUpdate() > 0;
-        cache.remove(id);
+        edit(() -> cache.remove(id));
         return existed;
       }
+    }).thenApply(existed -> {
+      changed.accept(id);
+      return existed;
     });
+  }
+
+  /** A change to one entry, counted (and kept apart from a full re-read being applied). */
+  private void edit(Runnable change) {
+    synchronized (edits) {
+      edits.incrementAndGet();
+      change.run();
+    }
+  }
+
+  private Endpoint announced(Endpoint endpoint) {
+    changed.accept(endpoint.id());
+    return endpoint;
   }
 
   private static void bind(PreparedStatement s, Endpoint e) throws SQLException {

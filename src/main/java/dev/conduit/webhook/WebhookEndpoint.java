@@ -1,5 +1,6 @@
 package dev.conduit.webhook;
 
+import dev.conduit.cluster.ClusterSerializable;
 import dev.conduit.persistence.PersistFailures;
 import dev.conduit.server.Durations;
 import dev.conduit.webhook.DeliveryProtocol.Ack;
@@ -25,10 +26,16 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
  * One endpoint's delivery queue: a typed actor per endpoint id, addressed only through
@@ -52,14 +59,21 @@ public final class WebhookEndpoint {
 
   // ---------------------------------------------------------------- protocol
 
-  /** Everything the entity handles; the hub side's messages are {@link DeliveryProtocol.ToEndpoint}. */
-  public interface Command {}
+  /**
+   * Everything the entity handles; the hub side's messages are {@link DeliveryProtocol.ToEndpoint}. Every
+   * message sent to the entity through sharding may cross between nodes, hence ClusterSerializable (the
+   * entity's private messages to itself never leave its node).
+   */
+  public interface Command extends ClusterSerializable {}
+
+  /** The entity type: one entity per endpoint id, run by Cluster Sharding (see {@link #init}). */
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "webhook-endpoint");
 
   /** Store a new webhook; the reply comes only after it is committed. */
   public record Ingest(Incoming webhook, ActorRef<Ingested> replyTo) implements Command {}
 
   /** stored: false when the endpoint was deleted (or is being deleted) first; nothing was stored then. */
-  public record Ingested(String webhookId, boolean stored) {}
+  public record Ingested(String webhookId, boolean stored) implements ClusterSerializable {}
 
   /** Due retries and dead letters: sent by the entity's own sweep timer (and by tests). */
   public enum Sweep implements Command { INSTANCE }
@@ -69,7 +83,7 @@ public final class WebhookEndpoint {
 
   public record Replay(String webhookId, ActorRef<ReplayResult> replyTo) implements Command {}
 
-  public enum ReplayResult { REPLAYED, NOT_FOUND, NOT_REPLAYABLE, ENDPOINT_DELETED }
+  public enum ReplayResult implements ClusterSerializable { REPLAYED, NOT_FOUND, NOT_REPLAYABLE, ENDPOINT_DELETED }
 
   public record GetState(ActorRef<EndpointState> replyTo) implements Command {}
 
@@ -77,14 +91,12 @@ public final class WebhookEndpoint {
    * Deletes the endpoint's definition through this entity, so that deletion and ingest are ordered:
    * without force, refused while anything is queued or being stored; with force, every queued webhook is
    * first marked failed ("endpoint deleted", replayable only if the endpoint comes back, which it cannot).
-   * Ingests that arrive once the deletion started store nothing and answer {@code stored = false}.
-   *
-   * @param remove deletes the definition (table and cache); true when it existed
+   * Ingests that arrive once the deletion started store nothing and answer {@code stored = false}. The
+   * entity deletes the definition itself (table, every node's cache) with the remover it was started with.
    */
-  public record Delete(boolean force, Supplier<CompletionStage<Boolean>> remove, ActorRef<DeleteResult> replyTo)
-      implements Command {}
+  public record Delete(boolean force, ActorRef<DeleteResult> replyTo) implements Command {}
 
-  public sealed interface DeleteResult {}
+  public sealed interface DeleteResult extends ClusterSerializable {}
 
   /** failed: queued webhooks marked failed by a forced delete. */
   public record Deleted(int failed) implements DeleteResult {}
@@ -94,8 +106,11 @@ public final class WebhookEndpoint {
 
   public enum DeleteRefused implements DeleteResult { NOT_FOUND, IN_PROGRESS }
 
-  /** The definition could not be deleted (database); webhooks a forced delete failed stay failed (replayable). */
-  public record DeleteFailed(Throwable cause) implements DeleteResult {}
+  /**
+   * The definition could not be deleted (database); webhooks a forced delete failed stay failed
+   * (replayable). cause: the failure's description (a Throwable would not cross between nodes).
+   */
+  public record DeleteFailed(String cause) implements DeleteResult {}
 
   /** Error recorded on webhooks failed because their endpoint was deleted. */
   public static final String ENDPOINT_DELETED = "endpoint deleted";
@@ -136,6 +151,7 @@ public final class WebhookEndpoint {
   private final String endpointId;
   private final WebhookSettings settings;
   private final Function<String, Optional<Endpoint>> endpoints;
+  private final Function<String, CompletionStage<Boolean>> removeDefinition;
   private final DeliveryProtocol.Hubs hubs;
   private final Runnable keepAlive;
   private final WebhookTable table;
@@ -149,6 +165,8 @@ public final class WebhookEndpoint {
   private EndpointState state = EndpointState.EMPTY;
   /** The webhook offered to or held by a hub connection right now, or null. */
   private InFlight inFlight;
+  /** The hub connection that accepted the webhook in flight (OfferResult.connection), or null. */
+  private String inFlightConnection;
   /** After BUSY / NO_HUB: no new offer before this instant unless kicked. */
   private Instant offerBlockedUntil;
   /** Counts dispatchHead calls that started a dispatch. */
@@ -178,12 +196,13 @@ public final class WebhookEndpoint {
   // ---------------------------------------------------------------- behaviour
 
   private WebhookEndpoint(String endpointId, WebhookSettings settings, Function<String, Optional<Endpoint>> endpoints,
-                          DeliveryProtocol.Hubs hubs, Runnable keepAlive, WebhookTable table, WebhookWriter writer,
+                          Function<String, CompletionStage<Boolean>> removeDefinition, DeliveryProtocol.Hubs hubs, Runnable keepAlive, WebhookTable table, WebhookWriter writer,
                           Clock clock, WebhookMetrics metrics, ActorContext<Command> context,
                           StashBuffer<Command> stash) {
     this.endpointId = endpointId;
     this.settings = settings;
     this.endpoints = endpoints;
+    this.removeDefinition = removeDefinition;
     this.hubs = hubs;
     this.keepAlive = keepAlive;
     this.table = table;
@@ -197,26 +216,53 @@ public final class WebhookEndpoint {
 
   /**
    * @param endpoints looks up the endpoint's current definition (destination, hub) at dispatch time
+   * @param removeDefinition deletes the endpoint's definition (table and caches); true when it existed
    * @param hubs      where offers go (routed to the hub's live connection; answers come by endpoint id)
-   * @param keepAlive called on every sweep while the queue is not empty, so the keeper does not passivate the entity
+   * @param keepAlive called on every sweep while the queue is not empty, so sharding does not passivate the
+   *                  entity (its own timer messages do not count as activity: this must go through sharding)
    * @param table     where the queue is recovered from, and payloads and replayed webhooks read
    * @param writer    where every change is written (group commit)
    * @param metrics   queue depth, outcomes, write times and ingest-to-ACK times go here
    */
   public static Behavior<Command> create(String endpointId, WebhookSettings settings,
-                                         Function<String, Optional<Endpoint>> endpoints, DeliveryProtocol.Hubs hubs,
-                                         Runnable keepAlive, WebhookTable table, WebhookWriter writer, Clock clock,
+                                         Function<String, Optional<Endpoint>> endpoints,
+                                         Function<String, CompletionStage<Boolean>> removeDefinition,
+                                         DeliveryProtocol.Hubs hubs, Runnable keepAlive, WebhookTable table, WebhookWriter writer, Clock clock,
                                          WebhookMetrics metrics) {
     Behavior<Command> entity = Behaviors.withTimers(timers -> Behaviors.setup(context -> Behaviors.withStash(
         context.getSystem().settings().config().getInt("pekko.persistence.typed.stash-capacity"), stash -> {
           timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.sweepInterval());
-          return new WebhookEndpoint(endpointId, settings, endpoints, hubs, keepAlive, table, writer, clock, metrics,
+          return new WebhookEndpoint(endpointId, settings, endpoints, removeDefinition, hubs, keepAlive, table, writer, clock, metrics,
               context, stash).recovering();
         })));
     // A failed read or write: start again (reading the queue back) once the database answers.
     // Logged by the entity in one line; the supervisor's own log would add a stack trace per attempt.
     return Behaviors.supervise(entity).onFailure(DatabaseFailure.class,
         PersistFailures.restartWithBackoff().withLoggingEnabled(false));
+  }
+
+  /**
+   * Starts this node's part of the entity type (its shard region); call once per node before the first
+   * message. Entities are passivated idle or over the active-entity limit (shardingSettings) with
+   * {@link Passivate}, which stops them once their write in flight, if any, committed (it waits in the stash).
+   *
+   * @param keepAlive given an endpoint id, what keeps its entity from being passivated idle (a message
+   *                  through sharding); run on every sweep while the queue is not empty
+   */
+  public static void init(ActorSystem<?> system, WebhookSettings settings,
+                          Function<String, Optional<Endpoint>> endpoints,
+                          Function<String, CompletionStage<Boolean>> removeDefinition, DeliveryProtocol.Hubs hubs,
+                          Function<String, Runnable> keepAlive, WebhookTable table, WebhookWriter writer, Clock clock,
+                          WebhookMetrics metrics, ClusterShardingSettings shardingSettings) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_KEY, entityContext -> {
+          String id = entityContext.getEntityId();
+          // Restarted in place on an unexpected exception (as the single-node keeper did): the messages
+          // behind the one that failed stay in its mailbox; the queue is read back from the table.
+          return Behaviors.supervise(create(id, settings, endpoints, removeDefinition, hubs, keepAlive.apply(id), table,
+              writer, clock, metrics)).onFailure(Exception.class, SupervisorStrategy.restart());
+        })
+        .withStopMessage(Passivate.INSTANCE)
+        .withSettings(shardingSettings));
   }
 
   /** A read or write of the webhooks table failed: the entity restarts from what the table holds. */
@@ -261,6 +307,7 @@ public final class WebhookEndpoint {
         .onMessage(PayloadLoaded.class, this::payloadLoaded)
         .onMessage(Ack.class, this::ack)
         .onMessage(Requeue.class, this::requeue)
+        .onMessage(DeliveryProtocol.HubGone.class, this::hubGone)
         .onMessage(OfferResult.class, this::offerResult)
         .onMessage(Kick.class, kick -> {
           offerBlockedUntil = null;
@@ -499,6 +546,16 @@ public final class WebhookEndpoint {
     return persist(List.of(new WebhookEvent.Requeued(requeue.webhookId(), clock.instant())), s -> dispatchHead());
   }
 
+  /** Its node crashed: what the connection accepted will never be acknowledged nor handed back. */
+  private Behavior<Command> hubGone(DeliveryProtocol.HubGone gone) {
+    if (inFlight == null || !inFlight.accepted() || !gone.connection().equals(inFlightConnection)) {
+      return Behaviors.same();
+    }
+    context.getLog().info("webhook held by a hub connection on a node that left id={} endpoint={}: offering again",
+        inFlight.webhookId(), endpointId);
+    return requeue(new Requeue(inFlight.webhookId()));
+  }
+
   private Behavior<Command> offerResult(OfferResult result) {
     if (inFlight == null || !result.webhookId().equals(inFlight.webhookId())) {
       return Behaviors.same();
@@ -508,6 +565,7 @@ public final class WebhookEndpoint {
         return Behaviors.same(); // the answer to a repeated offer of what the connection already holds
       }
       inFlight = inFlight.acceptedAt(clock.instant());
+      inFlightConnection = result.connection();
       // The hub's ACK, the next ingest and this row's write need not wait for one another.
       persistLater(new WebhookEvent.Dispatched(result.webhookId(), result.attempt(), clock.instant()));
       context.getLog().debug("webhook dispatched id={} endpoint={} attempt={}", result.webhookId(), endpointId,
@@ -592,7 +650,7 @@ public final class WebhookEndpoint {
       metrics.failed(failed.size());
       failed.forEach(e -> context.getLog().info("webhook failed id={} endpoint={} error={}", e.webhookId(),
           endpointId, ENDPOINT_DELETED));
-      context.pipeToSelf(delete.remove().get(),
+      context.pipeToSelf(removeDefinition.apply(endpointId),
           (existed, failure) -> new DeleteDone(delete.replyTo(), failed.size(), existed, failure));
     });
   }
@@ -600,7 +658,7 @@ public final class WebhookEndpoint {
   private Behavior<Command> deleteDone(DeleteDone done) {
     deleting = false;
     if (done.failure() != null) {
-      done.replyTo().tell(new DeleteFailed(done.failure()));
+      done.replyTo().tell(new DeleteFailed(done.failure().toString()));
     } else {
       done.replyTo().tell(Boolean.TRUE.equals(done.existed()) ? new Deleted(done.failed()) : DeleteRefused.NOT_FOUND);
     }

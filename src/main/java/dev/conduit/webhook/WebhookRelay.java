@@ -3,7 +3,6 @@ package dev.conduit.webhook;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
-import dev.conduit.persistence.EntityKeeper;
 import dev.conduit.persistence.EntityLimits;
 import dev.conduit.server.AdminAuth;
 import dev.conduit.server.Json;
@@ -16,14 +15,16 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook relay, assembled: endpoint entities (one per endpoint, behind a keeper and addressed by id
- * through {@link EndpointEntities}), the group-commit writer of the webhooks table, and the routes it serves (ingest, admin API,
+ * The webhook relay, assembled: endpoint entities (one per endpoint, run by Cluster Sharding and
+ * addressed by id through {@link EndpointEntities}), the endpoint definitions kept in step between nodes
+ * ({@link EndpointChanges}), the group-commit writer of the webhooks table, and the routes it serves (ingest, admin API,
  * the "webhook" status section). The hub side is given to it as a {@link DeliveryProtocol.Hubs}; it never
  * names {@code hub/}, which implements the protocol.
  */
@@ -56,18 +57,18 @@ public final class WebhookRelay {
     ActorSystem<?> system = context.getSystem();
     WebhookSettings settings = WebhookSettings.from(config);
 
-    // Entities offer to the hub side, which answers them by id: the keeper's factory reads the hub side
-    // once it is set, which is before the first message can reach the keeper.
+    // Entities offer to the hub side, which answers them by id: the entity factory reads the hub side
+    // once it is set, which is before the first message can reach an entity.
     AtomicReference<DeliveryProtocol.HubSide> hubs = new AtomicReference<>();
-    AtomicReference<EndpointEntities> self = new AtomicReference<>();
     WebhookWriter writer = new WebhookWriter(system, statusTable, settings, metrics);
-    EndpointEntities entities = new EndpointEntities(context.spawn(EntityKeeper.create("webhook-endpoint",
-        id -> WebhookEndpoint.create(id, settings, endpoints::get, offer -> hubs.get().offer(offer),
-            () -> self.get().tell(id, WebhookEndpoint.Wake.INSTANCE), statusTable, writer, clock, metrics),
-        WebhookEndpoint.Passivate.INSTANCE, entityLimits, clock), "webhook-endpoints"), endpoints,
-        system.scheduler());
-    self.set(entities);
+    EndpointEntities entities = new EndpointEntities(system, endpoints);
+    WebhookEndpoint.init(system, settings, endpoints::get, endpoints::delete, offer -> hubs.get().offer(offer),
+        id -> () -> entities.tell(id, WebhookEndpoint.Wake.INSTANCE), statusTable, writer, clock, metrics,
+        entityLimits.shardingSettings(system));
     hubs.set(hubSide.apply(entities));
+    // Endpoint definitions changed on another node are read again here.
+    context.spawn(EndpointChanges.create(endpoints, Cluster.get(system).selfMember().address().toString(),
+        settings.endpointRefreshInterval()), "webhook-endpoint-changes");
 
     // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
     endpoints.all().forEach(endpoint -> entities.tell(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));

@@ -23,7 +23,8 @@ public record WebhookSettings(
     int writeBatchMax,
     int writeParallelism,
     int writeQueueSize,
-    Duration statusWriteDelay) {
+    Duration statusWriteDelay,
+    Duration endpointRefreshInterval) {
 
   public static WebhookSettings from(Config config) {
     Config c = config.getConfig("conduit.webhook");
@@ -45,7 +46,8 @@ public record WebhookSettings(
         c.getInt("write-batch-max"),
         c.getInt("write-parallelism"),
         c.getInt("write-queue-size"),
-        c.getDuration("status-write-delay"));
+        c.getDuration("status-write-delay"),
+        c.getDuration("endpoint-refresh-interval"));
   }
 
   /** Delay before the retry that follows the given failed attempt (1-based): min doubling, capped at max. */

@@ -100,7 +100,8 @@ class WebhookEndpointTest {
   }
 
   private ActorRef<Command> start(WebhookSettings settings) {
-    return kit.spawn(WebhookEndpoint.create(endpointId, settings, id -> Optional.of(definition), hubs.ref()::tell,
+    return kit.spawn(WebhookEndpoint.create(endpointId, settings, id -> Optional.of(definition),
+        id -> java.util.concurrent.CompletableFuture.completedFuture(true), hubs.ref()::tell,
         () -> { }, table, writer, clock, new WebhookMetrics(0)));
   }
 
@@ -277,6 +278,26 @@ class WebhookEndpointTest {
     assertEquals(ids(requeued), ids(run(new Ack("unknown", true, 200, "", false))));
   }
 
+  /**
+   * The hub connection's node crashed (so no Requeue comes): the webhook that connection accepted is offered
+   * again at once, not after the ack timeout; news of another connection's end changes nothing.
+   */
+  @Test
+  void aConnectionWhoseNodeLeftWithoutHandingBackIsOfferedAgainAtOnce() throws Exception {
+    String id = ingest("x");
+    expectOffer(id, 1);
+    EndpointState taken = run(new OfferResult(id, 1, Outcome.ACCEPTED, "connection-on-b"));
+    assertEquals(DeliveryStatus.DISPATCHED, taken.queued(id).orElseThrow().status());
+    writtenRow(id, "dispatched");
+    run(new DeliveryProtocol.HubGone("connection-on-c"));
+    noOffer();
+    EndpointState requeued = run(new DeliveryProtocol.HubGone("connection-on-b"));
+    assertEquals(DeliveryStatus.RETRYING, requeued.head().orElseThrow().status());
+    expectOffer(id, 2);
+    run(new DeliveryProtocol.HubGone("connection-on-b"));
+    noOffer(); // the new offer is not the lost connection's
+  }
+
   @Test
   void aBurstOfIngestsIsStoredInArrivalOrder() throws Exception {
     TestProbe<WebhookEndpoint.Ingested> replies = kit.createTestProbe();
@@ -328,7 +349,8 @@ class WebhookEndpointTest {
     TestProbe<Object> watcher = kit.createTestProbe();
     entity.tell(WebhookEndpoint.Passivate.INSTANCE);
     watcher.expectTerminated(entity, TIMEOUT);
-    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition), hubs.ref()::tell,
+    entity = kit.spawn(WebhookEndpoint.create(endpointId, neverAlone, id -> Optional.of(definition),
+        id -> java.util.concurrent.CompletableFuture.completedFuture(true), hubs.ref()::tell,
         () -> { }, table, lazyWriter, clock, new WebhookMetrics(0)));
     String first = ingest("one");
     String second = ingest("two");
