@@ -60,9 +60,6 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
   public record Authenticated(String hubId, ActorRef<HubConnection.Command> connection, Instant at)
       implements Command {}
 
-  /** An endpoint offers a webhook to its hub; the answer goes to the endpoint by id. */
-  public record Offer(DeliveryProtocol.Offer offer) implements Command {}
-
   public record GetHubs(ActorRef<List<HubEntry>> replyTo) implements Command {}
 
   /**
@@ -164,7 +161,6 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     return newReceiveBuilder()
         .onMessage(Accept.class, this::accept)
         .onMessage(Authenticated.class, this::authenticated)
-        .onMessage(Offer.class, this::offer)
         .onMessage(GetHubs.class, this::getHubs)
         .onMessage(CloseAll.class, this::closeAll)
         .onMessage(ConnectionStopped.class, this::stopped)
@@ -339,11 +335,6 @@ public final class HubRegistry extends AbstractBehavior<HubRegistry.Command> {
     DeliveryProtocol.HubGone gone = new DeliveryProtocol.HubGone(
         HubConnection.connectionId(getContext().getSystem(), connection));
     endpoints.ofHub(hubId).forEach(id -> endpoints.tell(id, gone));
-  }
-
-  private Behavior<Command> offer(Offer message) {
-    HubRelay.offer(view, endpoints, message.offer());
-    return this;
   }
 
   private Behavior<Command> closeAll(CloseAll close) {

@@ -6,7 +6,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 
 /**
- * How long and how many entities one {@link EntityKeeper} keeps in memory: an entity unused for
+ * How long and how many entities of one kind Cluster Sharding keeps in memory on a node: an entity unused for
  * idleTimeout is passivated, and when a new one would make more than maxLive run at once, the least
  * recently used one is passivated first. Read from {@code conduit.entity-idle-timeout} and
  * {@code conduit.entity-max-live} (application.conf; env CONDUIT_ENTITY_IDLE_TIMEOUT,

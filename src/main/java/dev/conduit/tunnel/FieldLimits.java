@@ -5,7 +5,8 @@ import com.typesafe.config.Config;
 /**
  * Bounds on what an instance may make the relay keep for it (see tunnel.conf and the README's
  * "Security" section): everything here is held for as long as the instance is registered, and its
- * direct URLs also for {@code offline-status-retained} offline instances. Over a bound, the frame is
+ * direct URLs also for {@code conduit.entity-idle-timeout} after it went offline (its last status, kept
+ * by its {@link InstanceLocation}). Over a bound, the frame is
  * refused with {@code invalid_field}.
  *
  * @param maxDirectUrls            entries in {@code direct_urls} (register and update_urls)

@@ -273,6 +273,12 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
     boolean known = looked.failure() == null && looked.result() != KeyPin.Result.NOT_PINNED;
     String error = Replies.error(known || looked.failure() != null ? Replies.INSTANCE_OFFLINE : Replies.INSTANCE_NOT_FOUND);
     connect.client().tell(new ClientSession.ConnectFailed(error, connect.claim()));
+    if (!known && looked.failure() == null && offline == null && generations == 0) {
+      // An id never registered (a typo, or a peer probing random ids): nothing to keep, and nothing in
+      // flight here (no registration came), so stop now rather than hold an entity per probed id for the
+      // idle timeout. A message that arrives meanwhile waits in the shard for the next incarnation.
+      shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    }
     return this;
   }
 

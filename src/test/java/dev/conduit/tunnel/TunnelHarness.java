@@ -107,8 +107,7 @@ final class TunnelHarness implements AutoCloseable {
   static TunnelSettings settings() {
     return new TunnelSettings(1 << 20, Duration.ofSeconds(60), Duration.ofSeconds(300), 4, 100, 1.0,
         List.of(), Duration.ofSeconds(300), Duration.ofHours(24), 64, 64 * 1024, 256 * 1024, Duration.ofSeconds(10),
-        Duration.ofSeconds(5),
-        1000, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(5),
+        Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(5),
         FieldLimits.from(ConfigFactory.load().getConfig("conduit.tunnel")), 8);
   }
 
