@@ -41,7 +41,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
       LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired, Delivered,
-      DeliveryStalled, ReassertLocation, ClientReady {}
+      DeliveryStalled, ReassertLocation, ReassertConfirmed, ClientReady {}
 
   /**
    * The location entity's answer to this connection's register (one at a time); refusal is the error
@@ -62,6 +62,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
    * a registered connection re-asserts that it holds its id.
    */
   public enum ReassertLocation implements Command, ClusterSerializable { INSTANCE }
+
+  /** The location entity confirmed a re-assert. */
+  enum ReassertConfirmed implements Command { INSTANCE }
 
   /** The client of a cross-node session is ready: toClient is a stream ref into its socket queue. */
   public record ClientReady(String sessionId, SinkRef<TunnelFrame> toClient) implements Command, ClusterSerializable {}
@@ -200,6 +203,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(Probe.class, this::onProbe)
         .onMessage(ProofExpired.class, expired -> onProofExpired())
         .onMessage(ReassertLocation.class, this::onReassertLocation)
+        .onMessage(ReassertConfirmed.class, confirmed -> this)
         .onMessage(ClientReady.class, this::onClientReady)
         .onMessage(Delivered.class, this::onDelivered)
         .onMessage(DeliveryStalled.class, this::onDeliveryStalled)
@@ -538,9 +542,17 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     return this;
   }
 
+  /**
+   * Re-asserts this registration until the location entity confirms it got it: right after a node was
+   * removed, a region may still route the shard to the dead node, and the message is lost. Each attempt
+   * waits ask-timeout; stops once this connection closes.
+   */
   private Behavior<Command> onReassertLocation(ReassertLocation reassert) {
     if (registration != null && !closing) {
-      tunnel.location(registration.instanceId()).tell(new InstanceLocation.Reassert(getContext().getSelf(), generation));
+      getContext().ask(InstanceLocation.Reasserted.class, tunnel.location(registration.instanceId()),
+          tunnel.settings().askTimeout(),
+          replyTo -> new InstanceLocation.Reassert(getContext().getSelf(), generation, replyTo),
+          (confirmed, failure) -> failure == null ? ReassertConfirmed.INSTANCE : ReassertLocation.INSTANCE);
     }
     return this;
   }

@@ -42,8 +42,16 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   public record Register(String publicKeyBase64, boolean proven, ActorRef<InstanceConnection.Command> connection)
       implements Command {}
 
-  /** connection holds this id, accepted at generation: rebuilds a location that was lost. */
-  public record Reassert(ActorRef<InstanceConnection.Command> connection, long generation) implements Command {}
+  /**
+   * connection holds this id, accepted at generation: rebuilds a location that was lost. Answered with
+   * {@link Reasserted} whatever the outcome, so the connection knows it arrived: one sent while a
+   * crashed node's shards were still mapped to it is lost, and is sent again.
+   */
+  public record Reassert(ActorRef<InstanceConnection.Command> connection, long generation,
+                         ActorRef<Reasserted> replyTo) implements Command {}
+
+  /** The answer to a {@link Reassert}: it reached the location entity. */
+  public enum Reasserted implements ClusterSerializable { INSTANCE }
 
   /** A client wants a session with this instance: routed to the live connection, or answered ConnectFailed. */
   public record Connect(ActorRef<ClientSession.Command> client, String clientPublicKey, ClientSession.ClaimGrant claim)
@@ -219,6 +227,7 @@ public final class InstanceLocation extends AbstractBehavior<InstanceLocation.Co
   }
 
   private Behavior<Command> onReassert(Reassert reassert) {
+    reassert.replyTo().tell(Reasserted.INSTANCE);
     ActorRef<InstanceConnection.Command> connection = reassert.connection();
     if (stopped.contains(connection)) {
       return this;

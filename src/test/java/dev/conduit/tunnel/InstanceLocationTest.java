@@ -30,6 +30,8 @@ class InstanceLocationTest {
   private TunnelHarness harness;
   private TunnelContext tunnel;
   private TestProbe<ClusterSharding.ShardCommand> shard;
+  /** Receives the locations' confirmations of re-asserts. */
+  private TestProbe<InstanceLocation.Reasserted> reasserted;
   private String instanceId;
   private final String publicKey = Base64.getEncoder().encodeToString(new byte[32]);
 
@@ -41,6 +43,7 @@ class InstanceLocationTest {
         Clock.systemUTC(), harness.testKit.<TunnelRegistry.Command>createTestProbe().ref(), ClusterSharding.get(system),
         new ConcurrentHashMap<>(), harness.materializer);
     shard = harness.testKit.createTestProbe();
+    reasserted = harness.testKit.createTestProbe();
     instanceId = UUID.randomUUID().toString();
   }
 
@@ -72,7 +75,9 @@ class InstanceLocationTest {
     a.expectTerminated(first, TunnelHarness.RECEIVE);
 
     ActorRef<InstanceLocation.Command> rebuilt = spawnLocation();
-    rebuilt.tell(new InstanceLocation.Reassert(a.ref(), outcome.generation()));
+    rebuilt.tell(new InstanceLocation.Reassert(a.ref(), outcome.generation(), reasserted.ref()));
+    // Confirmed, so the connection stops re-sending it (one sent to a removed node's region is lost).
+    reasserted.expectMessage(TunnelHarness.RECEIVE, InstanceLocation.Reasserted.INSTANCE);
     TestProbe<ClientSession.Command> client = harness.testKit.createTestProbe();
     rebuilt.tell(new InstanceLocation.Connect(client.ref(), "client-key", null));
     InstanceConnection.OpenSession open = a.expectMessageClass(InstanceConnection.OpenSession.class, TunnelHarness.RECEIVE);
@@ -91,7 +96,7 @@ class InstanceLocationTest {
     a.expectMessage(TunnelHarness.RECEIVE, InstanceConnection.Replaced.INSTANCE);
 
     // A's re-assert was in flight before it learnt it was replaced (e.g. a member was removed meanwhile).
-    location.tell(new InstanceLocation.Reassert(a.ref(), aGeneration));
+    location.tell(new InstanceLocation.Reassert(a.ref(), aGeneration, reasserted.ref()));
     a.expectMessage(TunnelHarness.RECEIVE, InstanceConnection.Replaced.INSTANCE);
     TestProbe<ClientSession.Command> client = harness.testKit.createTestProbe();
     location.tell(new InstanceLocation.Connect(client.ref(), "client-key", null));
@@ -105,7 +110,7 @@ class InstanceLocationTest {
     TestProbe<InstanceConnection.Command> b = harness.testKit.createTestProbe();
     ActorRef<InstanceLocation.Command> location = spawnLocation();
     assertEquals(true, register(location, b, true).accepted());
-    location.tell(new InstanceLocation.Reassert(a.ref(), 1));
+    location.tell(new InstanceLocation.Reassert(a.ref(), 1, reasserted.ref()));
     a.expectMessage(TunnelHarness.RECEIVE, InstanceConnection.Replaced.INSTANCE);
     b.expectNoMessage(Duration.ofMillis(200));
   }
