@@ -67,6 +67,9 @@ public final class Database {
    */
   private static final long STARTUP_LOCK_KEY = 0x636f6e64756974L;
 
+  /** How often a node waiting for the start-up lock tries it again (start-up work takes seconds). */
+  private static final Duration STARTUP_LOCK_RETRY = Duration.ofMillis(100);
+
   /**
    * Runs work while holding a database-wide lock, so that nodes of a cluster starting at once on one
    * PostgreSQL database do their schema creation and one-time migrations one after the other (two
@@ -84,16 +87,28 @@ public final class Database {
         // A connection of its own, outside the pool: waiting for the lock may take longer than the pool's
         // connection-timeout, and the work needs the pool's connections.
         Connection lock = java.sql.DriverManager.getConnection(db.url(), db.user(), db.password());
-        try (var statement = lock.prepareStatement("SELECT pg_advisory_lock(?)")) {
+        try (var statement = lock.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
           statement.setLong(1, STARTUP_LOCK_KEY);
-          statement.execute();
-        } catch (SQLException e) {
+          // Tried, not waited for: a waiting pg_advisory_lock is a transaction in progress, and the
+          // holder's CREATE INDEX CONCURRENTLY (pekko's journal schema) waits for every transaction in
+          // progress: three nodes deadlocked that way. Each try is a transaction of its own, over at once.
+          while (true) {
+            try (var result = statement.executeQuery()) {
+              if (result.next() && result.getBoolean(1)) {
+                return lock;
+              }
+            }
+            Thread.sleep(STARTUP_LOCK_RETRY.toMillis());
+          }
+        } catch (SQLException | RuntimeException e) {
           lock.close();
           throw e;
         }
-        return lock;
       } catch (SQLException e) {
         throw new IllegalStateException("cannot take the start-up lock: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the start-up lock", e);
       }
     }, blocking).thenCompose(lock -> {
       CompletionStage<T> done;
