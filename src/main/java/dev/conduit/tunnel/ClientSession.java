@@ -33,7 +33,7 @@ import org.apache.pekko.util.ByteString;
 public final class ClientSession extends AbstractBehavior<ClientSession.Command> {
 
   public sealed interface Command permits SocketEvent, Paired, ConnectFailed, InstanceGone, SlowConsumer,
-      IdleTimeout, ClaimChecked, Forwarded, ServerStopping, RepliesStalled {}
+      IdleTimeout, ClaimChecked, Forwarded, ServerStopping, RepliesStalled, ConnectTimedOut {}
 
   /** The claim a connect was made with (null on the instance-id path); consumer is this attempt's token. */
   public record ClaimGrant(String code, String claimId, String userId, String consumer) {}
@@ -51,6 +51,9 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   /** The connect failed; errorFrame goes to the client, which may try again. */
   public record ConnectFailed(String errorFrame, ClaimGrant claim) implements Command, ClusterSerializable {}
+
+  /** The location did not answer a connect in time (its node crashed and is not yet removed). */
+  record ConnectTimedOut(ClaimGrant claim) implements Command {}
 
   /** The instance's connection ended (or, on another node, stopped or was lost with its node). */
   public enum InstanceGone implements Command, ClusterSerializable { INSTANCE }
@@ -72,6 +75,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   private static final Object IDLE = "idle";
   private static final Object STALL = "stall";
+  private static final Object CONNECT = "connect";
 
   private final TunnelContext tunnel;
   private final SourceQueueWithComplete<List<Message>> out;
@@ -124,6 +128,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
         .onMessage(ClaimChecked.class, this::onClaimChecked)
         .onMessage(Paired.class, this::onPaired)
         .onMessage(ConnectFailed.class, this::onConnectFailed)
+        .onMessage(ConnectTimedOut.class, this::onConnectTimedOut)
         .onMessage(InstanceGone.class, this::onInstanceGone)
         .onMessage(SlowConsumer.class, slow -> abort())
         .onMessage(RepliesStalled.class, this::onRepliesStalled)
@@ -302,9 +307,27 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
 
   private void requestSession(String instanceId, String clientPublicKey, ClaimGrant claim) {
     tunnel.location(instanceId).tell(new InstanceLocation.Connect(getContext().getSelf(), clientPublicKey, claim));
+    // The location answers within its key pin lookup (ask-timeout), or the instance pairs at once; a connect
+    // sent while the location's node had crashed and was not yet removed is lost, and would leave this
+    // session "connecting" for good (every later connect refused already_connected).
+    timers.startSingleTimer(CONNECT, new ConnectTimedOut(claim), tunnel.settings().askTimeout().multipliedBy(2));
+  }
+
+  private Behavior<Command> onConnectTimedOut(ConnectTimedOut timedOut) {
+    if (!connecting) {
+      return this;
+    }
+    return onConnectFailed(new ConnectFailed(Replies.error("unavailable",
+        "The instance's location did not answer in time, try again"), timedOut.claim()));
   }
 
   private Behavior<Command> onPaired(Paired paired) {
+    if (!connecting && instance == null && !closing) {
+      // Paired after this connect was given up (ConnectTimedOut): the client was told it failed.
+      paired.instanceConnection().tell(new InstanceConnection.SessionEnded(paired.sessionId(), "client_closed"));
+      return this;
+    }
+    timers.cancel(CONNECT);
     connecting = false;
     pendingClaim = null; // spent for good
     if (closing) {
@@ -338,6 +361,7 @@ public final class ClientSession extends AbstractBehavior<ClientSession.Command>
   }
 
   private Behavior<Command> onConnectFailed(ConnectFailed failed) {
+    timers.cancel(CONNECT);
     connecting = false;
     if (failed.claim() != null) {
       releasePendingClaim(); // the code was spent on a connect that did not happen: give it back

@@ -41,7 +41,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   public sealed interface Command permits SocketEvent, RegisterOutcome, Replaced, OpenSession, SessionEnded,
       LivenessExpired, ClaimCreated, GetStatus, NotReading, ServerStopping, Probe, ProofExpired, Delivered,
-      DeliveryStalled, ReassertLocation, ReassertConfirmed, ClientReady {}
+      DeliveryStalled, ReassertLocation, ReassertConfirmed, RegisterTimedOut, ClientReady {}
 
   /**
    * The location entity's answer to this connection's register (one at a time); refusal is the error
@@ -79,6 +79,9 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   /** The instance did not answer its challenge within proof-timeout. */
   enum ProofExpired implements Command { INSTANCE }
+
+  /** The location did not answer a register in time (its node crashed and is not yet removed). */
+  enum RegisterTimedOut implements Command { INSTANCE }
 
   /** The relay is shutting down. */
   public enum ServerStopping implements Command { INSTANCE }
@@ -132,6 +135,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
 
   private static final Object LIVENESS = "liveness";
   private static final Object PROOF = "proof";
+  private static final Object REGISTER = "register";
   private static final Object STALL = "stall";
   private static final int SESSION_ID_BYTES = 16;
   private static final int MAX_CLAIM_CODE_ATTEMPTS = 5;
@@ -202,6 +206,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
         .onMessage(NotReading.class, notReading -> closeNotReading(notReading.cause().getMessage()))
         .onMessage(Probe.class, this::onProbe)
         .onMessage(ProofExpired.class, expired -> onProofExpired())
+        .onMessage(RegisterTimedOut.class, timedOut -> onRegisterTimedOut())
         .onMessage(ReassertLocation.class, this::onReassertLocation)
         .onMessage(ReassertConfirmed.class, confirmed -> this)
         .onMessage(ClientReady.class, this::onClientReady)
@@ -419,6 +424,26 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
     pendingRegister = register;
     tunnel.location(register.instanceId()).tell(new InstanceLocation.Register(register.publicKeyBase64(), proven,
         getContext().getSelf()));
+    // The location decides within its key pin check and, for an unproven register, a liveness probe of
+    // the holder; a register sent while the location's node had crashed and was not yet removed is lost,
+    // and would leave this connection "registering" for good (every later register refused).
+    timers.startSingleTimer(REGISTER, RegisterTimedOut.INSTANCE,
+        tunnel.settings().askTimeout().multipliedBy(2).plus(tunnel.settings().livenessProbeTimeout()));
+  }
+
+  private Behavior<Command> onRegisterTimedOut() {
+    InstanceFrame.Register register = pendingRegister;
+    if (register == null) {
+      return this;
+    }
+    pendingRegister = null;
+    registering = false;
+    getContext().getLog().info("registration failed instance={} ip={} reason=location did not answer in time",
+        register.instanceId(), clientIp);
+    Replies.ErrorFrame failed = Replies.registrationFailed();
+    tunnel.metrics().registrationRefused(failed.code());
+    send(failed.text());
+    return this;
   }
 
   private void onProve(InstanceFrame.Prove prove) {
@@ -471,6 +496,7 @@ public final class InstanceConnection extends AbstractBehavior<InstanceConnectio
   }
 
   private Behavior<Command> onRegisterOutcome(RegisterOutcome outcome) {
+    timers.cancel(REGISTER);
     registering = false;
     InstanceFrame.Register register = pendingRegister;
     pendingRegister = null;

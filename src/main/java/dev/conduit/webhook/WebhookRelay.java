@@ -70,14 +70,11 @@ public final class WebhookRelay {
     context.spawn(EndpointChanges.create(endpoints, Cluster.get(system).selfMember().address().toString(),
         settings.endpointRefreshInterval()), "webhook-endpoint-changes");
 
-    // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects).
-    endpoints.all().forEach(endpoint -> entities.tell(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
-    // So do deleted endpoints that an older version left with webhooks queued: waking fails those.
-    statusTable.endpointsWithUnfinished().thenAccept(ids -> ids.stream().filter(id -> endpoints.get(id).isEmpty())
-        .forEach(id -> entities.tell(id, WebhookEndpoint.Wake.INSTANCE))).exceptionally(failure -> {
-          LOG.warn("cannot look for webhooks of deleted endpoints: {}", failure.toString());
-          return null;
-        });
+    // Endpoints with queued webhooks resume at once (dead-lettering, redelivery when their hub connects),
+    // and again whenever a node leaves: its entities restart only at their next message.
+    Runnable wakeAll = () -> wakeAll(entities, endpoints, statusTable);
+    wakeAll.run();
+    context.spawn(EndpointWakeUp.create(wakeAll), "webhook-endpoint-wake-up");
 
     if (settings.adminToken().isBlank()) {
       LOG.warn("CONDUIT_ADMIN_TOKEN is not set: the admin API (/api/endpoints, /api/webhooks, /api/hubs, /api/instances) answers 503");
@@ -88,6 +85,17 @@ public final class WebhookRelay {
         new AdminRoutes(adminAuth, endpoints, statusTable, entities, hubs.get().configured(),
             settings, clock).routes());
     return new WebhookRelay(routes, endpoints, statusTable, hubs.get());
+  }
+
+  /** Wakes every endpoint's entity, and those of deleted endpoints that still have webhooks queued. */
+  private static void wakeAll(EndpointEntities entities, EndpointStore endpoints, WebhookTable statusTable) {
+    endpoints.all().forEach(endpoint -> entities.tell(endpoint.id(), WebhookEndpoint.Wake.INSTANCE));
+    // Deleted endpoints that an older version left with webhooks queued: waking fails those.
+    statusTable.endpointsWithUnfinished().thenAccept(ids -> ids.stream().filter(id -> endpoints.get(id).isEmpty())
+        .forEach(id -> entities.tell(id, WebhookEndpoint.Wake.INSTANCE))).exceptionally(failure -> {
+          LOG.warn("cannot look for webhooks of deleted endpoints: {}", failure.toString());
+          return null;
+        });
   }
 
   /** Ingest ({@code /h/...}) and the admin API ({@code /api/endpoints}, {@code /api/webhooks}). */
