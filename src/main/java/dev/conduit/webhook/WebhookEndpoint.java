@@ -177,6 +177,8 @@ public final class WebhookEndpoint {
   private WebhookEvent.Received headPayload;
   /** A deletion of the endpoint is under way: ingests are answered "not stored". */
   private boolean deleting;
+  /** Since when this node's copy of the definitions has lacked this endpoint while webhooks are queued (null: it has it). */
+  private Instant definitionMissingSince;
   /**
    * Ingests waiting for the next Flush. While a write is in flight other messages are stashed; when it
    * completes they are all taken in here before the Flush sent after the first of them, so a burst for one
@@ -579,7 +581,7 @@ public final class WebhookEndpoint {
 
   private Behavior<Command> sweep() {
     Instant now = clock.instant();
-    if (!deleting && !state.queue().isEmpty() && endpoints.apply(endpointId).isEmpty()) {
+    if (!deleting && !state.queue().isEmpty() && definitionGone(now)) {
       // Queued for an endpoint deleted without this entity (by an older version): nothing can deliver
       // them, and ids are never reused, so they end now rather than wait to be dead-lettered.
       inFlight = null;
@@ -622,6 +624,23 @@ public final class WebhookEndpoint {
     context.getLog().info("webhook refused id={} endpoint={} reason={}", ingest.webhook().webhookId(), endpointId,
         reason);
     ingest.replyTo().tell(new Ingested(ingest.webhook().webhookId(), false));
+  }
+
+  /**
+   * This endpoint is gone for good: this node's copy of the definitions has lacked it for two of its
+   * refresh intervals. A copy may lag the table (an endpoint created on another node whose announcement
+   * was lost, read here at the next refresh), and this entity may have just moved here from another
+   * node: failing its webhooks as "endpoint deleted" at the first miss failed webhooks already answered 2xx.
+   */
+  private boolean definitionGone(Instant now) {
+    if (endpoints.apply(endpointId).isPresent()) {
+      definitionMissingSince = null;
+      return false;
+    }
+    if (definitionMissingSince == null) {
+      definitionMissingSince = now;
+    }
+    return !now.isBefore(definitionMissingSince.plus(settings.endpointRefreshInterval().multipliedBy(2)));
   }
 
   private Behavior<Command> delete(Delete delete) {
