@@ -18,9 +18,14 @@ final class EndpointWakeUp {
 
   static Behavior<ClusterEvent.MemberRemoved> create(Runnable wakeAll) {
     return Behaviors.setup(context -> {
-      Cluster.get(context.getSystem()).subscriptions()
-          .tell(Subscribe.create(context.getSelf(), ClusterEvent.MemberRemoved.class));
+      Cluster cluster = Cluster.get(context.getSystem());
+      cluster.subscriptions().tell(Subscribe.create(context.getSelf(), ClusterEvent.MemberRemoved.class));
       return Behaviors.receive((ctx, removed) -> {
+        if (removed.member().equals(cluster.selfMember())) {
+          // This node's own removal comes at the end of its stop: its region is shutting down, and
+          // the wakes would only go to dead letters.
+          return Behaviors.same();
+        }
         ctx.getLog().info("cluster member removed member={}: waking every endpoint", removed.member().address());
         wakeAll.run();
         return Behaviors.same();
